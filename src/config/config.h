@@ -1,0 +1,98 @@
+// Config: the validated, immutable snapshot of switchyard's settings.
+//
+// Parsed once from TOML (or built from embedded defaults plus the environment),
+// validated, then shared read-only (std::shared_ptr<const Config>). Every field
+// has a default; docs/CONFIG.md lists each key with its default. Errors name the
+// file, the key and what was expected, in one line.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace switchyard::config {
+
+// Reads an environment variable; injected so tests never touch the real
+// environment. Returns nullopt when unset or empty.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The process environment (the composition root passes this).
+EnvLookup ProcessEnv();
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // [server] listen, "host:port"
+  std::string host = "127.0.0.1";         // derived from listen
+  uint16_t port = 8080;                   // derived from listen; 0 = any free port
+  int threads = 0;                        // event-loop threads; 0 = one per core
+  size_t max_body_bytes = 8 * 1024 * 1024;  // larger request bodies get 413
+  size_t max_header_bytes = 16 * 1024;      // larger request heads get 431
+  int header_timeout_ms = 10'000;  // time to receive a request's head
+  int body_timeout_ms = 30'000;    // time to receive a request's body
+  int idle_timeout_ms = 60'000;    // keep-alive connection idle limit
+  int shutdown_grace_ms = 10'000;  // SIGTERM: how long in-flight requests may finish
+};
+
+struct ProviderConfig {
+  std::string name;              // used in "name/model"
+  std::string kind = "openai";   // "openai" | "anthropic"
+  std::string base_url;          // e.g. https://api.openai.com/v1
+  std::string api_key_env;       // env var holding the key ("" = no key)
+  std::string api_key;           // resolved from api_key_env at load time
+  std::vector<std::string> models;  // bare names that resolve to this provider
+  bool owned = false;            // runs inside the operator's boundary
+  int connect_timeout_ms = 5'000;
+  int first_byte_timeout_ms = 60'000;  // until the response head arrives
+  int total_timeout_ms = 600'000;      // whole exchange, stream included
+  int max_retries = 2;                 // extra attempts on the same target
+  int retry_base_ms = 100;             // backoff = base * 2^n, jittered
+  int retry_max_ms = 5'000;            // backoff cap
+  int max_retry_after_ms = 20'000;     // a longer Retry-After falls back instead
+  int breaker_failures = 5;            // consecutive failures that open the circuit
+  int breaker_cooldown_ms = 30'000;    // open → half-open after this long
+  int max_idle_connections = 64;       // per event loop
+  std::string anthropic_version = "2023-06-01";  // anthropic kind only
+  int64_t default_max_tokens = 4096;   // anthropic kind: when the request sets none
+  std::map<std::string, std::string> headers;  // extra headers sent upstream
+};
+
+struct RouteConfig {
+  std::string name;                  // requests may say model = "<name>"
+  std::vector<std::string> targets;  // "provider/model", tried in order
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace | debug | info | warn | error
+  std::string format = "text";  // text | json
+};
+
+struct Config {
+  std::string source = "<embedded defaults>";  // file path, for messages
+  std::string data_dir = "./switchyard-data";  // [storage] data_dir
+  ServerConfig server;
+  LogConfig log;
+  std::vector<ProviderConfig> providers;
+  std::vector<RouteConfig> routes;
+
+  const ProviderConfig* FindProvider(std::string_view name) const;
+};
+
+// Parses TOML text. `source` names the file in error messages.
+core::Result<Config> ParseConfig(std::string_view toml_text, std::string source,
+                                 const EnvLookup& env);
+
+// Reads and parses a file.
+core::Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+// Embedded defaults: listen 127.0.0.1:8080, data in ./switchyard-data, and the
+// providers whose environment variables are set (OPENAI_API_KEY,
+// ANTHROPIC_API_KEY, SWITCHYARD_LOCAL_URL [+ SWITCHYARD_LOCAL_MODELS]), with a
+// "default" route over them.
+core::Result<Config> DefaultConfig(const EnvLookup& env);
+
+}  // namespace switchyard::config

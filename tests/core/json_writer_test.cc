@@ -1,0 +1,48 @@
+#include "core/json_writer.h"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::core {
+namespace {
+
+TEST(JsonWriterTest, WritesNestedObjectsWithCommas) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject()
+      .Field("id", "x")
+      .Field("n", int64_t{3})
+      .Key("arr")
+      .BeginArray()
+      .Int(1)
+      .String("two")
+      .BeginObject()
+      .Field("ok", true)
+      .EndObject()
+      .EndArray()
+      .Key("nothing")
+      .Null()
+      .EndObject();
+  EXPECT_EQ(out, R"({"id":"x","n":3,"arr":[1,"two",{"ok":true}],"nothing":null})");
+}
+
+TEST(JsonWriterTest, EscapesControlCharactersQuotesAndBackslashes) {
+  std::string out;
+  AppendJsonString(out, std::string("a\"b\\c\n\t\x01z", 9));
+  EXPECT_EQ(out, R"("a\"b\\c\n\t\u0001z")");
+}
+
+TEST(JsonWriterTest, PassesUtf8Through) {
+  std::string out;
+  AppendJsonString(out, "héllo 世界 🙂");
+  EXPECT_EQ(out, "\"héllo 世界 🙂\"");
+}
+
+TEST(JsonWriterTest, DoublesUseShortestRoundTrip) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginArray().Double(0.1).Double(1.5e-7).Double(2.0).Double(1.0 / 0.0).EndArray();
+  EXPECT_EQ(out, "[0.1,1.5e-07,2,null]");
+}
+
+}  // namespace
+}  // namespace switchyard::core
