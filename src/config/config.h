@@ -4,6 +4,12 @@
 // validated, then shared read-only (std::shared_ptr<const Config>). Every field
 // has a default; docs/CONFIG.md lists each key with its default. Errors name the
 // file, the key and what was expected, in one line.
+//
+// Errors: every config problem comes back as kFailedPrecondition whose message
+// holds one line per problem ("<source>: <key>: <expected...>"); all problems
+// found are reported, not just the first. Nothing here throws.
+// Thread-safety: the functions are pure apart from the injected EnvLookup (and
+// the file read); a Config is a plain value, safe to share once built.
 #pragma once
 
 #include <cstdint>
@@ -26,39 +32,39 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 EnvLookup ProcessEnv();
 
 struct ServerConfig {
-  std::string listen = "127.0.0.1:8080";  // [server] listen, "host:port"
-  std::string host = "127.0.0.1";         // derived from listen
-  uint16_t port = 8080;                   // derived from listen; 0 = any free port
-  int threads = 0;                        // event-loop threads; 0 = one per core
+  std::string listen = "127.0.0.1:8080";    // [server] listen, "host:port"
+  std::string host = "127.0.0.1";           // derived from listen
+  uint16_t port = 8080;                     // derived from listen; 0 = any free port
+  int threads = 0;                          // event-loop threads; 0 = one per core
   size_t max_body_bytes = 8 * 1024 * 1024;  // larger request bodies get 413
   size_t max_header_bytes = 16 * 1024;      // larger request heads get 431
-  int header_timeout_ms = 10'000;  // time to receive a request's head
-  int body_timeout_ms = 30'000;    // time to receive a request's body
-  int idle_timeout_ms = 60'000;    // keep-alive connection idle limit
-  int shutdown_grace_ms = 10'000;  // SIGTERM: how long in-flight requests may finish
+  int header_timeout_ms = 10'000;           // time to receive a request's head
+  int body_timeout_ms = 30'000;             // time to receive a request's body
+  int idle_timeout_ms = 60'000;             // keep-alive connection idle limit
+  int shutdown_grace_ms = 10'000;           // SIGTERM: how long in-flight requests may finish
 };
 
 struct ProviderConfig {
-  std::string name;              // used in "name/model"
-  std::string kind = "openai";   // "openai" | "anthropic"
-  std::string base_url;          // e.g. https://api.openai.com/v1
-  std::string api_key_env;       // env var holding the key ("" = no key)
-  std::string api_key;           // resolved from api_key_env at load time
+  std::string name;                 // used in "name/model"
+  std::string kind = "openai";      // "openai" | "anthropic"
+  std::string base_url;             // e.g. https://api.openai.com/v1
+  std::string api_key_env;          // env var holding the key ("" = no key)
+  std::string api_key;              // resolved from api_key_env at load time
   std::vector<std::string> models;  // bare names that resolve to this provider
-  bool owned = false;            // runs inside the operator's boundary
+  bool owned = false;               // runs inside the operator's boundary
   int connect_timeout_ms = 5'000;
-  int first_byte_timeout_ms = 60'000;  // until the response head arrives
-  int total_timeout_ms = 600'000;      // whole exchange, stream included
-  int max_retries = 2;                 // extra attempts on the same target
-  int retry_base_ms = 100;             // backoff = base * 2^n, jittered
-  int retry_max_ms = 5'000;            // backoff cap
-  int max_retry_after_ms = 20'000;     // a longer Retry-After falls back instead
-  int breaker_failures = 5;            // consecutive failures that open the circuit
-  int breaker_cooldown_ms = 30'000;    // open → half-open after this long
-  int max_idle_connections = 64;       // per event loop
+  int first_byte_timeout_ms = 60'000;            // until the response head arrives
+  int total_timeout_ms = 600'000;                // whole exchange, stream included
+  int max_retries = 2;                           // extra attempts on the same target
+  int retry_base_ms = 100;                       // backoff = base * 2^n, jittered
+  int retry_max_ms = 5'000;                      // backoff cap
+  int max_retry_after_ms = 20'000;               // a longer Retry-After falls back instead
+  int breaker_failures = 5;                      // consecutive failures that open the circuit
+  int breaker_cooldown_ms = 30'000;              // open → half-open after this long
+  int max_idle_connections = 64;                 // per event loop
   std::string anthropic_version = "2023-06-01";  // anthropic kind only
-  int64_t default_max_tokens = 4096;   // anthropic kind: when the request sets none
-  std::map<std::string, std::string> headers;  // extra headers sent upstream
+  int64_t default_max_tokens = 4096;             // anthropic kind: when the request sets none
+  std::map<std::string, std::string> headers;    // extra headers sent upstream
 };
 
 struct RouteConfig {
@@ -79,6 +85,7 @@ struct Config {
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
 
+  // The provider with this name, or nullptr. Points into `providers`.
   const ProviderConfig* FindProvider(std::string_view name) const;
 };
 
@@ -86,7 +93,8 @@ struct Config {
 core::Result<Config> ParseConfig(std::string_view toml_text, std::string source,
                                  const EnvLookup& env);
 
-// Reads and parses a file.
+// Reads and parses a file; `path` is the source in messages. An unreadable
+// file gives "<path>: cannot read file: <strerror>".
 core::Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
 
 // Embedded defaults: listen 127.0.0.1:8080, data in ./switchyard-data, and the
