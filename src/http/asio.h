@@ -1,0 +1,36 @@
+// The one place that includes Boost.Asio/Beast. Boost 1.74's awaitable.hpp uses
+// std::exchange without including <utility>, so <utility> must come first.
+#pragma once
+
+// clang-format off
+#include <utility>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+// clang-format on
+
+namespace switchyard::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+using boost::asio::awaitable;
+using boost::asio::use_awaitable;
+
+// Completion token that stores the error instead of throwing it.
+inline auto Redirect(boost::system::error_code& ec) {
+  return asio::redirect_error(use_awaitable, ec);
+}
+
+}  // namespace switchyard::http

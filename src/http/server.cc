@@ -1,0 +1,407 @@
+#include "http/server.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <list>
+#include <thread>
+
+namespace switchyard::http {
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+
+void AppendHex(std::string& out, size_t n) {
+  char buf[20];
+  int i = 20;
+  do {
+    buf[--i] = "0123456789abcdef"[n & 0xF];
+    n >>= 4;
+  } while (n != 0);
+  out.append(buf + i, static_cast<size_t>(20 - i));
+}
+
+bool IsTimeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+
+}  // namespace
+
+// A client connection: lives in its Session coroutine's frame.
+class Connection {
+ public:
+  Connection(Server& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)) {}
+
+  Server& server_;
+  beast::tcp_stream stream_;
+  bool idle_ = true;     // waiting for a request: may be closed on shutdown
+  bool closing_ = false;
+};
+
+struct Server::Loop {
+  Loop(asio::io_context& c, size_t i) : ctx(c), index(i), acceptor(c) {}
+  asio::io_context& ctx;
+  size_t index;
+  tcp::acceptor acceptor;
+  std::list<Connection*> connections;  // touched only on this loop
+};
+
+std::string_view ServerRequest::Header(std::string_view name) const {
+  if (headers == nullptr) return {};
+  auto it = headers->find(name);
+  if (it == headers->end()) return {};
+  return it->value();
+}
+
+// ---------------------------------------------------------------- writer
+
+ResponseWriter::ResponseWriter(Connection& conn) : conn_(conn) {}
+
+void ResponseWriter::AppendHead(std::string& out, int status, std::string_view content_type,
+                                const HeaderList& extra, bool chunked,
+                                size_t content_length) const {
+  out.append("HTTP/1.1 ");
+  out.append(std::to_string(status));
+  out.push_back(' ');
+  out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  out.append(kCrlf);
+  if (!content_type.empty()) {
+    out.append("Content-Type: ");
+    out.append(content_type);
+    out.append(kCrlf);
+  }
+  if (chunked) {
+    out.append("Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n");
+  } else {
+    out.append("Content-Length: ");
+    out.append(std::to_string(content_length));
+    out.append(kCrlf);
+  }
+  for (const auto& [name, value] : extra) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append(kCrlf);
+  }
+  if (close_ || conn_.server_.draining()) out.append("Connection: close\r\n");
+  out.append(kCrlf);
+}
+
+awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
+                                     std::string_view body, const HeaderList& extra) {
+  if (started_ || failed_) co_return false;
+  started_ = true;
+  scratch_.clear();
+  AppendHead(scratch_, status, content_type, extra, false, body.size());
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(scratch_), asio::buffer(body)};
+  boost::system::error_code ec;
+  first_byte_ = std::chrono::steady_clock::now();
+  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
+  co_await asio::async_write(conn_.stream_, bufs, Redirect(ec));
+  conn_.stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    cancel_.Cancel();
+    co_return false;
+  }
+  body_bytes_ = body.size();
+  complete_ = true;
+  co_return true;
+}
+
+awaitable<bool> ResponseWriter::BeginStream(int status, std::string_view content_type,
+                                            const HeaderList& extra) {
+  if (started_ || failed_) co_return false;
+  started_ = true;
+  scratch_.clear();
+  AppendHead(scratch_, status, content_type, extra, true, 0);
+  boost::system::error_code ec;
+  first_byte_ = std::chrono::steady_clock::now();
+  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
+  co_await asio::async_write(conn_.stream_, asio::buffer(scratch_), Redirect(ec));
+  conn_.stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    cancel_.Cancel();
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> ResponseWriter::WriteChunk(std::string_view data) {
+  if (!started_ || failed_ || complete_) co_return false;
+  if (data.empty()) co_return true;  // an empty chunk would end the stream
+  scratch_.clear();
+  AppendHex(scratch_, data.size());
+  scratch_.append(kCrlf);
+  std::array<asio::const_buffer, 3> bufs{asio::buffer(scratch_), asio::buffer(data),
+                                         asio::buffer(kCrlf.data(), kCrlf.size())};
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
+  co_await asio::async_write(conn_.stream_, bufs, Redirect(ec));
+  conn_.stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    cancel_.Cancel();
+    co_return false;
+  }
+  body_bytes_ += data.size();
+  co_return true;
+}
+
+awaitable<bool> ResponseWriter::EndStream() {
+  if (!started_ || failed_ || complete_) co_return false;
+  static constexpr std::string_view kLast = "0\r\n\r\n";
+  boost::system::error_code ec;
+  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
+  co_await asio::async_write(conn_.stream_, asio::buffer(kLast.data(), kLast.size()), Redirect(ec));
+  conn_.stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    cancel_.Cancel();
+    co_return false;
+  }
+  complete_ = true;
+  co_return true;
+}
+
+// ---------------------------------------------------------------- server
+
+Server::Server(EventLoops& loops, ServerOptions options, Handler handler, ErrorBodyFn error_body)
+    : loops_(loops),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      error_body_(std::move(error_body)) {
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    per_loop_.push_back(std::make_unique<Loop>(loops_.context(i), i));
+  }
+}
+
+Server::~Server() = default;
+
+core::Status Server::Start() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(options_.host, ec);
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (ec) return core::FailedPrecondition("cannot listen on " + where + ": not an IP address");
+  uint16_t port = options_.port;
+  for (auto& loop : per_loop_) {
+    tcp::endpoint ep(addr, port);
+    auto& acc = loop->acceptor;
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        ec.assign(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(options_.backlog, ec);
+    if (ec) {
+      for (auto& l : per_loop_) {
+        boost::system::error_code ignored;
+        l->acceptor.close(ignored);
+      }
+      return core::FailedPrecondition("cannot listen on " + where + ": " + ec.message());
+    }
+    if (port == 0) port = acc.local_endpoint().port();
+  }
+  port_ = port;
+  for (auto& loop : per_loop_) {
+    asio::co_spawn(loop->ctx, AcceptLoop(*loop), asio::detached);
+  }
+  return core::Status::Ok();
+}
+
+void Server::BeginShutdown() {
+  draining_.store(true);
+  for (auto& loop : per_loop_) {
+    asio::post(loop->ctx, [l = loop.get()] {
+      boost::system::error_code ignored;
+      l->acceptor.close(ignored);
+      for (Connection* c : l->connections) {
+        if (c->idle_) {
+          c->closing_ = true;
+          c->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          c->stream_.socket().cancel(ignored);
+        }
+      }
+    });
+  }
+}
+
+bool Server::WaitIdle(std::chrono::steady_clock::time_point deadline) const {
+  while (active_requests_.load() != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+awaitable<void> Server::AcceptLoop(Loop& loop) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await loop.acceptor.async_accept(Redirect(ec));
+    if (ec) {
+      if (!loop.acceptor.is_open() || draining_.load()) co_return;
+      // EMFILE and friends: back off briefly rather than spin.
+      asio::steady_timer t(loop.ctx, std::chrono::milliseconds(10));
+      co_await t.async_wait(Redirect(ec));
+      continue;
+    }
+    if (draining_.load()) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(loop.ctx, Session(loop, std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Server::SendError(Connection& conn, int status, std::string_view message) {
+  ErrorBody eb = error_body_ ? error_body_(status, message)
+                             : ErrorBody{"text/plain", std::string(message)};
+  ResponseWriter w(conn);
+  w.set_close(true);
+  co_await w.Send(status, eb.content_type, eb.body);
+}
+
+awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
+  Connection conn(*this, std::move(socket));
+  loop.connections.push_front(&conn);
+  const auto self_it = loop.connections.begin();
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  total_connections_.fetch_add(1, std::memory_order_relaxed);
+  beast::flat_buffer buffer;
+  const auto executor = co_await asio::this_coro::executor;
+  const size_t loop_index = loop.index;
+
+  for (;;) {
+    boost::system::error_code ec;
+    // Wait for the first byte of the next request (keep-alive idle time).
+    conn.idle_ = true;
+    if (draining_.load() || conn.closing_) break;
+    if (buffer.size() == 0) {
+      conn.stream_.expires_after(options_.idle_timeout);
+      const size_t n = co_await conn.stream_.async_read_some(buffer.prepare(4096), Redirect(ec));
+      if (ec) break;  // idle timeout, client closed, or shutdown
+      buffer.commit(n);
+    }
+    conn.idle_ = false;
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    parser.body_limit(options_.max_body_bytes);
+    conn.stream_.expires_after(options_.header_timeout);
+    co_await bhttp::async_read_header(conn.stream_, buffer, parser, Redirect(ec));
+    if (ec) {
+      if (ec == bhttp::error::header_limit) {
+        co_await SendError(conn, 431, "request head exceeds " +
+                                          std::to_string(options_.max_header_bytes) + " bytes");
+      } else if (ec == bhttp::error::body_limit) {
+        co_await SendError(conn, 413, "request body exceeds " +
+                                          std::to_string(options_.max_body_bytes) + " bytes");
+      } else if (IsTimeout(ec)) {
+        co_await SendError(conn, 408, "request head not received within " +
+                                          std::to_string(options_.header_timeout.count()) + " ms");
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof) {
+        co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
+      }
+      break;
+    }
+    const auto received = std::chrono::steady_clock::now();
+    if (!parser.is_done()) {
+      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        conn.stream_.expires_after(options_.write_timeout);
+        co_await asio::async_write(conn.stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                                   Redirect(ec));
+        if (ec) break;
+      }
+      conn.stream_.expires_after(options_.body_timeout);
+      co_await bhttp::async_read(conn.stream_, buffer, parser, Redirect(ec));
+      if (ec) {
+        if (ec == bhttp::error::body_limit) {
+          co_await SendError(conn, 413, "request body exceeds " +
+                                            std::to_string(options_.max_body_bytes) + " bytes");
+        } else if (IsTimeout(ec)) {
+          co_await SendError(conn, 408, "request body not received within " +
+                                            std::to_string(options_.body_timeout.count()) + " ms");
+        } else if (ec != asio::error::eof && ec != bhttp::error::partial_message) {
+          co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
+        }
+        break;
+      }
+    }
+    conn.stream_.expires_never();
+
+    auto& msg = parser.get();
+    const bool keep_alive = msg.keep_alive();
+    ServerRequest req;
+    req.method = msg.method();
+    req.method_text = msg.method_string();
+    req.target = msg.target();
+    req.headers = &msg.base();
+    req.body = std::move(msg.body());
+    req.loop = loop_index;
+    req.received = received;
+
+    ResponseWriter writer(conn);
+    if (!keep_alive) writer.set_close(true);
+    active_requests_.fetch_add(1, std::memory_order_relaxed);
+
+    // Run the handler; meanwhile watch the socket so a client that goes away
+    // cancels the work done on its behalf.
+    bool done = false;
+    bool watching = true;
+    bool handler_threw = false;
+    asio::steady_timer done_timer(executor, std::chrono::steady_clock::time_point::max());
+    asio::co_spawn(executor, handler_(req, writer), [&](std::exception_ptr e) {
+      done = true;
+      handler_threw = e != nullptr;
+      done_timer.cancel();
+      if (watching) {
+        boost::system::error_code ignored;
+        conn.stream_.socket().cancel(ignored);
+      }
+    });
+    while (!done) {
+      boost::system::error_code wec;
+      co_await conn.stream_.socket().async_wait(tcp::socket::wait_read, Redirect(wec));
+      if (done) break;
+      if (wec) {
+        if (wec == asio::error::operation_aborted && !conn.closing_) continue;
+        writer.cancel_token().Cancel();
+        break;
+      }
+      char byte = 0;
+      const ssize_t n =
+          ::recv(conn.stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        writer.cancel_token().Cancel();
+      }
+      break;  // EOF (cancelled above) or a pipelined request waiting: stop watching
+    }
+    watching = false;
+    if (!done) {
+      boost::system::error_code ignored;
+      co_await done_timer.async_wait(Redirect(ignored));
+    }
+    active_requests_.fetch_sub(1, std::memory_order_relaxed);
+
+    if (handler_threw && !writer.started()) {
+      co_await SendError(conn, 500, "internal error while handling the request");
+      break;
+    }
+    if (!writer.complete() || !keep_alive || draining_.load() || writer.failed()) break;
+  }
+
+  boost::system::error_code ignored;
+  conn.stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  conn.stream_.close();
+  loop.connections.erase(self_it);
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace switchyard::http

@@ -1,0 +1,148 @@
+// Server: the HTTP/1.1 front door.
+//
+// One acceptor per event loop (SO_REUSEPORT), one coroutine per connection,
+// keep-alive, limits (head and body size) and timeouts (idle, head, body,
+// write). The server knows nothing of JSON or routing: it reads a request,
+// hands it to the Handler with a ResponseWriter, and watches the client so the
+// handler's CancelToken fires if the client goes away mid-request.
+//
+// Threading: Start()/BeginShutdown()/WaitIdle() are called from the owning
+// (main) thread; everything else runs on the loops.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "http/asio.h"
+#include "http/cancel.h"
+#include "http/event_loops.h"
+
+namespace switchyard::http {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 = any free port (see Server::port())
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
+  std::chrono::milliseconds header_timeout{10'000};  // from first byte to end of head
+  std::chrono::milliseconds body_timeout{30'000};    // to receive the whole body
+  std::chrono::milliseconds write_timeout{60'000};   // one write to a slow reader
+  int backlog = 1024;
+};
+
+struct ServerRequest {
+  bhttp::verb method = bhttp::verb::unknown;
+  std::string_view method_text;
+  std::string_view target;
+  const bhttp::fields* headers = nullptr;
+  std::string body;
+  size_t loop = 0;  // index of the event loop the request runs on
+  std::chrono::steady_clock::time_point received;  // when the head was complete
+
+  std::string_view Header(std::string_view name) const;
+};
+
+class Connection;
+
+// Writes one response. Either Send() once, or BeginStream() + WriteChunk()* +
+// EndStream(). Every method returns false when the client is gone; callers stop
+// then. Not thread-safe (runs on the request's loop).
+class ResponseWriter {
+ public:
+  explicit ResponseWriter(Connection& conn);
+
+  awaitable<bool> Send(int status, std::string_view content_type, std::string_view body,
+                       const HeaderList& extra = {});
+  // Sends the head with Transfer-Encoding: chunked.
+  awaitable<bool> BeginStream(int status, std::string_view content_type,
+                              const HeaderList& extra = {});
+  awaitable<bool> WriteChunk(std::string_view data);
+  awaitable<bool> EndStream();
+
+  bool started() const { return started_; }    // the head went out: no retry now
+  bool complete() const { return complete_; }  // a whole response went out
+  bool failed() const { return failed_; }      // a write failed
+  size_t body_bytes() const { return body_bytes_; }
+  std::chrono::steady_clock::time_point first_byte_time() const { return first_byte_; }
+  CancelToken& cancel_token() { return cancel_; }
+  void set_close(bool c) { close_ = c; }
+
+ private:
+  void AppendHead(std::string& out, int status, std::string_view content_type,
+                  const HeaderList& extra, bool chunked, size_t content_length) const;
+
+  Connection& conn_;
+  CancelToken cancel_;
+  bool started_ = false;
+  bool complete_ = false;
+  bool failed_ = false;
+  bool close_ = false;
+  size_t body_bytes_ = 0;
+  std::chrono::steady_clock::time_point first_byte_{};
+  std::string scratch_;
+};
+
+using Handler = std::function<awaitable<void>(ServerRequest&, ResponseWriter&)>;
+// Body (and content type) of errors the server produces itself: 400 malformed
+// HTTP, 408 slow client, 413 body too large, 431 head too large, 500 handler bug.
+struct ErrorBody {
+  std::string content_type;
+  std::string body;
+};
+using ErrorBodyFn = std::function<ErrorBody(int status, std::string_view message)>;
+
+class Server {
+ public:
+  Server(EventLoops& loops, ServerOptions options, Handler handler, ErrorBodyFn error_body);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens on every loop. Errors: FailedPrecondition naming the
+  // address ("cannot listen on 127.0.0.1:8080: Address already in use").
+  core::Status Start();
+  uint16_t port() const { return port_; }
+  const ServerOptions& options() const { return options_; }
+
+  // Stops accepting, closes idle keep-alive connections, and makes busy ones
+  // close after their current response. Thread-safe; returns at once.
+  void BeginShutdown();
+  // Blocks until no request is in flight or the deadline passes; true if idle.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline) const;
+
+  size_t active_requests() const { return active_requests_.load(std::memory_order_relaxed); }
+  size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  uint64_t total_connections() const { return total_connections_.load(std::memory_order_relaxed); }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class Connection;
+  struct Loop;
+
+  awaitable<void> AcceptLoop(Loop& loop);
+  awaitable<void> Session(Loop& loop, tcp::socket socket);
+  awaitable<void> SendError(Connection& conn, int status, std::string_view message);
+
+  EventLoops& loops_;
+  ServerOptions options_;
+  Handler handler_;
+  ErrorBodyFn error_body_;
+  std::vector<std::unique_ptr<Loop>> per_loop_;
+  uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<size_t> active_requests_{0};
+  std::atomic<size_t> open_connections_{0};
+  std::atomic<uint64_t> total_connections_{0};
+};
+
+}  // namespace switchyard::http

@@ -1,0 +1,210 @@
+#include "providers/openai_provider.h"
+
+#include <cstring>
+
+#include <simdjson.h>
+
+#include "api/openai_parse.h"
+#include "providers/internal.h"
+
+namespace switchyard::providers {
+namespace {
+
+// Position just past the blank line that ends the first event in `s`, or npos.
+size_t EventEnd(std::string_view s) {
+  for (size_t i = 0; i + 1 < s.size(); ++i) {
+    if (s[i] != '\n') continue;
+    if (s[i + 1] == '\n') return i + 2;
+    if (s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+// The concatenated data: lines of one event.
+std::string_view EventData(std::string_view event, std::string& scratch) {
+  scratch.clear();
+  size_t lines = 0;
+  std::string_view first;
+  while (!event.empty()) {
+    size_t nl = event.find('\n');
+    std::string_view line = event.substr(0, nl);
+    event.remove_prefix(nl == std::string_view::npos ? event.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.starts_with("data:")) continue;
+    line.remove_prefix(5);
+    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (lines++ == 0) {
+      first = line;
+    } else {
+      if (lines == 2) scratch.assign(first);
+      scratch.push_back('\n');
+      scratch.append(line);
+    }
+  }
+  return lines > 1 ? std::string_view(scratch) : first;
+}
+
+}  // namespace
+
+bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* model,
+                      std::string* finish_reason) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json.data(), json.size()).get(doc)) return false;
+  if (model != nullptr) {
+    std::string_view m;
+    if (!doc["model"].get(m)) model->assign(m);
+  }
+  if (finish_reason != nullptr) {
+    std::string_view fr;
+    if (!doc.at_pointer("/choices/0/finish_reason").get(fr)) finish_reason->assign(fr);
+  }
+  simdjson::dom::object u;
+  if (doc["usage"].get(u)) return false;
+  int64_t v = 0;
+  if (!u["prompt_tokens"].get(v)) usage.prompt_tokens = v;
+  if (!u["completion_tokens"].get(v)) usage.completion_tokens = v;
+  if (!u.at_pointer("/prompt_tokens_details/cached_tokens").get(v)) usage.cached_prompt_tokens = v;
+  if (!u.at_pointer("/completion_tokens_details/reasoning_tokens").get(v)) {
+    usage.reasoning_tokens = v;
+  }
+  usage.present = true;
+  return true;
+}
+
+void OpenAiStreamRelay::Feed(std::string_view bytes, std::string& out) {
+  if (pending_.empty()) {
+    // Fast path: forward every complete event straight from `bytes`.
+    for (;;) {
+      const size_t end = EventEnd(bytes);
+      if (end == std::string_view::npos) break;
+      HandleEvent(bytes.substr(0, end), out);
+      bytes.remove_prefix(end);
+    }
+    pending_.assign(bytes);
+    return;
+  }
+  // A partial event is waiting: look for its end across the boundary.
+  const size_t old = pending_.size();
+  pending_.append(bytes);
+  const size_t search_from = old > 2 ? old - 2 : 0;
+  size_t end = EventEnd(std::string_view(pending_).substr(search_from));
+  if (end == std::string_view::npos) return;
+  end += search_from;
+  std::string rest = pending_.substr(end);
+  pending_.resize(end);
+  HandleEvent(pending_, out);
+  pending_.clear();
+  Feed(rest, out);
+}
+
+void OpenAiStreamRelay::Finish(std::string& out) {
+  if (pending_.empty()) return;
+  std::string last = std::move(pending_);
+  pending_.clear();
+  HandleEvent(last, out);
+}
+
+void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
+  ++events_;
+  std::string scratch;
+  const std::string_view data = EventData(event, scratch);
+  if (data == "[DONE]") {
+    saw_done_ = true;
+    out.append(event);
+    return;
+  }
+  const bool has_usage = data.find("\"usage\"") != std::string_view::npos &&
+                         data.find("\"usage\":null") == std::string_view::npos;
+  const bool has_finish = data.find("\"finish_reason\":\"") != std::string_view::npos ||
+                          data.find("\"finish_reason\": \"") != std::string_view::npos;
+  if (has_usage || has_finish || model_.empty()) {
+    core::Usage u;
+    std::string fr;
+    const bool got_usage = ParseOpenAiUsage(data, u, model_.empty() ? &model_ : nullptr, &fr);
+    if (!fr.empty()) finish_reason_ = fr;
+    if (got_usage) {
+      usage_ = u;
+      // The usage-only chunk has an empty choices array.
+      const bool usage_only = data.find("\"choices\":[]") != std::string_view::npos ||
+                              data.find("\"choices\": []") != std::string_view::npos;
+      if (strip_usage_ && usage_only) return;
+    }
+  }
+  out.append(event);
+}
+
+// ---------------------------------------------------------------- provider
+
+OpenAiProvider::OpenAiProvider(config::ProviderConfig cfg, http::Url url)
+    : cfg_(std::move(cfg)), url_(std::move(url)) {
+  chat_target_ = url_.path + "/chat/completions";
+  if (!cfg_.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + cfg_.api_key);
+  for (const auto& [k, v] : cfg_.headers) headers_.emplace_back(k, v);
+}
+
+core::Status OpenAiProvider::Named(const core::Status& s) const {
+  core::Status out(s.code(), "provider '" + cfg_.name + "': " + s.message());
+  out.set_upstream_status(s.upstream_status());
+  if (s.retry_after()) out.set_retry_after(*s.retry_after());
+  return out;
+}
+
+http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext& ctx,
+                                                               StreamSink& sink) {
+  const core::ChatRequest& req = *ctx.request;
+  // For streams, always ask for the usage chunk (costs are computed from it);
+  // it is stripped again when the client did not ask for it.
+  const std::string body =
+      api::RewriteForUpstream(ctx.raw_body, req, ctx.upstream_model, req.stream);
+  http::UpstreamRequest up;
+  up.origin = &url_.origin;
+  up.target = chat_target_;
+  up.headers = &headers_;
+  up.body = body;
+  up.connect_timeout = std::chrono::milliseconds(cfg_.connect_timeout_ms);
+  up.first_byte_timeout = std::chrono::milliseconds(cfg_.first_byte_timeout_ms);
+  up.total_timeout = std::chrono::milliseconds(cfg_.total_timeout_ms);
+
+  auto resp = co_await ctx.client->Send(up, ctx.cancel);
+  if (!resp.ok()) co_return Named(resp.status());
+  const int status = resp->status();
+  if (status < 200 || status >= 300) {
+    auto err_body = co_await resp->ReadAll(kMaxErrorBody);
+    co_return UpstreamHttpError(cfg_.name, status,
+                                err_body.ok() ? ExtractErrorMessage(*err_body) : "",
+                                resp->Header("retry-after"), resp->Header("retry-after-ms"));
+  }
+
+  ChatResult result;
+  const bool is_sse = resp->Header("content-type").starts_with("text/event-stream");
+  if (!req.stream || !is_sse) {
+    auto all = co_await resp->ReadAll(kMaxUpstreamBody);
+    if (!all.ok()) co_return Named(all.status());
+    ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason);
+    result.body = std::move(*all);
+    co_return result;
+  }
+
+  if (!co_await sink.BeginStream()) co_return core::Cancelled("client went away");
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/!req.include_usage);
+  std::string out;
+  for (;;) {
+    auto piece = co_await resp->ReadSome();
+    if (!piece.ok()) co_return Named(piece.status());
+    if (piece->empty()) break;
+    out.clear();
+    relay.Feed(*piece, out);
+    if (!out.empty() && !co_await sink.Write(out)) co_return core::Cancelled("client went away");
+  }
+  out.clear();
+  relay.Finish(out);
+  if (!out.empty() && !co_await sink.Write(out)) co_return core::Cancelled("client went away");
+  result.streamed = true;
+  result.usage = relay.usage();
+  result.finish_reason = relay.finish_reason();
+  result.model = relay.model();
+  co_return result;
+}
+
+}  // namespace switchyard::providers

@@ -1,0 +1,66 @@
+// The "openai" kind: any OpenAI-compatible base URL (OpenAI, vLLM, llama.cpp
+// server, Ollama, hosted open-model APIs). The client's body is forwarded as
+// sent, with only "model" rewritten (and, for streams, a request for the
+// usage chunk); answers are relayed as they arrive.
+#pragma once
+
+#include <string>
+
+#include "core/chat.h"
+#include "http/url.h"
+#include "providers/provider.h"
+
+namespace switchyard::providers {
+
+// Splits an upstream SSE byte stream into events and forwards each event's
+// original bytes, except the usage-only chunk when the client did not ask for
+// it. Extracts usage and the finish reason on the way. Pure (no I/O).
+class OpenAiStreamRelay {
+ public:
+  explicit OpenAiStreamRelay(bool strip_usage_chunk) : strip_usage_(strip_usage_chunk) {}
+
+  // Appends to `out` every event completed by `bytes`.
+  void Feed(std::string_view bytes, std::string& out);
+  // Flushes an unterminated trailing event, if any.
+  void Finish(std::string& out);
+
+  const core::Usage& usage() const { return usage_; }
+  const std::string& finish_reason() const { return finish_reason_; }
+  const std::string& model() const { return model_; }
+  bool saw_done() const { return saw_done_; }
+  size_t events() const { return events_; }
+
+ private:
+  void HandleEvent(std::string_view event, std::string& out);
+
+  bool strip_usage_;
+  std::string pending_;
+  core::Usage usage_;
+  std::string finish_reason_;
+  std::string model_;
+  bool saw_done_ = false;
+  size_t events_ = 0;
+};
+
+// Reads usage from a chat.completion (or chunk) JSON object's "usage" field.
+// Returns false when there is none.
+bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* model,
+                      std::string* finish_reason);
+
+class OpenAiProvider final : public Provider {
+ public:
+  OpenAiProvider(config::ProviderConfig cfg, http::Url url);
+  const config::ProviderConfig& config() const override { return cfg_; }
+  http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx,
+                                                 StreamSink& sink) override;
+
+ private:
+  core::Status Named(const core::Status& s) const;
+
+  config::ProviderConfig cfg_;
+  http::Url url_;
+  std::string chat_target_;
+  http::HeaderList headers_;
+};
+
+}  // namespace switchyard::providers

@@ -1,0 +1,92 @@
+#include "providers/provider.h"
+
+#include <charconv>
+
+#include <simdjson.h>
+
+#include "providers/anthropic_provider.h"
+#include "providers/internal.h"
+#include "providers/openai_provider.h"
+
+namespace switchyard::providers {
+
+core::Result<std::unique_ptr<Provider>> MakeProvider(const config::ProviderConfig& cfg) {
+  auto url = http::Url::Parse(cfg.base_url);
+  if (!url.ok()) {
+    return core::InvalidArgument("provider '" + cfg.name + "': base_url: " + url.status().message());
+  }
+  if (cfg.kind == "openai") {
+    return std::unique_ptr<Provider>(std::make_unique<OpenAiProvider>(cfg, std::move(*url)));
+  }
+  if (cfg.kind == "anthropic") {
+    return std::unique_ptr<Provider>(std::make_unique<AnthropicProvider>(cfg, std::move(*url)));
+  }
+  return core::InvalidArgument("provider '" + cfg.name + "': unknown kind \"" + cfg.kind + "\"");
+}
+
+bool IsRetryable(const core::Status& status) {
+  switch (status.code()) {
+    case core::StatusCode::kUnavailable:
+      // 501 Not Implemented and friends will not get better by asking again.
+      return status.upstream_status() == 0 || status.upstream_status() >= 500;
+    case core::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+std::optional<int64_t> ParseInt(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+core::Status UpstreamHttpError(std::string_view provider, int http_status,
+                               std::string_view message, std::string_view retry_after,
+                               std::string_view retry_after_ms) {
+  std::string msg = "provider '" + std::string(provider) + "' answered HTTP " +
+                    std::to_string(http_status);
+  if (!message.empty()) {
+    msg += ": ";
+    msg += message;
+  }
+  core::StatusCode code = core::StatusCode::kUnavailable;
+  if (http_status == 429) {
+    code = core::StatusCode::kResourceExhausted;
+  } else if (http_status == 400 || http_status == 404 || http_status == 413 ||
+             http_status == 422) {
+    code = core::StatusCode::kInvalidArgument;
+  } else if (http_status == 408 || http_status == 504) {
+    code = core::StatusCode::kDeadlineExceeded;
+  }
+  core::Status s(code, std::move(msg));
+  s.set_upstream_status(http_status);
+  if (auto ms = ParseInt(retry_after_ms)) {
+    s.set_retry_after(std::chrono::milliseconds(*ms));
+  } else if (auto secs = ParseInt(retry_after)) {
+    s.set_retry_after(std::chrono::milliseconds(*secs * 1000));
+  }
+  return s;
+}
+
+std::string ExtractErrorMessage(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc)) {
+    std::string_view trimmed = body.substr(0, 200);
+    return std::string(trimmed);
+  }
+  std::string_view msg;
+  if (!doc.at_pointer("/error/message").get(msg)) return std::string(msg);
+  if (!doc.at_pointer("/error").get(msg)) return std::string(msg);
+  if (!doc.at_pointer("/message").get(msg)) return std::string(msg);
+  return std::string(body.substr(0, 200));
+}
+
+}  // namespace switchyard::providers

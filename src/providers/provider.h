@@ -1,0 +1,79 @@
+// Provider: one adapter per wire format. Vendor JSON never leaves an adapter:
+// callers hand in a core::ChatRequest (plus the client's original body for
+// pass-through) and get back OpenAI-shaped output.
+//
+// Threading: Chat() runs on the request's event loop and uses that loop's
+// UpstreamClient. Implementations hold only immutable configuration, so one
+// instance serves every loop.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "core/chat.h"
+#include "core/status.h"
+#include "http/asio.h"
+#include "http/cancel.h"
+#include "http/client.h"
+
+namespace switchyard::providers {
+
+struct CallContext {
+  const core::ChatRequest* request = nullptr;
+  std::string_view raw_body;        // the client's OpenAI JSON, for pass-through
+  std::string_view upstream_model;  // the model name the upstream knows
+  http::UpstreamClient* client = nullptr;
+  http::CancelToken* cancel = nullptr;  // fires when the client goes away
+  std::string_view request_id;          // "chatcmpl-…" used for generated ids
+  int64_t created = 0;                  // unix seconds, for generated objects
+};
+
+// Where a streamed answer goes. BeginStream() sends the response head: from
+// then on the request can no longer be retried or sent elsewhere.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  virtual http::awaitable<bool> BeginStream() = 0;
+  // OpenAI-format SSE bytes (whole events). False when the client is gone.
+  virtual http::awaitable<bool> Write(std::string_view sse_bytes) = 0;
+  virtual bool started() const = 0;
+};
+
+struct ChatResult {
+  std::string body;       // non-streamed: the chat.completion JSON for the client
+  bool streamed = false;  // the answer went out through the StreamSink
+  core::Usage usage;
+  std::string finish_reason;
+  std::string model;  // the model the upstream says answered
+};
+
+// Failures are Statuses with upstream detail:
+//   Unavailable        connect/TLS/reset/5xx/malformed answer (retryable)
+//   ResourceExhausted  upstream 429, retry_after() when it said (retryable)
+//   DeadlineExceeded   connect/first-byte/total timeout
+//   InvalidArgument    the upstream rejected the request (400/404/422): not retried
+//   Cancelled          the client went away
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual const config::ProviderConfig& config() const = 0;
+  virtual http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx,
+                                                         StreamSink& sink) = 0;
+};
+
+// Builds the adapter for `cfg.kind`; InvalidArgument for an unknown kind or a
+// bad base_url.
+core::Result<std::unique_ptr<Provider>> MakeProvider(const config::ProviderConfig& cfg);
+
+// True when a failed attempt may be repeated on the same target.
+bool IsRetryable(const core::Status& status);
+
+// Maps an upstream's non-2xx answer to a Status naming the provider. `message`
+// is what the upstream said (may be empty).
+core::Status UpstreamHttpError(std::string_view provider, int http_status,
+                               std::string_view message, std::string_view retry_after,
+                               std::string_view retry_after_ms);
+
+}  // namespace switchyard::providers
