@@ -41,8 +41,8 @@ struct ChatRequest {
   std::string model;
   std::vector<Message> messages;
   bool stream = false;
-  bool include_usage = false;          // stream_options.include_usage
-  std::optional<int64_t> max_tokens;   // max_tokens or max_completion_tokens
+  bool include_usage = false;         // stream_options.include_usage
+  std::optional<int64_t> max_tokens;  // max_tokens or max_completion_tokens
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::vector<std::string> stop;
@@ -61,13 +61,13 @@ struct ChatRequest {
 };
 
 struct Usage {
-  int64_t prompt_tokens = 0;       // all input tokens, cached ones included
-  int64_t completion_tokens = 0;   // all output tokens, reasoning included
-  int64_t cached_prompt_tokens = 0;   // input read from the provider's cache
-  int64_t cache_write_tokens = 0;     // input written to the provider's cache
-  int64_t reasoning_tokens = 0;       // part of completion_tokens
-  bool present = false;    // the upstream reported usage
-  bool estimated = false;  // counted locally because the upstream did not
+  int64_t prompt_tokens = 0;         // all input tokens, cached ones included
+  int64_t completion_tokens = 0;     // all output tokens, reasoning included
+  int64_t cached_prompt_tokens = 0;  // input read from the provider's cache
+  int64_t cache_write_tokens = 0;    // input written to the provider's cache
+  int64_t reasoning_tokens = 0;      // part of completion_tokens
+  bool present = false;              // the upstream reported usage
+  bool estimated = false;            // counted locally because the upstream did not
 };
 
 struct ChatResponse {

@@ -17,18 +17,18 @@ namespace switchyard::core {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // malformed input: 400
-  kUnauthenticated,    // missing or bad key: 401
-  kPermissionDenied,   // policy forbids: 403
-  kNotFound,           // unknown model, route, path: 404
-  kMethodNotAllowed,   // wrong HTTP method: 405
-  kPayloadTooLarge,    // body over the limit: 413
-  kResourceExhausted,  // rate limit, budget, upstream 429: 429
-  kCancelled,          // client went away: 499 (never sent)
-  kInternal,           // a bug or an impossible state: 500
-  kUnavailable,        // upstream failed (connect, reset, 5xx): 502
-  kDeadlineExceeded,   // upstream timed out: 504
-  kFailedPrecondition, // e.g. config invalid, store locked
+  kInvalidArgument,     // malformed input: 400
+  kUnauthenticated,     // missing or bad key: 401
+  kPermissionDenied,    // policy forbids: 403
+  kNotFound,            // unknown model, route, path: 404
+  kMethodNotAllowed,    // wrong HTTP method: 405
+  kPayloadTooLarge,     // body over the limit: 413
+  kResourceExhausted,   // rate limit, budget, upstream 429: 429
+  kCancelled,           // client went away: 499 (never sent)
+  kInternal,            // a bug or an impossible state: 500
+  kUnavailable,         // upstream failed (connect, reset, 5xx): 502
+  kDeadlineExceeded,    // upstream timed out: 504
+  kFailedPrecondition,  // e.g. config invalid, store locked
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -83,22 +83,30 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string msg) {
   return {StatusCode::kInvalidArgument, std::move(msg)};
 }
-inline Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-inline Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
-inline Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
+inline Status NotFound(std::string msg) {
+  return {StatusCode::kNotFound, std::move(msg)};
+}
+inline Status Internal(std::string msg) {
+  return {StatusCode::kInternal, std::move(msg)};
+}
+inline Status Unavailable(std::string msg) {
+  return {StatusCode::kUnavailable, std::move(msg)};
+}
 inline Status DeadlineExceeded(std::string msg) {
   return {StatusCode::kDeadlineExceeded, std::move(msg)};
 }
 inline Status FailedPrecondition(std::string msg) {
   return {StatusCode::kFailedPrecondition, std::move(msg)};
 }
-inline Status Cancelled(std::string msg) { return {StatusCode::kCancelled, std::move(msg)}; }
+inline Status Cancelled(std::string msg) {
+  return {StatusCode::kCancelled, std::move(msg)};
+}
 
 // Result<T>: a value or a non-OK Status. Cannot be silently dropped.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }

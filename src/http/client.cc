@@ -15,7 +15,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kReadBuffer = 16 * 1024;
 
-bool IsTimeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+bool IsTimeout(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout;
+}
 
 // A failure on a reused connection before any byte of the response arrived:
 // the upstream closed the idle connection; try again on a fresh one.
@@ -69,7 +71,9 @@ UpstreamResponse::UpstreamResponse(UpstreamResponse&&) noexcept = default;
 UpstreamResponse& UpstreamResponse::operator=(UpstreamResponse&&) noexcept = default;
 UpstreamResponse::~UpstreamResponse() = default;
 
-int UpstreamResponse::status() const { return static_cast<int>(state_->parser.get().result_int()); }
+int UpstreamResponse::status() const {
+  return static_cast<int>(state_->parser.get().result_int());
+}
 
 std::string_view UpstreamResponse::Header(std::string_view name) const {
   const auto& fields = state_->parser.get().base();
@@ -77,7 +81,9 @@ std::string_view UpstreamResponse::Header(std::string_view name) const {
   return it == fields.end() ? std::string_view{} : std::string_view(it->value());
 }
 
-bool UpstreamResponse::done() const { return state_->parser.is_done(); }
+bool UpstreamResponse::done() const {
+  return state_->parser.is_done();
+}
 
 awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
   State& s = *state_;
@@ -101,7 +107,9 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
       if (s.cancel != nullptr && s.cancel->cancelled()) {
         co_return core::Cancelled(where + ": cancelled because the client went away");
       }
-      if (IsTimeout(ec)) co_return core::DeadlineExceeded(where + ": response not complete within the total timeout");
+      if (IsTimeout(ec))
+        co_return core::DeadlineExceeded(where +
+                                         ": response not complete within the total timeout");
       co_return core::Unavailable(where + ": connection failed mid-response: " + ec.message());
     }
     const size_t n = kReadBuffer - body.size;
@@ -160,8 +168,8 @@ awaitable<core::Result<std::vector<tcp::endpoint>>> UpstreamClient::Resolve(cons
   if (auto it = dns_.find(key); it != dns_.end() && it->second.expires > now) {
     co_return it->second.endpoints;
   }
-  auto results = co_await resolver_.async_resolve(origin.host, std::to_string(origin.port),
-                                                  Redirect(ec));
+  auto results =
+      co_await resolver_.async_resolve(origin.host, std::to_string(origin.port), Redirect(ec));
   if (ec) co_return core::Unavailable("cannot resolve " + origin.host + ": " + ec.message());
   std::vector<tcp::endpoint> eps;
   for (const auto& r : results) eps.push_back(r.endpoint());
@@ -209,7 +217,8 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
     if (cancel != nullptr && cancel->cancelled()) {
       co_return core::Cancelled("connect to " + origin.Key() + " cancelled: the client went away");
     }
-    if (IsTimeout(ec)) co_return core::DeadlineExceeded("connect to " + origin.Key() + " timed out");
+    if (IsTimeout(ec))
+      co_return core::DeadlineExceeded("connect to " + origin.Key() + " timed out");
     co_return core::Unavailable("connect to " + origin.Key() + " failed: " + ec.message());
   }
   ++connections_opened_;

@@ -34,15 +34,15 @@
 namespace switchyard::http {
 
 struct ClientOptions {
-  size_t max_idle_per_origin = 64;                 // pooled idle connections per origin
+  size_t max_idle_per_origin = 64;                   // pooled idle connections per origin
   std::chrono::milliseconds idle_keepalive{30'000};  // drop pooled connections idle longer
-  std::chrono::seconds dns_ttl{30};                // cache of resolved addresses
+  std::chrono::seconds dns_ttl{30};                  // cache of resolved addresses
 };
 
 struct UpstreamRequest {
   const Origin* origin = nullptr;  // must outlive the call
   std::string_view method = "POST";
-  std::string_view target;  // path and query
+  std::string_view target;              // path and query
   const HeaderList* headers = nullptr;  // extra headers; Host and Content-Length are added
   std::string_view content_type = "application/json";
   std::string_view body;

@@ -10,7 +10,9 @@ EventLoops::EventLoops(int count) {
   }
 }
 
-EventLoops::~EventLoops() { Stop(); }
+EventLoops::~EventLoops() {
+  Stop();
+}
 
 void EventLoops::Start() {
   for (auto& ctx : contexts_) {

@@ -21,19 +21,20 @@ void AppendHex(std::string& out, size_t n) {
   out.append(buf + i, static_cast<size_t>(20 - i));
 }
 
-bool IsTimeout(const boost::system::error_code& ec) { return ec == beast::error::timeout; }
+bool IsTimeout(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout;
+}
 
 }  // namespace
 
 // A client connection: lives in its Session coroutine's frame.
 class Connection {
  public:
-  Connection(Server& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)) {}
+  Connection(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
 
   Server& server_;
   beast::tcp_stream stream_;
-  bool idle_ = true;     // waiting for a request: may be closed on shutdown
+  bool idle_ = true;  // waiting for a request: may be closed on shutdown
   bool closing_ = false;
 };
 
@@ -260,8 +261,8 @@ awaitable<void> Server::AcceptLoop(Loop& loop) {
 }
 
 awaitable<void> Server::SendError(Connection& conn, int status, std::string_view message) {
-  ErrorBody eb = error_body_ ? error_body_(status, message)
-                             : ErrorBody{"text/plain", std::string(message)};
+  ErrorBody eb =
+      error_body_ ? error_body_(status, message) : ErrorBody{"text/plain", std::string(message)};
   ResponseWriter w(conn);
   w.set_close(true);
   co_await w.Send(status, eb.content_type, eb.body);
@@ -297,14 +298,17 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
     co_await bhttp::async_read_header(conn.stream_, buffer, parser, Redirect(ec));
     if (ec) {
       if (ec == bhttp::error::header_limit) {
-        co_await SendError(conn, 431, "request head exceeds " +
-                                          std::to_string(options_.max_header_bytes) + " bytes");
+        co_await SendError(
+            conn, 431,
+            "request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes");
       } else if (ec == bhttp::error::body_limit) {
-        co_await SendError(conn, 413, "request body exceeds " +
-                                          std::to_string(options_.max_body_bytes) + " bytes");
+        co_await SendError(
+            conn, 413,
+            "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
       } else if (IsTimeout(ec)) {
-        co_await SendError(conn, 408, "request head not received within " +
-                                          std::to_string(options_.header_timeout.count()) + " ms");
+        co_await SendError(conn, 408,
+                           "request head not received within " +
+                               std::to_string(options_.header_timeout.count()) + " ms");
       } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof) {
         co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
       }
@@ -323,11 +327,13 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
       co_await bhttp::async_read(conn.stream_, buffer, parser, Redirect(ec));
       if (ec) {
         if (ec == bhttp::error::body_limit) {
-          co_await SendError(conn, 413, "request body exceeds " +
-                                            std::to_string(options_.max_body_bytes) + " bytes");
+          co_await SendError(
+              conn, 413,
+              "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
         } else if (IsTimeout(ec)) {
-          co_await SendError(conn, 408, "request body not received within " +
-                                            std::to_string(options_.body_timeout.count()) + " ms");
+          co_await SendError(conn, 408,
+                             "request body not received within " +
+                                 std::to_string(options_.body_timeout.count()) + " ms");
         } else if (ec != asio::error::eof && ec != bhttp::error::partial_message) {
           co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
         }

@@ -46,7 +46,7 @@ struct ServerRequest {
   std::string_view target;
   const bhttp::fields* headers = nullptr;
   std::string body;
-  size_t loop = 0;  // index of the event loop the request runs on
+  size_t loop = 0;                                 // index of the event loop the request runs on
   std::chrono::steady_clock::time_point received;  // when the head was complete
 
   std::string_view Header(std::string_view name) const;

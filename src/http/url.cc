@@ -48,7 +48,8 @@ core::Result<Url> Url::Parse(std::string_view text) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
   if (authority.empty()) return bad("no host");
-  if (authority.find('@') != std::string_view::npos) return bad("credentials in URLs are not supported");
+  if (authority.find('@') != std::string_view::npos)
+    return bad("credentials in URLs are not supported");
   std::string_view host = authority;
   std::string_view port_text;
   if (authority.front() == '[') {
@@ -73,7 +74,8 @@ core::Result<Url> Url::Parse(std::string_view text) {
   if (!port_text.empty()) {
     unsigned port = 0;
     auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
       return bad("bad port");
     }
     url.origin.port = static_cast<uint16_t>(port);

@@ -62,9 +62,8 @@ http::awaitable<core::Result<ChatResult>> AnthropicProvider::Chat(const CallCont
   }
 
   if (!co_await sink.BeginStream()) co_return core::Cancelled("client went away");
-  api::AnthropicStreamTranslator translator(std::string(ctx.request_id),
-                                            std::string(ctx.upstream_model), ctx.created,
-                                            req.include_usage);
+  api::AnthropicStreamTranslator translator(
+      std::string(ctx.request_id), std::string(ctx.upstream_model), ctx.created, req.include_usage);
   std::string out;
   for (;;) {
     auto piece = co_await resp->ReadSome();

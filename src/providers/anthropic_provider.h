@@ -12,8 +12,7 @@ class AnthropicProvider final : public Provider {
  public:
   AnthropicProvider(config::ProviderConfig cfg, http::Url url);
   const config::ProviderConfig& config() const override { return cfg_; }
-  http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx,
-                                                 StreamSink& sink) override;
+  http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx, StreamSink& sink) override;
 
  private:
   core::Status Named(const core::Status& s) const;

@@ -54,9 +54,12 @@ CircuitBreaker::State CircuitBreaker::state() const {
 
 std::string_view CircuitBreaker::StateName(State s) {
   switch (s) {
-    case State::kClosed: return "closed";
-    case State::kOpen: return "open";
-    case State::kHalfOpen: return "half_open";
+    case State::kClosed:
+      return "closed";
+    case State::kOpen:
+      return "open";
+    case State::kHalfOpen:
+      return "half_open";
   }
   return "unknown";
 }

@@ -13,7 +13,8 @@ namespace switchyard::providers {
 core::Result<std::unique_ptr<Provider>> MakeProvider(const config::ProviderConfig& cfg) {
   auto url = http::Url::Parse(cfg.base_url);
   if (!url.ok()) {
-    return core::InvalidArgument("provider '" + cfg.name + "': base_url: " + url.status().message());
+    return core::InvalidArgument("provider '" + cfg.name +
+                                 "': base_url: " + url.status().message());
   }
   if (cfg.kind == "openai") {
     return std::unique_ptr<Provider>(std::make_unique<OpenAiProvider>(cfg, std::move(*url)));
@@ -47,11 +48,10 @@ std::optional<int64_t> ParseInt(std::string_view s) {
 }
 }  // namespace
 
-core::Status UpstreamHttpError(std::string_view provider, int http_status,
-                               std::string_view message, std::string_view retry_after,
-                               std::string_view retry_after_ms) {
-  std::string msg = "provider '" + std::string(provider) + "' answered HTTP " +
-                    std::to_string(http_status);
+core::Status UpstreamHttpError(std::string_view provider, int http_status, std::string_view message,
+                               std::string_view retry_after, std::string_view retry_after_ms) {
+  std::string msg =
+      "provider '" + std::string(provider) + "' answered HTTP " + std::to_string(http_status);
   if (!message.empty()) {
     msg += ": ";
     msg += message;
@@ -59,8 +59,7 @@ core::Status UpstreamHttpError(std::string_view provider, int http_status,
   core::StatusCode code = core::StatusCode::kUnavailable;
   if (http_status == 429) {
     code = core::StatusCode::kResourceExhausted;
-  } else if (http_status == 400 || http_status == 404 || http_status == 413 ||
-             http_status == 422) {
+  } else if (http_status == 400 || http_status == 404 || http_status == 413 || http_status == 422) {
     code = core::StatusCode::kInvalidArgument;
   } else if (http_status == 408 || http_status == 504) {
     code = core::StatusCode::kDeadlineExceeded;

@@ -72,8 +72,7 @@ bool IsRetryable(const core::Status& status);
 
 // Maps an upstream's non-2xx answer to a Status naming the provider. `message`
 // is what the upstream said (may be empty).
-core::Status UpstreamHttpError(std::string_view provider, int http_status,
-                               std::string_view message, std::string_view retry_after,
-                               std::string_view retry_after_ms);
+core::Status UpstreamHttpError(std::string_view provider, int http_status, std::string_view message,
+                               std::string_view retry_after, std::string_view retry_after_ms);
 
 }  // namespace switchyard::providers

@@ -1,0 +1,167 @@
+// `switchyard serve`: the composition root of the gateway process.
+//
+// Builds every component from the validated config, wires them together, runs
+// the event loops, and on SIGTERM/SIGINT stops accepting, lets in-flight
+// requests finish up to server.shutdown_grace_ms, then exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "app/commands.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "gateway/gateway.h"
+#include "http/client.h"
+#include "http/event_loops.h"
+#include "http/server.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+
+namespace switchyard::app {
+namespace {
+
+void PrintBanner(const config::Config& cfg, uint16_t port, size_t threads) {
+  std::printf("switchyard is listening on http://%s:%u (%zu event-loop threads)\n",
+              cfg.server.host.c_str(), port, threads);
+  std::printf("config: %s\n", cfg.source.c_str());
+  if (cfg.providers.empty()) {
+    std::printf(
+        "\nNo providers are configured yet, so chat requests will get 404.\n"
+        "  - set OPENAI_API_KEY and/or ANTHROPIC_API_KEY, or\n"
+        "  - set SWITCHYARD_LOCAL_URL=http://127.0.0.1:8000/v1 (vLLM, llama.cpp, Ollama)\n"
+        "    and SWITCHYARD_LOCAL_MODELS=<model>, or\n"
+        "  - pass --config FILE (see docs/CONFIG.md), then restart.\n");
+  } else {
+    std::printf("\nActive providers:\n");
+    for (const auto& p : cfg.providers) {
+      std::printf("  - %-10s %s at %s%s%s\n", p.name.c_str(), p.kind.c_str(), p.base_url.c_str(),
+                  p.owned ? " (owned)" : "",
+                  (!p.api_key_env.empty() && p.api_key.empty())
+                      ? (" — warning: " + p.api_key_env + " is not set").c_str()
+                      : "");
+    }
+    for (const auto& r : cfg.routes) {
+      std::printf("Route \"%s\" tries, in order:", r.name.c_str());
+      for (const auto& t : r.targets) std::printf(" %s", t.c_str());
+      std::printf("\n");
+    }
+    std::string model =
+        !cfg.routes.empty() ? cfg.routes.front().name
+        : !cfg.providers.front().models.empty()
+            ? cfg.providers.front().name + "/" + cfg.providers.front().models.front()
+            : cfg.providers.front().name + "/<model>";
+    std::printf(
+        "\nSend a first request:\n"
+        "  curl -s http://%s:%u/v1/chat/completions -H 'content-type: application/json' \\\n"
+        "    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Say "
+        "hello\"}]}'\n",
+        cfg.server.host.c_str(), port, model.c_str());
+  }
+  std::printf("Health: http://%s:%u/healthz   Metrics: http://%s:%u/metrics\n",
+              cfg.server.host.c_str(), port, cfg.server.host.c_str(), port);
+  std::printf("Stop with Ctrl-C (in-flight requests finish first).\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& options) {
+  const config::EnvLookup env = config::ProcessEnv();
+  auto loaded = options.config_path.empty() ? config::DefaultConfig(env)
+                                            : config::LoadConfigFile(options.config_path, env);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "switchyard: config error: %s\n", loaded.status().message().c_str());
+    return 2;
+  }
+  auto cfg = std::make_shared<const config::Config>(std::move(*loaded));
+
+  if (auto s = observe::ConfigureLogging(cfg->log.level, cfg->log.format); !s.ok()) {
+    std::fprintf(stderr, "switchyard: config error: %s\n", s.message().c_str());
+    return 2;
+  }
+  auto log = observe::MakeLogger("switchyard");
+
+  std::error_code fs_ec;
+  std::filesystem::create_directories(cfg->data_dir, fs_ec);
+  if (fs_ec) {
+    std::fprintf(stderr, "switchyard: cannot create data directory %s: %s\n", cfg->data_dir.c_str(),
+                 fs_ec.message().c_str());
+    return 1;
+  }
+
+  // Block the termination signals in every thread; the main thread waits for
+  // them with sigwait below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const size_t threads = cfg->server.threads > 0
+                             ? static_cast<size_t>(cfg->server.threads)
+                             : std::max<size_t>(1, std::thread::hardware_concurrency());
+  http::EventLoops loops(static_cast<int>(threads));
+  auto tls = http::UpstreamClient::MakeTlsContext();
+  if (!tls.ok()) {
+    std::fprintf(stderr, "switchyard: %s\n", tls.status().message().c_str());
+    return 1;
+  }
+  observe::Registry metrics;
+  core::SystemClock clock;
+  auto gateway = gateway::Gateway::Create(cfg, loops, **tls, metrics, clock, log);
+  if (!gateway.ok()) {
+    std::fprintf(stderr, "switchyard: config error: %s: %s\n", cfg->source.c_str(),
+                 gateway.status().message().c_str());
+    return 2;
+  }
+  gateway::Gateway* gw = gateway->get();
+
+  http::ServerOptions so;
+  so.host = cfg->server.host;
+  so.port = cfg->server.port;
+  so.max_body_bytes = cfg->server.max_body_bytes;
+  so.max_header_bytes = cfg->server.max_header_bytes;
+  so.idle_timeout = std::chrono::milliseconds(cfg->server.idle_timeout_ms);
+  so.header_timeout = std::chrono::milliseconds(cfg->server.header_timeout_ms);
+  so.body_timeout = std::chrono::milliseconds(cfg->server.body_timeout_ms);
+  http::Server server(
+      loops, so,
+      [gw](http::ServerRequest& req, http::ResponseWriter& w) { return gw->Handle(req, w); },
+      [gw](int status, std::string_view msg) { return gw->ServerErrorBody(status, msg); });
+  if (auto s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "switchyard: %s\n", s.message().c_str());
+    return 1;
+  }
+  gw->set_server(&server);
+  metrics.AddCallbackGauge("switchyard_inflight_requests", "Requests being handled",
+                           [&server] { return static_cast<double>(server.active_requests()); });
+  metrics.AddCallbackGauge("switchyard_open_connections", "Open client connections",
+                           [&server] { return static_cast<double>(server.open_connections()); });
+  metrics.AddCallbackCounter("switchyard_connections_accepted_total", "Client connections accepted",
+                             [&server] { return static_cast<double>(server.total_connections()); });
+
+  loops.Start();
+  PrintBanner(*cfg, server.port(), loops.size());
+  log->info("listening on {}:{}", cfg->server.host, server.port());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log->info("received {}, draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            cfg->server.shutdown_grace_ms);
+  server.BeginShutdown();
+  const bool idle = server.WaitIdle(std::chrono::steady_clock::now() +
+                                    std::chrono::milliseconds(cfg->server.shutdown_grace_ms));
+  if (!idle) {
+    log->warn("{} requests still in flight at the shutdown deadline; closing them",
+              server.active_requests());
+  }
+  loops.Stop();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace switchyard::app

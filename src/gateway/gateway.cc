@@ -1,0 +1,396 @@
+#include "gateway/gateway.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "api/errors.h"
+#include "core/json_writer.h"
+
+namespace switchyard::gateway {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::string_view kJson = "application/json";
+
+double MsSince(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+std::string_view PathOf(std::string_view target) {
+  const size_t q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+std::string ErrorCodeFor(const core::Status& s) {
+  if (!s.error_code().empty()) return s.error_code();
+  switch (s.code()) {
+    case core::StatusCode::kInvalidArgument:
+      return "invalid_request";
+    case core::StatusCode::kNotFound:
+      return "not_found";
+    case core::StatusCode::kResourceExhausted:
+      return "rate_limited";
+    case core::StatusCode::kUnavailable:
+      return "upstream_error";
+    case core::StatusCode::kDeadlineExceeded:
+      return "upstream_timeout";
+    case core::StatusCode::kCancelled:
+      return "client_closed";
+    default:
+      return "internal_error";
+  }
+}
+
+}  // namespace
+
+struct Gateway::LoopState {
+  LoopState(http::asio::io_context& c, http::asio::ssl::context& tls, uint64_t seed)
+      : ctx(c), client(c, tls), rng(seed) {}
+  http::asio::io_context& ctx;
+  http::UpstreamClient client;
+  api::ChatRequestParser parser;
+  std::mt19937_64 rng;
+};
+
+struct Gateway::Metrics {
+  explicit Metrics(observe::Registry& r)
+      : requests(r.AddCounter("switchyard_requests_total",
+                              "Chat requests answered, by route, provider and HTTP status",
+                              {"route", "provider", "status"})),
+        errors(r.AddCounter("switchyard_request_errors_total",
+                            "Chat requests that ended in an error, by route, provider and status",
+                            {"route", "provider", "status"})),
+        latency(r.AddHistogram("switchyard_request_duration_seconds",
+                               "Time from request head to the end of the response",
+                               {"route", "provider"})),
+        first_byte(r.AddHistogram("switchyard_first_byte_seconds",
+                                  "Time from request head to the first response byte",
+                                  {"route", "provider"})),
+        attempts(r.AddCounter("switchyard_upstream_attempts_total",
+                              "Upstream attempts, by provider and outcome",
+                              {"provider", "outcome"})),
+        http_requests(r.AddCounter("switchyard_http_requests_total",
+                                   "HTTP requests by path and status", {"path", "status"})) {}
+  observe::CounterFamily& requests;
+  observe::CounterFamily& errors;
+  observe::HistogramFamily& latency;
+  observe::HistogramFamily& first_byte;
+  observe::CounterFamily& attempts;
+  observe::CounterFamily& http_requests;
+};
+
+// Streams go straight to the client; the head carries the decision headers of
+// the target that is answering.
+class WriterSink final : public providers::StreamSink {
+ public:
+  explicit WriterSink(http::ResponseWriter& w) : w_(w) {}
+  http::HeaderList headers;
+  http::awaitable<bool> BeginStream() override {
+    co_return co_await w_.BeginStream(200, "text/event-stream", headers);
+  }
+  http::awaitable<bool> Write(std::string_view bytes) override {
+    co_return co_await w_.WriteChunk(bytes);
+  }
+  bool started() const override { return w_.started(); }
+
+ private:
+  http::ResponseWriter& w_;
+};
+
+Gateway::Gateway(std::shared_ptr<const config::Config> config, observe::Registry& metrics,
+                 const core::Clock& clock, std::shared_ptr<spdlog::logger> log)
+    : config_(std::move(config)), registry_(metrics), clock_(clock), log_(std::move(log)) {}
+
+Gateway::~Gateway() = default;
+
+core::Result<std::unique_ptr<Gateway>> Gateway::Create(
+    std::shared_ptr<const config::Config> config, http::EventLoops& loops,
+    http::asio::ssl::context& tls, observe::Registry& metrics, const core::Clock& clock,
+    std::shared_ptr<spdlog::logger> log, GatewayOptions options) {
+  std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock, std::move(log)));
+  for (const auto& pc : config->providers) {
+    auto provider = providers::MakeProvider(pc);
+    if (!provider.ok()) return provider.take_status();
+    ProviderSlot slot;
+    slot.provider = std::move(*provider);
+    slot.breaker = std::make_unique<providers::CircuitBreaker>(
+        pc.breaker_failures, std::chrono::milliseconds(pc.breaker_cooldown_ms), clock);
+    gw->slots_.push_back(std::move(slot));
+  }
+  gw->resolver_ = std::make_unique<Resolver>(*config, gw->slots_);
+  uint64_t seed = options.seed;
+  if (seed == 0)
+    seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+  for (size_t i = 0; i < loops.size(); ++i) {
+    gw->loops_.push_back(std::make_unique<LoopState>(loops.context(i), tls, seed + i * 7919));
+  }
+  gw->metrics_ = std::make_unique<Metrics>(metrics);
+  Gateway* raw = gw.get();
+  metrics.AddCallbackGaugeFamily(
+      "switchyard_circuit_state",
+      "Circuit breaker state per provider (0 closed, 1 open, 2 half-open)", {"provider"}, [raw] {
+        observe::Registry::LabelledValues out;
+        for (const auto& slot : raw->slots_) {
+          out.push_back({{slot.provider->config().name},
+                         static_cast<double>(static_cast<int>(slot.breaker->state()))});
+        }
+        return out;
+      });
+
+  std::string& mj = gw->models_json_;
+  core::JsonWriter w(mj);
+  w.BeginObject().Field("object", "list").Key("data").BeginArray();
+  for (const auto& m : gw->resolver_->Models()) {
+    w.BeginObject()
+        .Field("id", m.id)
+        .Field("object", "model")
+        .Field("created", int64_t{0})
+        .Field("owned_by", m.owned_by)
+        .EndObject();
+  }
+  w.EndArray().EndObject();
+  return gw;
+}
+
+http::ErrorBody Gateway::ServerErrorBody(int status, std::string_view message) const {
+  return {std::string(kJson), api::OpenAiErrorBody(status, message)};
+}
+
+http::awaitable<void> Gateway::SendError(http::ResponseWriter& w, const core::Status& s,
+                                         const http::HeaderList& extra) {
+  const int status = api::HttpStatusFor(s.code());
+  http::HeaderList headers = extra;
+  if (s.retry_after() && status == 429) {
+    const auto secs = (s.retry_after()->count() + 999) / 1000;
+    headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, secs)));
+  }
+  co_await w.Send(status, kJson, api::OpenAiErrorBody(s), headers);
+}
+
+http::awaitable<void> Gateway::Handle(http::ServerRequest& req, http::ResponseWriter& w) {
+  LoopState& loop = *loops_[req.loop];
+  const std::string_view path = PathOf(req.target);
+  const bool get = req.method == http::bhttp::verb::get || req.method == http::bhttp::verb::head;
+  const bool post = req.method == http::bhttp::verb::post;
+  // Known path, wrong method: 405 with Allow.
+  auto method_error = [&](std::string_view allow) {
+    return core::Status(core::StatusCode::kMethodNotAllowed,
+                        "method " + std::string(req.method_text) + " is not allowed on " +
+                            std::string(path) + " (allowed: " + std::string(allow) + ")");
+  };
+  http::HeaderList allow_header;
+  std::optional<core::Status> error;
+
+  if (path == "/v1/chat/completions" || path == "/chat/completions") {
+    if (post) {
+      co_await HandleChat(req, w, loop);
+      co_return;
+    }
+    error = method_error("POST");
+    allow_header.emplace_back("Allow", "POST");
+  } else if (!get && (path == "/healthz" || path == "/health" || path == "/v1/models" ||
+                      path == "/models" || path == "/metrics")) {
+    error = method_error("GET");
+    allow_header.emplace_back("Allow", "GET");
+  } else if (path == "/healthz" || path == "/health") {
+    if (server_ != nullptr && server_->draining()) {
+      co_await w.Send(503, kJson, R"({"status":"draining"})");
+    } else {
+      co_await w.Send(200, kJson, R"({"status":"ok"})");
+    }
+    co_return;
+  } else if (path == "/v1/models" || path == "/models") {
+    co_await w.Send(200, kJson, models_json_);
+    co_return;
+  } else if (path == "/metrics") {
+    co_await w.Send(200, observe::kPrometheusContentType, registry_.RenderPrometheus());
+    co_return;
+  }
+  if (error) {
+    co_await SendError(w, *error, allow_header);
+    co_return;
+  }
+  core::Status nf = core::NotFound("unknown path " + std::string(path) +
+                                   " (endpoints: POST /v1/chat/completions, GET /v1/models, "
+                                   "GET /healthz, GET /metrics)");
+  nf.set_error_code("unknown_url");
+  co_await SendError(w, nf);
+}
+
+std::chrono::milliseconds Gateway::Backoff(LoopState& loop, const config::ProviderConfig& cfg,
+                                           int retry) const {
+  const double base = cfg.retry_base_ms * std::pow(2.0, retry);
+  const double capped = std::min<double>(base, cfg.retry_max_ms);
+  // Jitter: uniformly between half and all of the capped delay.
+  const double j = std::uniform_real_distribution<double>(0.5, 1.0)(loop.rng);
+  return std::chrono::milliseconds(static_cast<int64_t>(capped * j));
+}
+
+http::awaitable<bool> Gateway::Sleep(LoopState& loop, std::chrono::milliseconds d,
+                                     http::CancelToken& cancel) {
+  http::asio::steady_timer timer(loop.ctx, d);
+  const size_t handle = cancel.Register([&timer] { timer.cancel(); });
+  boost::system::error_code ec;
+  co_await timer.async_wait(http::Redirect(ec));
+  cancel.Unregister(handle);
+  co_return !cancel.cancelled();
+}
+
+http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::ResponseWriter& w,
+                                          LoopState& loop) {
+  const auto start = req.received;
+  Outcome outcome;
+  outcome.start_unix_ms = clock_.UnixMillis();
+  {
+    static constexpr char kAlnum[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::string id = "chatcmpl-sy";
+    uint64_t r1 = loop.rng(), r2 = loop.rng();
+    for (int i = 0; i < 10; ++i, r1 /= 62) id.push_back(kAlnum[r1 % 62]);
+    for (int i = 0; i < 10; ++i, r2 /= 62) id.push_back(kAlnum[r2 % 62]);
+    outcome.id = std::move(id);
+  }
+  http::HeaderList headers{{"x-switchyard-request-id", outcome.id}};
+
+  auto finish = [&](int status, const core::Status& err) {
+    const auto end = Clock::now();
+    outcome.status = status;
+    outcome.total_ms = MsSince(start, end);
+    if (w.started()) outcome.first_byte_ms = MsSince(start, w.first_byte_time());
+    if (!err.ok()) outcome.error_code = ErrorCodeFor(err);
+    const std::string& route = outcome.route.empty() ? outcome.answered_by : outcome.route;
+    const std::string status_text = std::to_string(status);
+    const std::string provider = outcome.provider.empty() ? "none" : outcome.provider;
+    metrics_->requests.WithLabels({route, provider, status_text}).Inc();
+    if (status >= 400) metrics_->errors.WithLabels({route, provider, status_text}).Inc();
+    metrics_->latency.WithLabels({route, provider}).Observe(outcome.total_ms / 1000.0);
+    if (outcome.first_byte_ms > 0) {
+      metrics_->first_byte.WithLabels({route, provider}).Observe(outcome.first_byte_ms / 1000.0);
+    }
+    if (recorder_) recorder_(outcome);
+  };
+
+  auto parsed = loop.parser.Parse(req.body);
+  if (!parsed.ok()) {
+    outcome.route = "invalid";
+    co_await SendError(w, parsed.status(), headers);
+    finish(api::HttpStatusFor(parsed.status().code()), parsed.status());
+    co_return;
+  }
+  core::ChatRequest& chat = *parsed;
+  outcome.request = &chat;
+  outcome.request_body = req.body;
+  outcome.stream = chat.stream;
+
+  auto plan = resolver_->Resolve(chat.model);
+  if (!plan.ok()) {
+    outcome.route = "unknown";
+    co_await SendError(w, plan.status(), headers);
+    finish(404, plan.status());
+    co_return;
+  }
+  outcome.route = plan->route;
+
+  http::CancelToken& cancel = w.cancel_token();
+  WriterSink sink(w);
+  core::Status last_error = core::Unavailable("route \"" + plan->route + "\" has no targets");
+  const int64_t created = outcome.start_unix_ms / 1000;
+
+  for (const Target& target : plan->targets) {
+    if (!target.breaker->Allow()) {
+      last_error = core::Unavailable("provider '" + target.provider->config().name +
+                                     "': circuit open after repeated failures");
+      metrics_->attempts.WithLabels({target.provider->config().name, "circuit_open"}).Inc();
+      continue;
+    }
+    const auto& pcfg = target.provider->config();
+    for (int retry = 0;; ++retry) {
+      ++outcome.attempts;
+      outcome.stages_tried.push_back(target.label);
+      sink.headers = headers;
+      sink.headers.emplace_back("x-switchyard-route", target.label);
+      sink.headers.emplace_back("x-switchyard-attempts", std::to_string(outcome.attempts));
+
+      providers::CallContext ctx;
+      ctx.request = &chat;
+      ctx.raw_body = req.body;
+      ctx.upstream_model = target.model;
+      ctx.client = &loop.client;
+      ctx.cancel = &cancel;
+      ctx.request_id = outcome.id;
+      ctx.created = created;
+      auto result = co_await target.provider->Chat(ctx, sink);
+
+      if (result.ok()) {
+        target.breaker->RecordSuccess();
+        metrics_->attempts.WithLabels({pcfg.name, "ok"}).Inc();
+        outcome.answered_by = target.label;
+        outcome.provider = pcfg.name;
+        outcome.model = result->model.empty() ? target.model : result->model;
+        outcome.usage = result->usage;
+        if (result->streamed) {
+          co_await w.EndStream();
+        } else {
+          co_await w.Send(200, kJson, result->body, sink.headers);
+          outcome.response_body = result->body;
+        }
+        finish(w.failed() ? 499 : 200,
+               w.failed() ? core::Cancelled("client went away") : core::Status::Ok());
+        co_return;
+      }
+
+      const core::Status& err = result.status();
+      last_error = err;
+      if (err.code() == core::StatusCode::kCancelled || cancel.cancelled()) {
+        target.breaker->RecordAbandoned();
+        metrics_->attempts.WithLabels({pcfg.name, "cancelled"}).Inc();
+        outcome.provider = pcfg.name;
+        finish(499, core::Cancelled("client went away"));
+        co_return;
+      }
+      // Upstream health: 4xx answers say nothing bad about the upstream.
+      if (err.code() == core::StatusCode::kInvalidArgument) {
+        target.breaker->RecordSuccess();
+      } else {
+        target.breaker->RecordFailure();
+      }
+      metrics_->attempts.WithLabels({pcfg.name, "error"}).Inc();
+      log_->warn("request {} attempt {} on {} failed: {}", outcome.id, outcome.attempts,
+                 target.label, err.message());
+
+      if (sink.started()) {
+        // Bytes already reached the client: no retry, no fallback. End the
+        // stream with an error event so the client knows it was cut short.
+        std::string frame = "data: ";
+        frame += api::OpenAiErrorBody(err);
+        frame += "\n\n";
+        co_await w.WriteChunk(frame);
+        co_await w.EndStream();
+        outcome.provider = pcfg.name;
+        outcome.answered_by = target.label;
+        finish(api::HttpStatusFor(err.code()), err);
+        co_return;
+      }
+      if (!providers::IsRetryable(err) || retry >= pcfg.max_retries) break;
+      std::chrono::milliseconds delay = Backoff(loop, pcfg, retry);
+      if (err.retry_after()) {
+        if (err.retry_after()->count() > pcfg.max_retry_after_ms) break;  // fall back instead
+        delay = *err.retry_after();
+      }
+      if (!co_await Sleep(loop, delay, cancel)) {
+        finish(499, core::Cancelled("client went away"));
+        co_return;
+      }
+      if (!target.breaker->Allow()) break;
+    }
+  }
+
+  headers.emplace_back("x-switchyard-attempts", std::to_string(outcome.attempts));
+  if (!outcome.stages_tried.empty()) {
+    headers.emplace_back("x-switchyard-route", outcome.stages_tried.back());
+  }
+  co_await SendError(w, last_error, headers);
+  finish(api::HttpStatusFor(last_error.code()), last_error);
+}
+
+}  // namespace switchyard::gateway

@@ -1,0 +1,109 @@
+// Gateway: the request pipeline behind the HTTP server.
+//
+//   parse (OpenAI schema) → resolve model to a plan → for each target:
+//   breaker check → attempt (retries with backoff while nothing reached the
+//   client) → respond (JSON or SSE, decision headers) → metrics and record.
+//
+// Threading: Handle() runs on the event loop of its connection and only
+// touches that loop's LoopState; shared parts (resolver, breakers, metrics)
+// are immutable or thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "api/openai_parse.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "gateway/resolver.h"
+#include "http/client.h"
+#include "http/event_loops.h"
+#include "http/server.h"
+#include "observe/metrics.h"
+
+namespace switchyard::gateway {
+
+// What happened to one request, handed to the recorder (the ledger) when the
+// response is complete. Plain data.
+struct Outcome {
+  std::string id;
+  int64_t start_unix_ms = 0;
+  std::string route;                      // what the client asked for (model field)
+  std::vector<std::string> stages_tried;  // target labels, in order, with repeats for retries
+  std::string answered_by;                // target label that answered ("" if none)
+  std::string provider;
+  std::string model;
+  bool stream = false;
+  int attempts = 0;
+  core::Usage usage;
+  int status = 0;
+  std::string error_code;  // "" when ok; else e.g. "upstream_error", "model_not_found"
+  double first_byte_ms = 0;
+  double total_ms = 0;
+  const core::ChatRequest* request = nullptr;  // valid only during the callback
+  std::string_view request_body;               // valid only during the callback
+  std::string_view response_body;              // non-streamed answers; valid during callback
+};
+using OutcomeRecorder = std::function<void(Outcome&)>;
+
+struct GatewayOptions {
+  uint64_t seed = 0;  // 0: seeded from std::random_device (jitter, ids)
+};
+
+class Gateway {
+ public:
+  // Builds providers from the config. Errors: InvalidArgument for a provider
+  // that cannot be built.
+  static core::Result<std::unique_ptr<Gateway>> Create(
+      std::shared_ptr<const config::Config> config, http::EventLoops& loops,
+      http::asio::ssl::context& tls, observe::Registry& metrics, const core::Clock& clock,
+      std::shared_ptr<spdlog::logger> log, GatewayOptions options = {});
+  ~Gateway();
+
+  // The HTTP handler.
+  http::awaitable<void> Handle(http::ServerRequest& req, http::ResponseWriter& w);
+  // Bodies of errors the server produces itself.
+  http::ErrorBody ServerErrorBody(int status, std::string_view message) const;
+
+  void set_recorder(OutcomeRecorder r) { recorder_ = std::move(r); }
+  // Lets /healthz answer 503 while draining.
+  void set_server(const http::Server* server) { server_ = server; }
+
+  const Resolver& resolver() const { return *resolver_; }
+  const std::vector<ProviderSlot>& providers() const { return slots_; }
+
+ private:
+  struct LoopState;
+  struct Metrics;
+
+  Gateway(std::shared_ptr<const config::Config> config, observe::Registry& metrics,
+          const core::Clock& clock, std::shared_ptr<spdlog::logger> log);
+
+  http::awaitable<void> HandleChat(http::ServerRequest& req, http::ResponseWriter& w,
+                                   LoopState& loop);
+  http::awaitable<void> SendError(http::ResponseWriter& w, const core::Status& s,
+                                  const http::HeaderList& extra = {});
+  http::awaitable<bool> Sleep(LoopState& loop, std::chrono::milliseconds d,
+                              http::CancelToken& cancel);
+  std::chrono::milliseconds Backoff(LoopState& loop, const config::ProviderConfig& cfg,
+                                    int retry) const;
+
+  std::shared_ptr<const config::Config> config_;
+  observe::Registry& registry_;
+  const core::Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<ProviderSlot> slots_;
+  std::unique_ptr<Resolver> resolver_;
+  std::vector<std::unique_ptr<LoopState>> loops_;
+  std::unique_ptr<Metrics> metrics_;
+  std::string models_json_;
+  OutcomeRecorder recorder_;
+  const http::Server* server_ = nullptr;
+};
+
+}  // namespace switchyard::gateway
