@@ -280,6 +280,19 @@ class TableReader {
     *out = static_cast<size_t>(value);
   }
 
+  // Floats and integers both read as a double.
+  void Double(std::string_view key, double* out) {
+    const toml::node* node = Take(key);
+    if (node == nullptr) return;
+    if (const auto* f = node->as_floating_point()) {
+      *out = f->get();
+    } else if (const auto* i = node->as_integer()) {
+      *out = static_cast<double>(i->get());
+    } else {
+      errors_.Add(Path(key), "expected a number, got " + std::string(TypeName(*node)));
+    }
+  }
+
   void StringList(std::string_view key, std::vector<std::string>* out) {
     const toml::node* node = Take(key);
     if (node == nullptr) return;
@@ -420,8 +433,40 @@ ProviderConfig ReadProvider(const toml::table& table, const std::string& path, E
   r.String("anthropic_version", &p.anthropic_version);
   r.Int64("default_max_tokens", &p.default_max_tokens);
   r.StringMap("headers", &p.headers);
+  r.String("price_as", &p.price_as);
+  r.Double("hourly_cost_usd", &p.hourly_cost_usd);
+  r.Int("gpus", &p.gpus);
+  r.Double("output_tokens_per_second", &p.output_tokens_per_second);
+  r.Double("input_tokens_per_second", &p.input_tokens_per_second);
+  r.Double("utilization", &p.utilization);
   r.Finish();
   return p;
+}
+
+void ReadLedger(const toml::table& table, LedgerConfig& ledger, Errors& errors) {
+  TableReader r(table, "ledger", errors);
+  r.Bool("enabled", &ledger.enabled);
+  r.String("path", &ledger.path);
+  r.Size("queue_capacity", &ledger.queue_capacity);
+  r.Int("batch_size", &ledger.batch_size);
+  r.Int("flush_interval_ms", &ledger.flush_interval_ms);
+  r.String("store_payloads", &ledger.store_payloads);
+  r.Finish();
+}
+
+PriceOverride ReadPrice(const toml::table& table, const std::string& path, Errors& errors) {
+  PriceOverride price;
+  TableReader r(table, path, errors);
+  r.String("provider", &price.provider);
+  if (r.Require("model", "expected the model name the price applies to")) {
+    r.String("model", &price.model);
+  }
+  r.Double("input", &price.input);
+  r.Double("cached_input", &price.cached_input);
+  r.Double("cache_write", &price.cache_write);
+  r.Double("output", &price.output);
+  r.Finish();
+  return price;
 }
 
 RouteConfig ReadRoute(const toml::table& table, const std::string& path, Errors& errors) {
@@ -470,6 +515,12 @@ void ReadDocument(const toml::table& root, Config& config, Errors& errors) {
   }
   if (const toml::node* n = top.Take("routes")) {
     ReadTableArray(*n, "routes", config.routes, errors, ReadRoute);
+  }
+  if (const toml::node* n = top.Take("ledger")) {
+    if (const toml::table* t = AsTable(*n, "ledger", errors)) ReadLedger(*t, config.ledger, errors);
+  }
+  if (const toml::node* n = top.Take("prices")) {
+    ReadTableArray(*n, "prices", config.prices, errors, ReadPrice);
   }
   top.Finish();
 }
@@ -577,6 +628,30 @@ void ValidateProvider(ProviderConfig& p, const std::string& path, Errors& errors
     errors.Add(path + ".anthropic_version", "expected a non-empty string, got \"\"");
   }
   CheckMin(errors, path + ".default_max_tokens", p.default_max_tokens, 1);
+  if (!p.price_as.empty()) {
+    const size_t slash = p.price_as.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == p.price_as.size()) {
+      errors.Add(path + ".price_as", "expected \"provider/model\", got " + Quote(p.price_as));
+    }
+  }
+  if (p.hourly_cost_usd < 0) {
+    errors.Add(path + ".hourly_cost_usd", "expected a number >= 0, got " +
+                                              std::to_string(p.hourly_cost_usd));
+  }
+  CheckMin(errors, path + ".gpus", p.gpus, 1);
+  if (p.output_tokens_per_second < 0) {
+    errors.Add(path + ".output_tokens_per_second", "expected a number >= 0");
+  }
+  if (p.input_tokens_per_second < 0) {
+    errors.Add(path + ".input_tokens_per_second", "expected a number >= 0");
+  }
+  if (!(p.utilization > 0 && p.utilization <= 1)) {
+    errors.Add(path + ".utilization", "expected a number in (0, 1]");
+  }
+  if (p.hourly_cost_usd > 0 && p.output_tokens_per_second <= 0) {
+    errors.Add(path + ".output_tokens_per_second",
+               "expected a positive measured throughput when hourly_cost_usd is set");
+  }
   for (const auto& [name, value] : p.headers) {
     const std::string header_path = KeyPath(path + ".headers", name);
     bool name_ok = !name.empty();
@@ -701,6 +776,25 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
     }
   }
   ValidateRoutes(config, errors, providers_complete);
+
+  static constexpr std::string_view kPayloadModes[] = {"none", "errors", "all"};
+  CheckOneOf(errors, "ledger.store_payloads", config.ledger.store_payloads, kPayloadModes);
+  if (config.ledger.queue_capacity == 0) {
+    errors.Add("ledger.queue_capacity", "expected a positive integer, got 0");
+  }
+  CheckMin(errors, "ledger.batch_size", config.ledger.batch_size, 1);
+  CheckMin(errors, "ledger.flush_interval_ms", config.ledger.flush_interval_ms, 1);
+  for (size_t i = 0; i < config.prices.size(); ++i) {
+    const PriceOverride& price = config.prices[i];
+    const std::string path = IndexPath("prices", i);
+    if (errors.Has(path)) continue;
+    if (price.model.empty() && !errors.Has(path + ".model")) {
+      errors.Add(path + ".model", "expected a non-empty model name, got \"\"");
+    }
+    if (price.input < 0 && price.output < 0) {
+      errors.Add(path, "expected at least one of input or output (USD per million tokens)");
+    }
+  }
 }
 
 }  // namespace
@@ -713,6 +807,13 @@ EnvLookup ProcessEnv() {
     if (value == nullptr || *value == '\0') return std::nullopt;
     return std::string(value);
   };
+}
+
+std::string Config::LedgerPath() const {
+  if (!ledger.path.empty()) return ledger.path;
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/ledger.db";
 }
 
 const ProviderConfig* Config::FindProvider(std::string_view name) const {

@@ -65,11 +65,44 @@ struct ProviderConfig {
   std::string anthropic_version = "2023-06-01";  // anthropic kind only
   int64_t default_max_tokens = 4096;             // anthropic kind: when the request sets none
   std::map<std::string, std::string> headers;    // extra headers sent upstream
+
+  // Pricing. An external provider is priced from the price book by
+  // (provider name, model); `price_as` = "provider/model" charges another
+  // entry instead (e.g. a proxy in front of a hosted model). An owned provider
+  // with hourly_cost_usd > 0 is priced per token from its hourly cost and
+  // measured throughput; an owned provider without it is recorded as unpriced.
+  std::string price_as;
+  double hourly_cost_usd = 0;           // per GPU-hour
+  int gpus = 1;
+  double output_tokens_per_second = 0;  // measured generation throughput, whole deployment
+  double input_tokens_per_second = 0;   // measured prefill throughput; 0 = input not charged
+  double utilization = 1.0;             // (0, 1]: share of paid time spent serving
 };
 
 struct RouteConfig {
   std::string name;                  // requests may say model = "<name>"
   std::vector<std::string> targets;  // "provider/model", tried in order
+};
+
+struct LedgerConfig {
+  bool enabled = true;             // record one row per request
+  std::string path;                // "" = <data_dir>/ledger.db
+  size_t queue_capacity = 65'536;  // records waiting for the writer; overflow spills to a file
+  int batch_size = 512;            // records per transaction
+  int flush_interval_ms = 50;      // longest a record waits before its batch commits
+  std::string store_payloads = "none";  // none | errors | all: keep request/response bodies
+};
+
+// A price from config: replaces or adds a price-book entry. USD per million
+// tokens; a negative value means "not set" (cached_input and cache_write then
+// cost the input price).
+struct PriceOverride {
+  std::string provider;  // "" = any provider
+  std::string model;
+  double input = -1;
+  double cached_input = -1;
+  double cache_write = -1;
+  double output = -1;
 };
 
 struct LogConfig {
@@ -84,6 +117,11 @@ struct Config {
   LogConfig log;
   std::vector<ProviderConfig> providers;
   std::vector<RouteConfig> routes;
+  LedgerConfig ledger;
+  std::vector<PriceOverride> prices;
+
+  // <data_dir>/ledger.db unless [ledger] path is set.
+  std::string LedgerPath() const;
 
   // The provider with this name, or nullptr. Points into `providers`.
   const ProviderConfig* FindProvider(std::string_view name) const;

@@ -809,3 +809,66 @@ TEST(ProcessEnvTest, ReadsTheRealEnvironment) {
 
 }  // namespace
 }  // namespace switchyard::config
+
+namespace switchyard::config {
+namespace {
+
+TEST(LedgerAndPricesConfigTest, DefaultsAndLedgerPath) {
+  auto cfg = ParseConfig("", "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_TRUE(cfg->ledger.enabled);
+  EXPECT_EQ(cfg->ledger.store_payloads, "none");
+  EXPECT_EQ(cfg->ledger.queue_capacity, 65536u);
+  EXPECT_EQ(cfg->LedgerPath(), "./switchyard-data/ledger.db");
+  auto custom = ParseConfig("[storage]\ndata_dir = \"/var/sy/\"\n", "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(custom.ok());
+  EXPECT_EQ(custom->LedgerPath(), "/var/sy/ledger.db");
+}
+
+TEST(LedgerAndPricesConfigTest, ReadsLedgerPricesAndSelfHostedPricing) {
+  auto cfg = ParseConfig(OneProvider("owned = true\nhourly_cost_usd = 3.99\ngpus = 2\n"
+                                     "output_tokens_per_second = 15220\nutilization = 0.5\n") +
+                             "[ledger]\npath = \"/tmp/x.db\"\nbatch_size = 100\n"
+                             "store_payloads = \"errors\"\n"
+                             "[[prices]]\nprovider = \"openai\"\nmodel = \"ft:gpt-4o-mini:acme\"\n"
+                             "input = 0.3\noutput = 1.2\n",
+                         "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->LedgerPath(), "/tmp/x.db");
+  EXPECT_EQ(cfg->ledger.batch_size, 100);
+  EXPECT_EQ(cfg->ledger.store_payloads, "errors");
+  ASSERT_EQ(cfg->prices.size(), 1u);
+  EXPECT_EQ(cfg->prices[0].model, "ft:gpt-4o-mini:acme");
+  EXPECT_DOUBLE_EQ(cfg->prices[0].input, 0.3);
+  EXPECT_DOUBLE_EQ(cfg->prices[0].output, 1.2);
+  EXPECT_DOUBLE_EQ(cfg->prices[0].cached_input, -1);
+  EXPECT_DOUBLE_EQ(cfg->providers[0].hourly_cost_usd, 3.99);
+  EXPECT_EQ(cfg->providers[0].gpus, 2);
+  EXPECT_DOUBLE_EQ(cfg->providers[0].output_tokens_per_second, 15220);
+  EXPECT_DOUBLE_EQ(cfg->providers[0].utilization, 0.5);
+}
+
+TEST(LedgerAndPricesConfigTest, BadValuesNameTheKey) {
+  EXPECT_EQ(ErrorOf("[ledger]\nstore_payloads = \"some\"\n"),
+            "conf.toml: ledger.store_payloads: expected one of \"none\", \"errors\", \"all\", "
+            "got \"some\"");
+  EXPECT_EQ(ErrorOf("[ledger]\nbatch_size = 0\n"),
+            "conf.toml: ledger.batch_size: expected a positive integer, got 0");
+  EXPECT_EQ(ErrorOf("[[prices]]\nmodel = \"m\"\n"),
+            "conf.toml: prices[0]: expected at least one of input or output (USD per million "
+            "tokens)");
+  EXPECT_EQ(ErrorOf("[[prices]]\ninput = 1\n"),
+            "conf.toml: prices[0].model: missing; expected the model name the price applies to");
+  EXPECT_EQ(ErrorOf("[[prices]]\nmodel = \"m\"\ninput = \"cheap\"\noutput = 1\n"),
+            "conf.toml: prices[0].input: expected a number, got a string");
+  EXPECT_EQ(ErrorOf(OneProvider("utilization = 1.5\n")),
+            "conf.toml: providers[0].utilization: expected a number in (0, 1]");
+  EXPECT_EQ(ErrorOf(OneProvider("hourly_cost_usd = 2.0\n")),
+            "conf.toml: providers[0].output_tokens_per_second: expected a positive measured "
+            "throughput when hourly_cost_usd is set");
+  EXPECT_EQ(ErrorOf(OneProvider("price_as = \"gpt-4o\"\n")),
+            "conf.toml: providers[0].price_as: expected \"provider/model\", got \"gpt-4o\"");
+}
+
+}  // namespace
+}  // namespace switchyard::config
