@@ -16,6 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache ca-certifica
 .PHONY: deps build test quickstart asan tsan format tidy clean
 
 include mk/prices.mk
+include mk/tokenize.mk
 
 # Installs only what is missing; a machine that has everything runs no apt at all.
 deps:
