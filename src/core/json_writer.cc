@@ -103,6 +103,11 @@ JsonWriter& JsonWriter::Double(double v) {
     out_.append("null");
     return *this;
   }
+  // Whole numbers that a double holds exactly print as integers (200, not 2e+02).
+  if (std::fabs(v) < 9007199254740992.0 && v == std::trunc(v)) {
+    out_.append(std::to_string(static_cast<int64_t>(v)));
+    return *this;
+  }
   char buf[32];
   const int n = std::snprintf(buf, sizeof(buf), "%.17g", v);
   // Prefer the shortest representation that round-trips.

@@ -40,8 +40,9 @@ TEST(JsonWriterTest, PassesUtf8Through) {
 TEST(JsonWriterTest, DoublesUseShortestRoundTrip) {
   std::string out;
   JsonWriter w(out);
-  w.BeginArray().Double(0.1).Double(1.5e-7).Double(2.0).Double(1.0 / 0.0).EndArray();
-  EXPECT_EQ(out, "[0.1,1.5e-07,2,null]");
+  w.BeginArray().Double(0.1).Double(1.5e-7).Double(2.0).Double(1.0 / 0.0).Double(200.0);
+  w.Double(1714564800004.0).Double(-3.0).Double(0.00075).EndArray();
+  EXPECT_EQ(out, "[0.1,1.5e-07,2,null,200,1714564800004,-3,0.00075]");
 }
 
 }  // namespace

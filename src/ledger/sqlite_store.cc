@@ -1,0 +1,450 @@
+#include "ledger/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <simdjson.h>
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "core/json_writer.h"
+
+namespace switchyard::ledger {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Ordered; never edit a released migration, append a new one.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE records (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  ts_ms INTEGER NOT NULL,
+  tenant TEXT NOT NULL DEFAULT '',
+  task TEXT NOT NULL DEFAULT '',
+  route TEXT NOT NULL DEFAULT '',
+  stages_tried TEXT NOT NULL DEFAULT '[]',
+  answered_by TEXT NOT NULL DEFAULT '',
+  provider TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  stream INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  usage_estimated INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  first_byte_ms REAL NOT NULL DEFAULT 0,
+  total_ms REAL NOT NULL DEFAULT 0,
+  status INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT NOT NULL DEFAULT '',
+  escalated INTEGER NOT NULL DEFAULT 0,
+  confidence REAL,
+  template_hash TEXT NOT NULL DEFAULT '',
+  request_body TEXT NOT NULL DEFAULT '',
+  response_body TEXT NOT NULL DEFAULT '',
+  pii_findings TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX records_ts ON records(ts_ms);
+CREATE INDEX records_task_ts ON records(task, ts_ms);
+CREATE INDEX records_tenant_ts ON records(tenant, ts_ms);
+CREATE INDEX records_model_ts ON records(model, ts_ms);
+CREATE INDEX records_template_ts ON records(template_hash, ts_ms);
+)sql"},
+};
+
+constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
+static_assert(kLatestVersion == kLedgerSchemaVersion);
+
+// Column order shared by INSERT and SELECT (indices below depend on it).
+#define SY_LEDGER_COLUMNS_HEAD                                                                 \
+  "id, ts_ms, tenant, task, route, stages_tried, answered_by, provider, model, stream, "       \
+  "attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "           \
+  "reasoning_tokens, usage_estimated, cost_usd, first_byte_ms, total_ms, status, error_code, " \
+  "escalated, confidence, template_hash, "
+
+constexpr const char* kInsertSql =
+    "INSERT OR IGNORE INTO records (" SY_LEDGER_COLUMNS_HEAD
+    "request_body, response_body, pii_findings) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+    "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+#define SY_LEDGER_SELECT_BODIES \
+  "SELECT " SY_LEDGER_COLUMNS_HEAD "request_body, response_body, pii_findings FROM records "
+#define SY_LEDGER_SELECT_NO_BODIES "SELECT " SY_LEDGER_COLUMNS_HEAD "NULL, NULL, NULL FROM records "
+constexpr const char* kLatestSql =
+    SY_LEDGER_SELECT_NO_BODIES "ORDER BY ts_ms DESC, id DESC LIMIT ?1";
+constexpr const char* kScanBodiesSql = SY_LEDGER_SELECT_BODIES "WHERE ts_ms >= ?1 ORDER BY ts_ms";
+constexpr const char* kScanSql = SY_LEDGER_SELECT_NO_BODIES "WHERE ts_ms >= ?1 ORDER BY ts_ms";
+
+std::string_view CauseFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return "file is not a database";
+    case SQLITE_CORRUPT:
+      return "database file is corrupt";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "database is locked by another process or connection";
+    case SQLITE_CANTOPEN:
+      return "cannot open the file";
+    case SQLITE_READONLY:
+      return "database is read-only";
+    case SQLITE_PERM:
+      return "permission denied";
+    case SQLITE_FULL:
+      return "disk is full";
+    case SQLITE_IOERR:
+      return "I/O error";
+    default:
+      return {};
+  }
+}
+
+void BindText(sqlite3_stmt* s, int idx, const std::string& v) {
+  sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
+std::string ColumnText(sqlite3_stmt* s, int idx) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, idx));
+  if (p == nullptr) return {};
+  return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, idx)));
+}
+
+void EncodeStages(std::string& out, const std::vector<std::string>& stages) {
+  out.clear();
+  core::JsonWriter w(out);
+  w.BeginArray();
+  for (const auto& s : stages) w.String(s);
+  w.EndArray();
+}
+
+void DecodeStages(simdjson::dom::parser& parser, std::string_view json,
+                  std::vector<std::string>& out) {
+  out.clear();
+  if (json.empty() || json == "[]") return;
+  simdjson::dom::array arr;
+  if (parser.parse(json.data(), json.size()).get(arr) != simdjson::SUCCESS) return;
+  for (auto item : arr) {
+    std::string_view s;
+    if (item.get(s) == simdjson::SUCCESS) out.emplace_back(s);
+  }
+}
+
+void ReadRow(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
+  r.id = ColumnText(s, 0);
+  r.ts_ms = sqlite3_column_int64(s, 1);
+  r.tenant = ColumnText(s, 2);
+  r.task = ColumnText(s, 3);
+  r.route = ColumnText(s, 4);
+  DecodeStages(parser, ColumnText(s, 5), r.stages_tried);
+  r.answered_by = ColumnText(s, 6);
+  r.provider = ColumnText(s, 7);
+  r.model = ColumnText(s, 8);
+  r.stream = sqlite3_column_int(s, 9) != 0;
+  r.attempts = sqlite3_column_int(s, 10);
+  r.input_tokens = sqlite3_column_int64(s, 11);
+  r.cached_input_tokens = sqlite3_column_int64(s, 12);
+  r.cache_write_tokens = sqlite3_column_int64(s, 13);
+  r.output_tokens = sqlite3_column_int64(s, 14);
+  r.reasoning_tokens = sqlite3_column_int64(s, 15);
+  r.usage_estimated = sqlite3_column_int(s, 16) != 0;
+  r.cost_usd = sqlite3_column_double(s, 17);
+  r.first_byte_ms = sqlite3_column_double(s, 18);
+  r.total_ms = sqlite3_column_double(s, 19);
+  r.status = sqlite3_column_int(s, 20);
+  r.error_code = ColumnText(s, 21);
+  r.escalated = sqlite3_column_int(s, 22) != 0;
+  if (sqlite3_column_type(s, 23) == SQLITE_NULL) {
+    r.confidence.reset();
+  } else {
+    r.confidence = sqlite3_column_double(s, 23);
+  }
+  r.template_hash = ColumnText(s, 24);
+  r.request_body = ColumnText(s, 25);
+  r.response_body = ColumnText(s, 26);
+  r.pii_findings = ColumnText(s, 27);
+}
+
+}  // namespace
+
+std::string LedgerDbPath(std::string_view data_dir) {
+  std::string p(data_dir);
+  if (!p.empty() && p.back() != '/') p.push_back('/');
+  p += "ledger.db";
+  return p;
+}
+
+void SqliteStore::StmtDeleter::operator()(sqlite3_stmt* s) const {
+  sqlite3_finalize(s);
+}
+
+SqliteStore::SqliteStore(std::string path, SqliteOptions options, sqlite3* db)
+    : path_(std::move(path)), options_(options), db_(db) {}
+
+SqliteStore::~SqliteStore() {
+  // Statements must be finalized before the connection closes.
+  begin_.reset();
+  commit_.reset();
+  rollback_.reset();
+  insert_.reset();
+  count_.reset();
+  latest_.reset();
+  scan_.reset();
+  scan_bodies_.reset();
+  sqlite3_close_v2(db_);
+}
+
+core::Status SqliteStore::Error(int rc, std::string_view doing) const {
+  std::string_view cause = CauseFor(rc);
+  std::string msg = "ledger: " + path_ + ": ";
+  msg += cause.empty() ? doing : cause;
+  msg += " (SQLite: ";
+  msg += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  msg += ")";
+  return core::FailedPrecondition(std::move(msg));
+}
+
+core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path,
+                                                             SqliteOptions options) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        return core::FailedPrecondition("ledger: " + path + ": cannot create directory " +
+                                        parent.string() + ": " + ec.message());
+      }
+    }
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // The store owns `db` from here on, even when opening failed.
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(path), options, db));
+  if (rc != SQLITE_OK) return store->Error(rc, "cannot open the file");
+  if (core::Status st = store->Configure(); !st.ok()) return st;
+  if (core::Status st = store->Migrate(); !st.ok()) return st;
+  return store;
+}
+
+core::Status SqliteStore::Configure() {
+  sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+  if (options_.read_only) return core::Status::Ok();
+  // journal_mode is the first statement that reads the file: a file that is not
+  // a database, or one locked exclusively, fails here.
+  Stmt wal;
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
+  wal.reset(raw);
+  if (rc != SQLITE_OK) return Error(rc, "cannot enable WAL");
+  rc = sqlite3_step(raw);
+  if (rc != SQLITE_ROW) return Error(rc, "cannot enable WAL");
+  const std::string mode = ColumnText(raw, 0);
+  if (mode != "wal") {
+    return core::FailedPrecondition("ledger: " + path_ +
+                                    ": cannot enable WAL (journal mode stays \"" + mode + "\")");
+  }
+  wal.reset();
+  return Exec("PRAGMA synchronous=NORMAL", "cannot set synchronous=NORMAL");
+}
+
+core::Status SqliteStore::Exec(const char* sql, std::string_view doing) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return Error(rc, doing);
+  return core::Status::Ok();
+}
+
+core::Result<sqlite3_stmt*> SqliteStore::Prepared(Stmt& slot, const char* sql) {
+  if (!slot) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return Error(rc, "cannot prepare a statement");
+    }
+    slot.reset(raw);
+  }
+  sqlite3_reset(slot.get());
+  sqlite3_clear_bindings(slot.get());
+  return slot.get();
+}
+
+core::Result<int> SqliteStore::SchemaVersion() {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &raw, nullptr);
+  Stmt stmt(raw);
+  if (rc != SQLITE_OK) return Error(rc, "cannot read the schema version");
+  rc = sqlite3_step(raw);
+  if (rc != SQLITE_ROW) return Error(rc, "cannot read the schema version");
+  return sqlite3_column_int(raw, 0);
+}
+
+core::Status SqliteStore::Migrate() {
+  if (options_.read_only) {
+    auto version = SchemaVersion();
+    if (!version.ok()) return version.take_status();
+    if (*version != kLatestVersion) {
+      return core::FailedPrecondition("ledger: " + path_ + ": schema version " +
+                                      std::to_string(*version) + ", this build needs " +
+                                      std::to_string(kLatestVersion) +
+                                      " (open it once read-write, e.g. start the gateway)");
+    }
+    return core::Status::Ok();
+  }
+  // BEGIN IMMEDIATE takes the write lock up front: a start-up check that the
+  // ledger is writable, and no two processes migrate at once.
+  if (core::Status st = Exec("BEGIN IMMEDIATE", "cannot begin a transaction"); !st.ok()) {
+    return st;
+  }
+  auto fail = [this](core::Status st) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+  };
+  auto version = SchemaVersion();
+  if (!version.ok()) return fail(version.take_status());
+  if (*version > kLatestVersion) {
+    return fail(core::FailedPrecondition(
+        "ledger: " + path_ + ": schema version " + std::to_string(*version) +
+        " is newer than this build supports (" + std::to_string(kLatestVersion) + ")"));
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= *version) continue;
+    if (core::Status st = Exec(m.sql, "migration " + std::to_string(m.version) + " failed");
+        !st.ok()) {
+      return fail(st);
+    }
+    const std::string set = "PRAGMA user_version = " + std::to_string(m.version);
+    if (core::Status st = Exec(set.c_str(), "cannot set the schema version"); !st.ok()) {
+      return fail(st);
+    }
+  }
+  return Exec("COMMIT", "cannot commit the migration");
+}
+
+core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
+  if (records.empty()) return size_t{0};
+  if (options_.read_only) {
+    return core::FailedPrecondition("ledger: " + path_ + ": opened read-only");
+  }
+  auto begin = Prepared(begin_, "BEGIN IMMEDIATE");
+  if (!begin.ok()) return begin.take_status();
+  int rc = sqlite3_step(*begin);
+  if (rc != SQLITE_DONE) return Error(rc, "cannot begin a transaction");
+
+  auto rollback = [this](core::Status st) -> core::Status {
+    if (auto rb = Prepared(rollback_, "ROLLBACK"); rb.ok()) sqlite3_step(*rb);
+    if (insert_) sqlite3_reset(insert_.get());
+    return st;
+  };
+  auto insert = Prepared(insert_, kInsertSql);
+  if (!insert.ok()) return rollback(insert.take_status());
+  sqlite3_stmt* s = *insert;
+  size_t inserted = 0;
+  for (const Record& r : records) {
+    EncodeStages(stages_buf_, r.stages_tried);
+    BindText(s, 1, r.id);
+    sqlite3_bind_int64(s, 2, r.ts_ms);
+    BindText(s, 3, r.tenant);
+    BindText(s, 4, r.task);
+    BindText(s, 5, r.route);
+    BindText(s, 6, stages_buf_);
+    BindText(s, 7, r.answered_by);
+    BindText(s, 8, r.provider);
+    BindText(s, 9, r.model);
+    sqlite3_bind_int(s, 10, r.stream ? 1 : 0);
+    sqlite3_bind_int(s, 11, r.attempts);
+    sqlite3_bind_int64(s, 12, r.input_tokens);
+    sqlite3_bind_int64(s, 13, r.cached_input_tokens);
+    sqlite3_bind_int64(s, 14, r.cache_write_tokens);
+    sqlite3_bind_int64(s, 15, r.output_tokens);
+    sqlite3_bind_int64(s, 16, r.reasoning_tokens);
+    sqlite3_bind_int(s, 17, r.usage_estimated ? 1 : 0);
+    sqlite3_bind_double(s, 18, r.cost_usd);
+    sqlite3_bind_double(s, 19, r.first_byte_ms);
+    sqlite3_bind_double(s, 20, r.total_ms);
+    sqlite3_bind_int(s, 21, r.status);
+    BindText(s, 22, r.error_code);
+    sqlite3_bind_int(s, 23, r.escalated ? 1 : 0);
+    if (r.confidence) {
+      sqlite3_bind_double(s, 24, *r.confidence);
+    } else {
+      sqlite3_bind_null(s, 24);
+    }
+    BindText(s, 25, r.template_hash);
+    BindText(s, 26, r.request_body);
+    BindText(s, 27, r.response_body);
+    BindText(s, 28, r.pii_findings);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return rollback(Error(rc, "cannot insert a record"));
+    inserted += static_cast<size_t>(sqlite3_changes(db_));
+    sqlite3_reset(s);
+  }
+  auto commit = Prepared(commit_, "COMMIT");
+  if (!commit.ok()) return rollback(commit.take_status());
+  rc = sqlite3_step(*commit);
+  if (rc != SQLITE_DONE) return rollback(Error(rc, "cannot commit"));
+  return inserted;
+}
+
+core::Result<int64_t> SqliteStore::Count() {
+  auto stmt = Prepared(count_, "SELECT count(*) FROM records");
+  if (!stmt.ok()) return stmt.take_status();
+  const int rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_ROW) return Error(rc, "cannot count records");
+  const int64_t n = sqlite3_column_int64(*stmt, 0);
+  sqlite3_reset(*stmt);
+  return n;
+}
+
+core::Status SqliteStore::RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn) {
+  simdjson::dom::parser parser;
+  Record r;
+  while (true) {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(stmt);
+      return Error(rc, "cannot read records");
+    }
+    ReadRow(stmt, parser, r);
+    if (!fn(r)) break;
+  }
+  sqlite3_reset(stmt);
+  return core::Status::Ok();
+}
+
+core::Result<std::vector<Record>> SqliteStore::Latest(size_t n) {
+  auto stmt = Prepared(latest_, kLatestSql);
+  if (!stmt.ok()) return stmt.take_status();
+  sqlite3_bind_int64(*stmt, 1, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX)));
+  std::vector<Record> out;
+  core::Status st = RunScan(*stmt, [&out](Record& r) {
+    out.push_back(std::move(r));
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+core::Status SqliteStore::Scan(const ScanOptions& options, const std::function<bool(Record&)>& fn) {
+  auto stmt =
+      options.include_bodies ? Prepared(scan_bodies_, kScanBodiesSql) : Prepared(scan_, kScanSql);
+  if (!stmt.ok()) return stmt.take_status();
+  sqlite3_bind_int64(*stmt, 1, options.since_ms);
+  return RunScan(*stmt, fn);
+}
+
+}  // namespace switchyard::ledger

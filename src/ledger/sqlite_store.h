@@ -1,0 +1,88 @@
+// SqliteStore: the embedded ledger store (one SQLite file, WAL mode).
+//
+// Open() creates the parent directory and the file if needed, switches the
+// database to WAL with synchronous=NORMAL (a commit survives a process crash;
+// the last few may be lost on power failure), sets a busy timeout, and
+// migrates the schema (versioned with PRAGMA user_version, an ordered list of
+// migrations applied in one transaction). Statements are prepared once and
+// reused.
+//
+// Ownership: the store owns its connection and closes it on destruction.
+// Threading: one thread at a time (see store.h); open one store per thread.
+// Errors from Open(), all FailedPrecondition, message
+// "ledger: <path>: <cause> (SQLite: <sqlite message>)", where cause is e.g.
+//   "file is not a database"      the file exists but is not SQLite
+//   "database file is corrupt"    SQLite detected a malformed file
+//   "database is locked by another process or connection"
+//                                 a lock was held longer than busy_timeout_ms
+//   "cannot open the file"        missing directory (read-only), permissions
+//   "schema version N is newer than this build supports (M)"
+// Later calls return the same form of message (the writer retries them).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ledger/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace switchyard::ledger {
+
+struct SqliteOptions {
+  // How long a statement waits for another connection's lock before failing
+  // with "database is locked".
+  int busy_timeout_ms = 5000;
+  // Open an existing ledger for reading only (CLI, admin endpoint): no
+  // directory or file creation, no migration; the schema must be current.
+  bool read_only = false;
+};
+
+// The schema version this build creates and expects.
+inline constexpr int kLedgerSchemaVersion = 1;
+
+// "<data_dir>/ledger.db".
+std::string LedgerDbPath(std::string_view data_dir);
+
+class SqliteStore final : public Store {
+ public:
+  static core::Result<std::unique_ptr<SqliteStore>> Open(std::string path,
+                                                         SqliteOptions options = {});
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  core::Status Migrate() override;
+  core::Result<size_t> WriteBatch(std::span<const Record> records) override;
+  core::Result<int64_t> Count() override;
+  core::Result<std::vector<Record>> Latest(size_t n) override;
+  core::Status Scan(const ScanOptions& options, const std::function<bool(Record&)>& fn) override;
+
+  // The schema version stored in the file (PRAGMA user_version).
+  core::Result<int> SchemaVersion();
+  const std::string& path() const { return path_; }
+
+ private:
+  struct StmtDeleter {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+  SqliteStore(std::string path, SqliteOptions options, sqlite3* db);
+
+  core::Status Error(int rc, std::string_view doing) const;
+  core::Status Exec(const char* sql, std::string_view doing);
+  core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
+  core::Status Configure();
+  core::Status RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn);
+
+  std::string path_;
+  SqliteOptions options_;
+  sqlite3* db_;
+  Stmt begin_, commit_, rollback_, insert_, count_, latest_, scan_, scan_bodies_;
+  std::string stages_buf_;  // reused encoding buffer for stages_tried
+};
+
+}  // namespace switchyard::ledger

@@ -1,0 +1,222 @@
+#include "ledger/template_hash.h"
+
+namespace switchyard::ledger {
+namespace {
+
+constexpr size_t kFrameWindow = 80;
+constexpr size_t kMinHexDigits = 8;
+
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool IsAlnum(char c) {
+  return IsDigit(c) || IsAlpha(c);
+}
+bool IsHexLetter(char c) {
+  return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool IsWordChar(char c) {
+  return IsAlnum(c) || c == '_' || c == '-';
+}
+bool IsEmailLocalChar(char c) {
+  return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+bool IsDomainChar(char c) {
+  return IsAlnum(c) || c == '.' || c == '-';
+}
+bool IsUrlEnd(char c) {
+  return IsSpace(c) || c == '"' || c == '\'' || c == '<' || c == '>' || c == ')' || c == ']' ||
+         c == '}' || c == '`';
+}
+bool IsTrailingPunct(char c) {
+  return c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?';
+}
+
+bool StartsWithNoCase(std::string_view s, size_t pos, std::string_view prefix) {
+  if (s.size() - pos < prefix.size()) return false;
+  for (size_t k = 0; k < prefix.size(); ++k) {
+    char c = s[pos + k];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[k]) return false;
+  }
+  return true;
+}
+
+// Length of the URL starting at `pos`, or 0.
+size_t MatchUrl(std::string_view s, size_t pos) {
+  size_t scheme = 0;
+  if (StartsWithNoCase(s, pos, "https://")) {
+    scheme = 8;
+  } else if (StartsWithNoCase(s, pos, "http://")) {
+    scheme = 7;
+  } else {
+    return 0;
+  }
+  size_t end = pos + scheme;
+  while (end < s.size() && !IsUrlEnd(s[end])) ++end;
+  while (end > pos + scheme && IsTrailingPunct(s[end - 1])) --end;
+  return end > pos + scheme ? end - pos : 0;
+}
+
+// Length of the e-mail address starting at `pos`, or 0: local@domain.tld with
+// a tld of at least two letters.
+size_t MatchEmail(std::string_view s, size_t pos) {
+  size_t i = pos;
+  while (i < s.size() && IsEmailLocalChar(s[i])) ++i;
+  if (i == pos || i >= s.size() || s[i] != '@') return 0;
+  const size_t domain_start = ++i;
+  while (i < s.size() && IsDomainChar(s[i])) ++i;
+  size_t end = i;
+  while (end > domain_start && (s[end - 1] == '.' || s[end - 1] == '-')) --end;
+  const std::string_view domain = s.substr(domain_start, end - domain_start);
+  const size_t dot = domain.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return 0;
+  const std::string_view tld = domain.substr(dot + 1);
+  if (tld.size() < 2) return 0;
+  for (char c : tld) {
+    if (!IsAlpha(c)) return 0;
+  }
+  return end - pos;
+}
+
+bool IsHexLike(std::string_view word) {
+  size_t hex_digits = 0;
+  bool has_letter = false;
+  for (char c : word) {
+    if (IsDigit(c)) {
+      ++hex_digits;
+    } else if (IsHexLetter(c)) {
+      ++hex_digits;
+      has_letter = true;
+    } else if (c != '-') {
+      return false;
+    }
+  }
+  return has_letter && hex_digits >= kMinHexDigits;
+}
+
+// Appends `piece`, collapsing whitespace and dropping leading whitespace.
+class Collapsed {
+ public:
+  explicit Collapsed(std::string& out) : out_(out) {}
+  void Space() { pending_space_ = !out_.empty(); }
+  void Append(std::string_view piece) {
+    if (pending_space_) out_.push_back(' ');
+    pending_space_ = false;
+    out_.append(piece);
+  }
+  void Append(char c) { Append(std::string_view(&c, 1)); }
+
+ private:
+  std::string& out_;
+  bool pending_space_ = false;
+};
+
+}  // namespace
+
+uint64_t Fnv1a64(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : data) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::string MaskVariableParts(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  Collapsed w(out);
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    const bool word_start = i == 0 || !IsWordChar(s[i - 1]);
+    if (IsSpace(c)) {
+      w.Space();
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      const size_t close = s.find('"', i + 1);
+      if (close != std::string_view::npos) {
+        w.Append("<str>");
+        i = close + 1;
+        continue;
+      }
+      w.Append(c);
+      ++i;
+      continue;
+    }
+    if (word_start) {
+      if (const size_t n = MatchUrl(s, i); n > 0) {
+        w.Append("<url>");
+        i += n;
+        continue;
+      }
+      if (i == 0 || !IsEmailLocalChar(s[i - 1])) {
+        if (const size_t n = MatchEmail(s, i); n > 0) {
+          w.Append("<email>");
+          i += n;
+          continue;
+        }
+      }
+    }
+    if (IsWordChar(c)) {
+      size_t end = i;
+      while (end < s.size() && IsWordChar(s[end])) ++end;
+      const std::string_view word = s.substr(i, end - i);
+      if (IsHexLike(word)) {
+        w.Append("<hex>");
+      } else {
+        for (size_t k = 0; k < word.size(); ++k) {
+          if (IsDigit(word[k])) {
+            if (k == 0 || !IsDigit(word[k - 1])) w.Append('0');
+          } else {
+            w.Append(word[k]);
+          }
+        }
+      }
+      i = end;
+      continue;
+    }
+    w.Append(c);
+    ++i;
+  }
+  return out;
+}
+
+std::string_view MessageFrame(std::string_view text) {
+  const size_t pos = text.find_first_of("\n:");
+  if (pos == std::string_view::npos || pos >= kFrameWindow) return {};
+  return text.substr(0, pos);
+}
+
+std::string PromptTemplateHash(const core::ChatRequest& request) {
+  std::string shape;
+  for (const auto& m : request.messages) {
+    shape.append(m.role);
+    shape.push_back(':');
+    if (m.role == "system" || m.role == "developer") {
+      shape.append(MaskVariableParts(m.content));
+    } else {
+      shape.append(MaskVariableParts(MessageFrame(m.content)));
+    }
+    shape.push_back('\n');
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t h = Fnv1a64(shape);
+  std::string out(16, '0');
+  for (int k = 15; k >= 0; --k) {
+    out[static_cast<size_t>(k)] = kHex[h & 0xF];
+    h >>= 4;
+  }
+  return out;
+}
+
+}  // namespace switchyard::ledger

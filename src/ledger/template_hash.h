@@ -1,0 +1,45 @@
+// Prompt-template hash: groups requests "of one kind" without storing prompts.
+//
+// Heuristic (deliberately simple, stable across releases — changing it splits
+// every existing group):
+//   * The model is ignored: the same prompt sent to two models is one template.
+//   * Each message contributes `role ':' frame '\n'`, in order, where frame is
+//       - system / developer messages: the whole text, masked;
+//       - every other role (user, assistant, tool): only the message's "frame":
+//         the text before the first '\n' or ':' — whichever comes first — if it
+//         occurs within the first 80 bytes ("Classify this ticket: ..." ->
+//         "Classify this ticket"); otherwise nothing (free-form chat text carries
+//         no template). The frame is masked too.
+//   * Masking (MaskVariableParts) replaces, left to right:
+//       "double-quoted strings" -> <str>     http(s)://urls -> <url>
+//       e-mail addresses        -> <email>   hex/uuid-like words -> <hex>
+//       every run of digits     -> 0
+//     A hex/uuid-like word is a maximal run of [0-9A-Za-z_-] made only of hex
+//     digits and '-', holding at least 8 hex digits and at least one letter
+//     a-f (pure numbers are numbers: "20240501" -> "0"). Whitespace runs collapse
+//     to one space and the text is trimmed.
+//   * The hash is FNV-1a 64 over those bytes, as 16 lowercase hex chars.
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/chat.h"
+
+namespace switchyard::ledger {
+
+// FNV-1a 64-bit over `data`.
+uint64_t Fnv1a64(std::string_view data);
+
+// Masks the variable parts of `text` as described above.
+std::string MaskVariableParts(std::string_view text);
+
+// The frame of a user/assistant/tool message as described above ("" if none).
+std::string_view MessageFrame(std::string_view text);
+
+// The 16-hex-char template hash of `request`.
+std::string PromptTemplateHash(const core::ChatRequest& request);
+
+}  // namespace switchyard::ledger

@@ -1,0 +1,293 @@
+#include "ledger/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "ledger_test_util.h"
+
+namespace switchyard::ledger {
+namespace {
+
+using testing::SampleRecord;
+using testing::TempDir;
+
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path, SqliteOptions options = {}) {
+  auto store = SqliteStore::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+std::vector<Record> ScanAll(Store& store, bool bodies) {
+  std::vector<Record> out;
+  auto st = store.Scan({.since_ms = 0, .include_bodies = bodies}, [&](Record& r) {
+    out.push_back(r);
+    return true;
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+// A raw SQLite connection the test uses to play "another process".
+struct RawDb {
+  explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK); }
+  ~RawDb() { sqlite3_close(db); }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+  sqlite3* db = nullptr;
+};
+
+TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
+  TempDir dir;
+  const std::string path = LedgerDbPath(dir.path() + "/sub/dir");
+  EXPECT_EQ(path, dir.path() + "/sub/dir/ledger.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    auto v = store->SchemaVersion();
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, kLedgerSchemaVersion);
+    auto written = store->WriteBatch(std::vector<Record>{SampleRecord(1)});
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+    // Migrate() again on a current schema is a no-op.
+    EXPECT_TRUE(store->Migrate().ok());
+  }
+  auto again = OpenOrDie(path);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(*again->SchemaVersion(), kLedgerSchemaVersion);
+  EXPECT_EQ(*again->Count(), 1);
+
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db,
+                               "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                               "sqlite_master WHERE type='index' AND name LIKE 'records_%' "
+                               "ORDER BY name)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+               "records_model_ts,records_task_ts,records_template_ts,records_tenant_ts,records_ts");
+  sqlite3_finalize(stmt);
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+}
+
+TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(SampleRecord(i));
+  batch[1].confidence.reset();
+  batch[2].stages_tried.clear();
+  batch[3].status = 502;
+  batch[3].error_code = "upstream_unavailable";
+  batch[3].answered_by = "";
+  auto written = store->WriteBatch(batch);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, 5u);
+  EXPECT_EQ(*store->Count(), 5);
+
+  const std::vector<Record> with_bodies = ScanAll(*store, true);
+  EXPECT_EQ(with_bodies, batch);
+
+  // Without bodies: the same records minus the payload fields.
+  const std::vector<Record> without = ScanAll(*store, false);
+  ASSERT_EQ(without.size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Record expected = batch[i];
+    expected.request_body.clear();
+    expected.response_body.clear();
+    expected.pii_findings.clear();
+    EXPECT_EQ(without[i], expected) << i;
+  }
+}
+
+TEST(SqliteStoreTest, InsertIsIdempotentOnId) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch = {SampleRecord(1), SampleRecord(2)};
+  EXPECT_EQ(*store->WriteBatch(batch), 2u);
+  Record changed = SampleRecord(2);
+  changed.cost_usd = 99;
+  std::vector<Record> again = {SampleRecord(1), changed, SampleRecord(3), SampleRecord(3)};
+  auto n = store->WriteBatch(again);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);  // only req-3, once
+  EXPECT_EQ(*store->Count(), 3);
+  const auto all = ScanAll(*store, true);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[1], SampleRecord(2));  // the first write wins
+  EXPECT_EQ(*store->WriteBatch({}), 0u);
+}
+
+TEST(SqliteStoreTest, ScanFiltersBySinceAndLatestReturnsNewestOldestFirst) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch;
+  for (int i : {4, 0, 3, 1, 2}) batch.push_back(SampleRecord(i));
+  ASSERT_TRUE(store->WriteBatch(batch).ok());
+
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store
+                  ->Scan({.since_ms = SampleRecord(2).ts_ms},
+                         [&](Record& r) {
+                           ids.push_back(r.id);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"req-2", "req-3", "req-4"}));
+
+  ids.clear();
+  ASSERT_TRUE(store
+                  ->Scan({},
+                         [&](Record& r) {
+                           ids.push_back(r.id);
+                           return ids.size() < 2;  // stop early
+                         })
+                  .ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"req-0", "req-1"}));
+
+  auto latest = store->Latest(3);
+  ASSERT_TRUE(latest.ok());
+  ids.clear();
+  for (const auto& r : *latest) {
+    ids.push_back(r.id);
+    EXPECT_EQ(r.request_body, "");
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"req-2", "req-3", "req-4"}));
+  EXPECT_EQ(store->Latest(100)->size(), 5u);
+}
+
+TEST(SqliteStoreTest, FileThatIsNotADatabaseGivesExactError) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  testing::WriteFile(path, std::string(8192, 'x'));
+  auto store = SqliteStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            "ledger: " + path + ": file is not a database (SQLite: file is not a database)");
+  // The file is left as it was.
+  EXPECT_EQ(testing::ReadFile(path), std::string(8192, 'x'));
+}
+
+TEST(SqliteStoreTest, CorruptDatabaseGivesClearError) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    std::vector<Record> batch;
+    for (int i = 0; i < 200; ++i) batch.push_back(SampleRecord(i));
+    ASSERT_TRUE(store->WriteBatch(batch).ok());
+  }
+  {
+    RawDb raw(path);  // fold the WAL into the main file and leave WAL mode
+    ASSERT_EQ(raw.Exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;"), SQLITE_OK);
+  }
+  // Keep the 100-byte header valid, overwrite the schema page after it.
+  std::string bytes = testing::ReadFile(path);
+  ASSERT_GT(bytes.size(), 4096u);
+  for (size_t i = 100; i < 4096; ++i) bytes[i] = static_cast<char>(0xA5);
+  testing::WriteFile(path, bytes);
+
+  auto store = SqliteStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(), "ledger: " + path +
+                                          ": database file is corrupt (SQLite: database disk "
+                                          "image is malformed)");
+}
+
+TEST(SqliteStoreTest, DatabaseLockedByAnotherConnectionGivesClearError) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  RawDb other(path);
+  ASSERT_EQ(other.Exec("CREATE TABLE t(x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);"), SQLITE_OK);
+  auto store = SqliteStore::Open(path, {.busy_timeout_ms = 50});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            "ledger: " + path +
+                ": database is locked by another process or connection (SQLite: database is "
+                "locked)");
+  ASSERT_EQ(other.Exec("COMMIT"), SQLITE_OK);
+  EXPECT_TRUE(SqliteStore::Open(path).ok());
+}
+
+TEST(SqliteStoreTest, WriteLockHeldOnAnExistingLedgerFailsStartUpAndLaterWrites) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  auto store = OpenOrDie(path, {.busy_timeout_ms = 50});
+  ASSERT_NE(store, nullptr);
+  RawDb other(path);
+  ASSERT_EQ(other.Exec("BEGIN IMMEDIATE"), SQLITE_OK);
+
+  auto second = SqliteStore::Open(path, {.busy_timeout_ms = 50});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().message(),
+            "ledger: " + path +
+                ": database is locked by another process or connection (SQLite: database is "
+                "locked)");
+
+  auto written = store->WriteBatch(std::vector<Record>{SampleRecord(1)});
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.status().message(), second.status().message());
+  ASSERT_EQ(other.Exec("ROLLBACK"), SQLITE_OK);
+  // The failed batch left no transaction open: the same store writes now.
+  written = store->WriteBatch(std::vector<Record>{SampleRecord(1)});
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*store->Count(), 1);
+}
+
+TEST(SqliteStoreTest, NewerSchemaIsRefused) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 7"), SQLITE_OK);
+  }
+  auto store = SqliteStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(),
+            "ledger: " + path + ": schema version 7 is newer than this build supports (1)");
+}
+
+TEST(SqliteStoreTest, ReadOnlyOpensACurrentLedgerAndRefusesWrites) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  auto missing = SqliteStore::Open(path, {.read_only = true});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            "ledger: " + path + ": cannot open the file (SQLite: unable to open database file)");
+  {
+    RawDb raw(path);  // an empty SQLite file: schema version 0
+    ASSERT_EQ(raw.Exec("CREATE TABLE other(x)"), SQLITE_OK);
+  }
+  auto old = SqliteStore::Open(path, {.read_only = true});
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().message(),
+            "ledger: " + path +
+                ": schema version 0, this build needs 1 (open it once read-write, e.g. start the "
+                "gateway)");
+  {
+    auto rw = OpenOrDie(path);
+    ASSERT_NE(rw, nullptr);
+    ASSERT_TRUE(rw->WriteBatch(std::vector<Record>{SampleRecord(1)}).ok());
+  }
+  auto ro = OpenOrDie(path, {.read_only = true});
+  ASSERT_NE(ro, nullptr);
+  EXPECT_EQ(*ro->Count(), 1);
+  auto w = ro->WriteBatch(std::vector<Record>{SampleRecord(2)});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(), "ledger: " + path + ": opened read-only");
+}
+
+}  // namespace
+}  // namespace switchyard::ledger
