@@ -12,4 +12,16 @@ struct ServeOptions {
 
 int RunServe(const ServeOptions& options);
 
+struct LedgerOptions {
+  std::string config_path;  // "" = embedded defaults (for data_dir)
+  std::string db_path;      // overrides the config's ledger path
+  std::string since = "24h";
+  std::string by = "model";
+  bool json = false;
+  size_t tail_count = 20;
+};
+
+int RunLedgerStats(const LedgerOptions& options);
+int RunLedgerTail(const LedgerOptions& options);
+
 }  // namespace switchyard::app

@@ -24,6 +24,28 @@ int main(int argc, char** argv) {
                    "TOML config file (default: embedded defaults and the environment)")
       ->envname("SWITCHYARD_CONFIG");
 
+  switchyard::app::LedgerOptions ledger;
+  CLI::App* ledger_cmd =
+      app.add_subcommand("ledger", "Read the request ledger (spend, tokens, latency)");
+  ledger_cmd->require_subcommand(1);
+  for (CLI::App* sub :
+       {ledger_cmd->add_subcommand("stats",
+                                   "Requests, tokens, spend, p50/p95 latency and error rate per "
+                                   "group, and the top prompt templates by spend"),
+        ledger_cmd->add_subcommand("tail", "The latest requests, one line each")}) {
+    sub->add_option("-c,--config", ledger.config_path, "Config file (for data_dir / ledger path)")
+        ->envname("SWITCHYARD_CONFIG");
+    sub->add_option("--db", ledger.db_path, "Ledger database file (default: <data_dir>/ledger.db)");
+  }
+  CLI::App* stats_cmd = ledger_cmd->get_subcommand("stats");
+  stats_cmd->add_option("--since", ledger.since, "Window: 30m, 24h, 7d, or all")
+      ->capture_default_str();
+  stats_cmd->add_option("--by", ledger.by, "Group by model, task, tenant or template")
+      ->capture_default_str();
+  stats_cmd->add_flag("--json", ledger.json, "Print every figure as JSON");
+  CLI::App* tail_cmd = ledger_cmd->get_subcommand("tail");
+  tail_cmd->add_option("-n,--lines", ledger.tail_count, "How many records")->capture_default_str();
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version and exit");
 
   try {
@@ -39,5 +61,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve_cmd) return switchyard::app::RunServe(serve);
+  if (*stats_cmd) return switchyard::app::RunLedgerStats(ledger);
+  if (*tail_cmd) return switchyard::app::RunLedgerTail(ledger);
   return 2;
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "app/accounting.h"
 #include "app/commands.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -17,6 +18,9 @@
 #include "http/client.h"
 #include "http/event_loops.h"
 #include "http/server.h"
+#include "ledger/sqlite_store.h"
+#include "ledger/template_hash.h"
+#include "ledger/writer.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 
@@ -66,6 +70,97 @@ void PrintBanner(const config::Config& cfg, uint16_t port, size_t threads) {
   std::fflush(stdout);
 }
 
+ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& cfg) {
+  ledger::Record r;
+  r.id = o.id;
+  r.ts_ms = o.start_unix_ms;
+  r.route = o.route;
+  r.stages_tried = o.stages_tried;
+  r.answered_by = o.answered_by;
+  r.provider = o.provider;
+  r.model = o.model;
+  r.stream = o.stream;
+  r.attempts = o.attempts;
+  r.input_tokens = o.usage.prompt_tokens;
+  r.cached_input_tokens = o.usage.cached_prompt_tokens;
+  r.cache_write_tokens = o.usage.cache_write_tokens;
+  r.output_tokens = o.usage.completion_tokens;
+  r.reasoning_tokens = o.usage.reasoning_tokens;
+  r.usage_estimated = o.usage.estimated;
+  r.cost_usd = o.cost_usd;
+  r.first_byte_ms = o.first_byte_ms;
+  r.total_ms = o.total_ms;
+  r.status = o.status;
+  r.error_code = o.error_code;
+  if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);
+  const bool keep =
+      cfg.store_payloads == "all" || (cfg.store_payloads == "errors" && o.status >= 400);
+  if (keep) {
+    r.request_body = std::string(o.request_body);
+    r.response_body = std::string(o.response_body);
+  }
+  return r;
+}
+
+// Token and cost counters by provider, model, task and tenant.
+class UsageMetrics {
+ public:
+  explicit UsageMetrics(observe::Registry& r)
+      : tokens_(r.AddCounter("switchyard_tokens_total",
+                             "Tokens by provider, model, task, tenant and type "
+                             "(input includes cached_input)",
+                             {"provider", "model", "task", "tenant", "type"})),
+        cost_(r.AddCounter("switchyard_cost_usd_total",
+                           "Spend in USD by provider, model, task and tenant",
+                           {"provider", "model", "task", "tenant"})),
+        estimated_(
+            r.AddCounter("switchyard_usage_estimated_total",
+                         "Answers whose usage was counted locally (the upstream sent none)")) {}
+
+  void Add(const gateway::Outcome& o) {
+    if (o.provider.empty()) return;
+    static constexpr std::string_view kNone = "none";
+    auto add = [&](std::string_view type, int64_t n) {
+      if (n > 0) tokens_.WithLabels({o.provider, o.model, kNone, kNone, type}).Inc(n);
+    };
+    add("input", o.usage.prompt_tokens);
+    add("cached_input", o.usage.cached_prompt_tokens);
+    add("output", o.usage.completion_tokens);
+    add("reasoning", o.usage.reasoning_tokens);
+    if (o.cost_usd > 0) cost_.WithLabels({o.provider, o.model, kNone, kNone}).Inc(o.cost_usd);
+    if (o.usage.estimated) estimated_.Get().Inc();
+  }
+
+ private:
+  observe::CounterFamily& tokens_;
+  observe::CounterFamily& cost_;
+  observe::CounterFamily& estimated_;
+};
+
+void RegisterLedgerMetrics(observe::Registry& metrics, ledger::AsyncWriter& writer) {
+  metrics.AddCallbackGauge("switchyard_ledger_queue_depth", "Ledger records waiting for the writer",
+                           [&writer] { return static_cast<double>(writer.Stats().queue_depth); });
+  metrics.AddCallbackCounter("switchyard_ledger_records_queued_total",
+                             "Ledger records accepted into the queue",
+                             [&writer] { return static_cast<double>(writer.Stats().queued); });
+  metrics.AddCallbackCounter("switchyard_ledger_records_written_total",
+                             "Ledger records committed to the database",
+                             [&writer] { return static_cast<double>(writer.Stats().written); });
+  metrics.AddCallbackCounter(
+      "switchyard_ledger_records_spilled_total",
+      "Ledger records appended to the spill file (queue full or store failing)",
+      [&writer] { return static_cast<double>(writer.Stats().spilled); });
+  metrics.AddCallbackCounter("switchyard_ledger_records_replayed_total",
+                             "Spilled ledger records later committed to the database",
+                             [&writer] { return static_cast<double>(writer.Stats().replayed); });
+  metrics.AddCallbackCounter(
+      "switchyard_ledger_write_errors_total", "Failed ledger transactions (retried, then spilled)",
+      [&writer] { return static_cast<double>(writer.Stats().write_errors); });
+  metrics.AddCallbackGauge("switchyard_ledger_last_batch_seconds",
+                           "Duration of the last committed ledger transaction",
+                           [&writer] { return writer.Stats().last_batch_ms / 1000.0; });
+}
+
 }  // namespace
 
 int RunServe(const ServeOptions& options) {
@@ -112,6 +207,12 @@ int RunServe(const ServeOptions& options) {
   }
   observe::Registry metrics;
   core::SystemClock clock;
+  auto accounting = PriceAccounting::Create(*cfg);
+  if (!accounting.ok()) {
+    std::fprintf(stderr, "switchyard: config error: %s: %s\n", cfg->source.c_str(),
+                 accounting.status().message().c_str());
+    return 2;
+  }
   auto gateway = gateway::Gateway::Create(cfg, loops, **tls, metrics, clock, log);
   if (!gateway.ok()) {
     std::fprintf(stderr, "switchyard: config error: %s: %s\n", cfg->source.c_str(),
@@ -119,6 +220,36 @@ int RunServe(const ServeOptions& options) {
     return 2;
   }
   gateway::Gateway* gw = gateway->get();
+  gw->set_accounting(accounting->get());
+
+  // The ledger: a bad or locked database file stops the start here, with the
+  // file named, before anything listens.
+  std::unique_ptr<ledger::AsyncWriter> writer;
+  if (cfg->ledger.enabled) {
+    auto store = ledger::SqliteStore::Open(cfg->LedgerPath());
+    if (!store.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", store.status().message().c_str());
+      return 1;
+    }
+    ledger::WriterOptions wo;
+    wo.data_dir = std::filesystem::path(cfg->LedgerPath()).parent_path().string();
+    if (wo.data_dir.empty()) wo.data_dir = ".";
+    wo.queue_capacity = cfg->ledger.queue_capacity;
+    wo.max_batch = static_cast<size_t>(cfg->ledger.batch_size);
+    wo.max_delay = std::chrono::milliseconds(cfg->ledger.flush_interval_ms);
+    auto started = ledger::AsyncWriter::Start(std::move(*store), wo);
+    if (!started.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", started.status().message().c_str());
+      return 1;
+    }
+    writer = std::move(*started);
+    RegisterLedgerMetrics(metrics, *writer);
+  }
+  UsageMetrics usage_metrics(metrics);
+  gw->set_recorder([&usage_metrics, w = writer.get(), &lcfg = cfg->ledger](gateway::Outcome& o) {
+    usage_metrics.Add(o);
+    if (w != nullptr) w->Push(ToRecord(o, lcfg));
+  });
 
   http::ServerOptions so;
   so.host = cfg->server.host;
@@ -160,6 +291,16 @@ int RunServe(const ServeOptions& options) {
               server.active_requests());
   }
   loops.Stop();
+  if (writer) {
+    // Every answered request has been pushed; commit them before exiting.
+    if (auto s = writer->Shutdown(std::chrono::milliseconds(cfg->server.shutdown_grace_ms));
+        !s.ok()) {
+      log->warn("ledger: {} (kept in the spill file for the next start)", s.message());
+    }
+    const auto st = writer->Stats();
+    log->info("ledger: {} records written, {} spilled, {} replayed", st.written, st.spilled,
+              st.replayed);
+  }
   log->info("stopped");
   return 0;
 }

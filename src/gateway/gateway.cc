@@ -16,6 +16,17 @@ double MsSince(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double, std::milli>(end - start).count();
 }
 
+std::string FormatUsd(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.10f", usd);
+  // Trim trailing zeros but keep one digit after the point.
+  std::string s(buf);
+  while (s.size() > 3 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+  return s;
+}
+
+constexpr std::string_view kCostHeader = "x-switchyard-cost-usd";
+
 std::string_view PathOf(std::string_view target) {
   const size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
@@ -273,6 +284,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   auto parsed = loop.parser.Parse(req.body);
   if (!parsed.ok()) {
     outcome.route = "invalid";
+    headers.emplace_back(kCostHeader, "0.0");
     co_await SendError(w, parsed.status(), headers);
     finish(api::HttpStatusFor(parsed.status().code()), parsed.status());
     co_return;
@@ -285,6 +297,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   auto plan = resolver_->Resolve(chat.model);
   if (!plan.ok()) {
     outcome.route = "unknown";
+    headers.emplace_back(kCostHeader, "0.0");
     co_await SendError(w, plan.status(), headers);
     finish(404, plan.status());
     co_return;
@@ -310,6 +323,10 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       sink.headers = headers;
       sink.headers.emplace_back("x-switchyard-route", target.label);
       sink.headers.emplace_back("x-switchyard-attempts", std::to_string(outcome.attempts));
+      if (chat.stream) {
+        // The cost is known only at the end of a stream: it comes as a trailer.
+        sink.headers.emplace_back("Trailer", std::string(kCostHeader));
+      }
 
       providers::CallContext ctx;
       ctx.request = &chat;
@@ -328,9 +345,20 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
         outcome.provider = pcfg.name;
         outcome.model = result->model.empty() ? target.model : result->model;
         outcome.usage = result->usage;
+        if (!outcome.usage.present && accounting_ != nullptr) {
+          accounting_->EstimateUsage(chat, outcome.model, result->completion_text, outcome.usage);
+        }
+        if (accounting_ != nullptr) {
+          outcome.cost_usd =
+              accounting_->CostUsd(pcfg, outcome.model, outcome.usage, &outcome.priced);
+        }
         if (result->streamed) {
-          co_await w.EndStream();
+          // (GCC 12 miscompiles braced initialisers inside co_await.)
+          http::HeaderList trailers;
+          trailers.emplace_back(kCostHeader, FormatUsd(outcome.cost_usd));
+          co_await w.EndStream(trailers);
         } else {
+          sink.headers.emplace_back(kCostHeader, FormatUsd(outcome.cost_usd));
           co_await w.Send(200, kJson, result->body, sink.headers);
           outcome.response_body = result->body;
         }
@@ -386,6 +414,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   }
 
   headers.emplace_back("x-switchyard-attempts", std::to_string(outcome.attempts));
+  headers.emplace_back(kCostHeader, "0.0");
   if (!outcome.stages_tried.empty()) {
     headers.emplace_back("x-switchyard-route", outcome.stages_tried.back());
   }

@@ -20,6 +20,7 @@
 #include "api/openai_parse.h"
 #include "config/config.h"
 #include "core/clock.h"
+#include "gateway/accounting.h"
 #include "gateway/resolver.h"
 #include "http/client.h"
 #include "http/event_loops.h"
@@ -41,6 +42,8 @@ struct Outcome {
   bool stream = false;
   int attempts = 0;
   core::Usage usage;
+  double cost_usd = 0;
+  bool priced = false;  // a price was known for the model that answered
   int status = 0;
   std::string error_code;  // "" when ok; else e.g. "upstream_error", "model_not_found"
   double first_byte_ms = 0;
@@ -71,6 +74,8 @@ class Gateway {
   http::ErrorBody ServerErrorBody(int status, std::string_view message) const;
 
   void set_recorder(OutcomeRecorder r) { recorder_ = std::move(r); }
+  // Prices answers and estimates missing usage; without it costs are 0.
+  void set_accounting(const Accounting* a) { accounting_ = a; }
   // Lets /healthz answer 503 while draining.
   void set_server(const http::Server* server) { server_ = server; }
 
@@ -103,6 +108,7 @@ class Gateway {
   std::unique_ptr<Metrics> metrics_;
   std::string models_json_;
   OutcomeRecorder recorder_;
+  const Accounting* accounting_ = nullptr;
   const http::Server* server_ = nullptr;
 };
 

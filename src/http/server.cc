@@ -25,6 +25,42 @@ bool IsTimeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout;
 }
 
+// A deadline for reading a request. beast::tcp_stream's own timeouts close the
+// socket, which would make the 408 answer impossible; this one only cancels
+// the pending read, so the connection can still carry the error response.
+// Lives in the reading coroutine's frame; the timer's handler owns only the
+// shared state, so it is harmless if it runs after the frame is gone.
+class ReadDeadline {
+ public:
+  ReadDeadline(tcp::socket& socket, std::chrono::milliseconds timeout)
+      : state_(std::make_shared<State>()), timer_(socket.get_executor(), timeout) {
+    timer_.async_wait([st = state_, sock = &socket](const boost::system::error_code& ec) {
+      if (ec || st->done) return;
+      st->expired = true;
+      boost::system::error_code ignored;
+      sock->cancel(ignored);
+    });
+  }
+  ~ReadDeadline() { state_->done = true; }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool done = false;
+    bool expired = false;
+  };
+  std::shared_ptr<State> state_;
+  asio::steady_timer timer_;
+};
+
+// How long a connection closed after an error answer keeps draining what the
+// client is still sending: closing with unread input makes the kernel send a
+// reset, which can destroy the answer before the client reads it.
+constexpr std::chrono::milliseconds kLingerTime{1000};
+
 }  // namespace
 
 // A client connection: lives in its Session coroutine's frame.
@@ -93,7 +129,8 @@ awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
   started_ = true;
   scratch_.clear();
   AppendHead(scratch_, status, content_type, extra, false, body.size());
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(scratch_), asio::buffer(body)};
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(scratch_),
+                                         asio::buffer(head_only_ ? std::string_view() : body)};
   boost::system::error_code ec;
   first_byte_ = std::chrono::steady_clock::now();
   conn_.stream_.expires_after(conn_.server_.options().write_timeout);
@@ -131,6 +168,10 @@ awaitable<bool> ResponseWriter::BeginStream(int status, std::string_view content
 awaitable<bool> ResponseWriter::WriteChunk(std::string_view data) {
   if (!started_ || failed_ || complete_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the stream
+  if (head_only_) {
+    body_bytes_ += data.size();
+    co_return true;
+  }
   scratch_.clear();
   AppendHex(scratch_, data.size());
   scratch_.append(kCrlf);
@@ -149,12 +190,23 @@ awaitable<bool> ResponseWriter::WriteChunk(std::string_view data) {
   co_return true;
 }
 
-awaitable<bool> ResponseWriter::EndStream() {
+awaitable<bool> ResponseWriter::EndStream(const HeaderList& trailers) {
   if (!started_ || failed_ || complete_) co_return false;
-  static constexpr std::string_view kLast = "0\r\n\r\n";
+  if (head_only_) {
+    complete_ = true;
+    co_return true;
+  }
+  scratch_.assign("0\r\n");
+  for (const auto& [name, value] : trailers) {
+    scratch_.append(name);
+    scratch_.append(": ");
+    scratch_.append(value);
+    scratch_.append(kCrlf);
+  }
+  scratch_.append(kCrlf);
   boost::system::error_code ec;
   conn_.stream_.expires_after(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.stream_, asio::buffer(kLast.data(), kLast.size()), Redirect(ec));
+  co_await asio::async_write(conn_.stream_, asio::buffer(scratch_), Redirect(ec));
   conn_.stream_.expires_never();
   if (ec) {
     failed_ = true;
@@ -277,6 +329,7 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
   beast::flat_buffer buffer;
   const auto executor = co_await asio::this_coro::executor;
   const size_t loop_index = loop.index;
+  bool linger = false;  // an error answer went out; the client may still be sending
 
   for (;;) {
     boost::system::error_code ec;
@@ -294,9 +347,14 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
-    conn.stream_.expires_after(options_.header_timeout);
-    co_await bhttp::async_read_header(conn.stream_, buffer, parser, Redirect(ec));
+    conn.stream_.expires_never();
+    {
+      ReadDeadline deadline(conn.stream_.socket(), options_.header_timeout);
+      co_await bhttp::async_read_header(conn.stream_, buffer, parser, Redirect(ec));
+      if (ec && deadline.expired()) ec = beast::error::timeout;
+    }
     if (ec) {
+      linger = true;
       if (ec == bhttp::error::header_limit) {
         co_await SendError(
             conn, 431,
@@ -323,9 +381,14 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
                                    Redirect(ec));
         if (ec) break;
       }
-      conn.stream_.expires_after(options_.body_timeout);
-      co_await bhttp::async_read(conn.stream_, buffer, parser, Redirect(ec));
+      conn.stream_.expires_never();
+      {
+        ReadDeadline deadline(conn.stream_.socket(), options_.body_timeout);
+        co_await bhttp::async_read(conn.stream_, buffer, parser, Redirect(ec));
+        if (ec && deadline.expired()) ec = beast::error::timeout;
+      }
       if (ec) {
+        linger = true;
         if (ec == bhttp::error::body_limit) {
           co_await SendError(
               conn, 413,
@@ -355,6 +418,7 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
 
     ResponseWriter writer(conn);
     if (!keep_alive) writer.set_close(true);
+    if (req.method == bhttp::verb::head) writer.set_head_only(true);
     active_requests_.fetch_add(1, std::memory_order_relaxed);
 
     // Run the handler; meanwhile watch the socket so a client that goes away
@@ -405,6 +469,17 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
 
   boost::system::error_code ignored;
   conn.stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (linger && conn.stream_.socket().is_open()) {
+    // Discard input until the client closes (it has our answer by then) or
+    // the linger time passes.
+    ReadDeadline deadline(conn.stream_.socket(), kLingerTime);
+    std::array<char, 16 * 1024> sink;
+    for (;;) {
+      boost::system::error_code rec;
+      co_await conn.stream_.socket().async_read_some(asio::buffer(sink), Redirect(rec));
+      if (rec) break;
+    }
+  }
   conn.stream_.close();
   loop.connections.erase(self_it);
   open_connections_.fetch_sub(1, std::memory_order_relaxed);

@@ -67,7 +67,9 @@ class ResponseWriter {
   awaitable<bool> BeginStream(int status, std::string_view content_type,
                               const HeaderList& extra = {});
   awaitable<bool> WriteChunk(std::string_view data);
-  awaitable<bool> EndStream();
+  // Ends the chunked body; `trailers` (announced in BeginStream's `Trailer`
+  // header by the caller) follow the last chunk.
+  awaitable<bool> EndStream(const HeaderList& trailers = {});
 
   bool started() const { return started_; }    // the head went out: no retry now
   bool complete() const { return complete_; }  // a whole response went out
@@ -76,6 +78,8 @@ class ResponseWriter {
   std::chrono::steady_clock::time_point first_byte_time() const { return first_byte_; }
   CancelToken& cancel_token() { return cancel_; }
   void set_close(bool c) { close_ = c; }
+  // Answering a HEAD request: heads go out as usual, body bytes do not.
+  void set_head_only(bool h) { head_only_ = h; }
 
  private:
   void AppendHead(std::string& out, int status, std::string_view content_type,
@@ -87,6 +91,7 @@ class ResponseWriter {
   bool complete_ = false;
   bool failed_ = false;
   bool close_ = false;
+  bool head_only_ = false;
   size_t body_bytes_ = 0;
   std::chrono::steady_clock::time_point first_byte_{};
   std::string scratch_;

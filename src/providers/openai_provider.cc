@@ -72,6 +72,27 @@ bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* mo
   return true;
 }
 
+std::string ParseOpenAiContent(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json.data(), json.size()).get(doc)) return {};
+  std::string_view content;
+  if (!doc.at_pointer("/choices/0/message/content").get(content)) return std::string(content);
+  if (!doc.at_pointer("/choices/0/delta/content").get(content)) return std::string(content);
+  return {};
+}
+
+std::string OpenAiStreamRelay::CompletionText() const {
+  std::string text;
+  std::string_view rest = data_lines_;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    text += ParseOpenAiContent(rest.substr(0, nl));
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  return text;
+}
+
 void OpenAiStreamRelay::Feed(std::string_view bytes, std::string& out) {
   if (pending_.empty()) {
     // Fast path: forward every complete event straight from `bytes`.
@@ -125,11 +146,17 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
     if (!fr.empty()) finish_reason_ = fr;
     if (got_usage) {
       usage_ = u;
+      data_lines_.clear();
+      data_lines_.shrink_to_fit();
       // The usage-only chunk has an empty choices array.
       const bool usage_only = data.find("\"choices\":[]") != std::string_view::npos ||
                               data.find("\"choices\": []") != std::string_view::npos;
       if (strip_usage_ && usage_only) return;
     }
+  }
+  if (!usage_.present && data.find('\n') == std::string_view::npos) {
+    data_lines_.append(data);
+    data_lines_.push_back('\n');
   }
   out.append(event);
 }
@@ -181,7 +208,9 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   if (!req.stream || !is_sse) {
     auto all = co_await resp->ReadAll(kMaxUpstreamBody);
     if (!all.ok()) co_return Named(all.status());
-    ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason);
+    if (!ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason)) {
+      result.completion_text = ParseOpenAiContent(*all);
+    }
     result.body = std::move(*all);
     co_return result;
   }
@@ -204,6 +233,7 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   result.usage = relay.usage();
   result.finish_reason = relay.finish_reason();
   result.model = relay.model();
+  if (!result.usage.present) result.completion_text = relay.CompletionText();
   co_return result;
 }
 

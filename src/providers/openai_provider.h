@@ -29,6 +29,9 @@ class OpenAiStreamRelay {
   const std::string& model() const { return model_; }
   bool saw_done() const { return saw_done_; }
   size_t events() const { return events_; }
+  // The concatenated delta content of every chunk (parsed on demand; meant
+  // for the rare stream that reports no usage).
+  std::string CompletionText() const;
 
  private:
   void HandleEvent(std::string_view event, std::string& out);
@@ -40,12 +43,15 @@ class OpenAiStreamRelay {
   std::string model_;
   bool saw_done_ = false;
   size_t events_ = 0;
+  std::string data_lines_;  // each event's data, one per line, until usage is seen
 };
 
 // Reads usage from a chat.completion (or chunk) JSON object's "usage" field.
 // Returns false when there is none.
 bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* model,
                       std::string* finish_reason);
+// choices[0].message.content (or .delta.content for chunks), "" when absent.
+std::string ParseOpenAiContent(std::string_view json);
 
 class OpenAiProvider final : public Provider {
  public:

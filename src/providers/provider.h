@@ -47,6 +47,9 @@ struct ChatResult {
   core::Usage usage;
   std::string finish_reason;
   std::string model;  // the model the upstream says answered
+  // The answer's text, filled only when the upstream reported no usage, so
+  // the caller can count tokens itself.
+  std::string completion_text;
 };
 
 // Failures are Statuses with upstream detail:
