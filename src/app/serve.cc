@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/accounting.h"
+#include "app/admin_api.h"
 #include "app/commands.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -245,6 +246,9 @@ int RunServe(const ServeOptions& options) {
     writer = std::move(*started);
     RegisterLedgerMetrics(metrics, *writer);
   }
+  AdminApi admin(cfg->LedgerPath());
+  gw->set_admin_handler(
+      [&admin](http::ServerRequest& req, http::ResponseWriter& w) { return admin.Handle(req, w); });
   UsageMetrics usage_metrics(metrics);
   gw->set_recorder([&usage_metrics, w = writer.get(), &lcfg = cfg->ledger](gateway::Outcome& o) {
     usage_metrics.Add(o);

@@ -192,6 +192,10 @@ http::awaitable<void> Gateway::Handle(http::ServerRequest& req, http::ResponseWr
   http::HeaderList allow_header;
   std::optional<core::Status> error;
 
+  if (admin_ && path.starts_with("/admin/")) {
+    co_await admin_(req, w);
+    co_return;
+  }
   if (path == "/v1/chat/completions" || path == "/chat/completions") {
     if (post) {
       co_await HandleChat(req, w, loop);

@@ -76,6 +76,8 @@ class Gateway {
   void set_recorder(OutcomeRecorder r) { recorder_ = std::move(r); }
   // Prices answers and estimates missing usage; without it costs are 0.
   void set_accounting(const Accounting* a) { accounting_ = a; }
+  // Serves every path under /admin/ (the composition root's admin API).
+  void set_admin_handler(http::Handler h) { admin_ = std::move(h); }
   // Lets /healthz answer 503 while draining.
   void set_server(const http::Server* server) { server_ = server; }
 
@@ -109,6 +111,7 @@ class Gateway {
   std::string models_json_;
   OutcomeRecorder recorder_;
   const Accounting* accounting_ = nullptr;
+  http::Handler admin_;
   const http::Server* server_ = nullptr;
 };
 

@@ -28,8 +28,10 @@ core::Result<std::unique_ptr<Provider>> MakeProvider(const config::ProviderConfi
 bool IsRetryable(const core::Status& status) {
   switch (status.code()) {
     case core::StatusCode::kUnavailable:
-      // 501 Not Implemented and friends will not get better by asking again.
-      return status.upstream_status() == 0 || status.upstream_status() >= 500;
+      // Connect errors and 5xx may pass; 501 Not Implemented and non-5xx
+      // answers (401, 403, ...) will not get better by asking again.
+      return status.upstream_status() == 0 ||
+             (status.upstream_status() >= 500 && status.upstream_status() != 501);
     case core::StatusCode::kResourceExhausted:
       return true;
     default:
