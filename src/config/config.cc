@@ -411,7 +411,7 @@ ProviderConfig ReadProvider(const toml::table& table, const std::string& path, E
   TableReader r(table, path, errors);
   if (r.Require("name", kExpectName)) r.String("name", &p.name);
   r.String("kind", &p.kind);
-  if (r.Require("base_url", kExpectUrl)) r.String("base_url", &p.base_url);
+  if (p.kind != "replay" && r.Require("base_url", kExpectUrl)) r.String("base_url", &p.base_url);
   r.String("api_key_env", &p.api_key_env);
   if (r.Take("api_key") != nullptr) {
     errors.Add(r.Path("api_key"),
@@ -439,6 +439,10 @@ ProviderConfig ReadProvider(const toml::table& table, const std::string& path, E
   r.Double("output_tokens_per_second", &p.output_tokens_per_second);
   r.Double("input_tokens_per_second", &p.input_tokens_per_second);
   r.Double("utilization", &p.utilization);
+  r.String("trace", &p.trace);
+  r.String("trace_input", &p.trace_input);
+  r.String("trace_output", &p.trace_output);
+  r.Int("latency_ms", &p.latency_ms);
   r.Finish();
   return p;
 }
@@ -452,6 +456,29 @@ void ReadLedger(const toml::table& table, LedgerConfig& ledger, Errors& errors) 
   r.Int("flush_interval_ms", &ledger.flush_interval_ms);
   r.String("store_payloads", &ledger.store_payloads);
   r.Finish();
+}
+
+TaskConfig ReadTask(const toml::table& table, const std::string& path, Errors& errors) {
+  TaskConfig t;
+  TableReader r(table, path, errors);
+  if (r.Require("name", kExpectName)) r.String("name", &t.name);
+  r.String("kind", &t.kind);
+  r.StringList("labels", &t.labels);
+  if (r.Require("teacher", "expected \"provider/model\" whose answers are the labels")) {
+    r.String("teacher", &t.teacher);
+  }
+  r.Double("target_agreement", &t.target_agreement);
+  r.String("input", &t.input);
+  r.String("label_parse", &t.label_parse);
+  r.String("label_field", &t.label_field);
+  r.String("label_regex", &t.label_regex);
+  r.Int("retrain_every", &t.retrain_every);
+  r.Int("min_train_labels", &t.min_train_labels);
+  r.Double("holdout_fraction", &t.holdout_fraction);
+  r.Double("shadow_sample", &t.shadow_sample);
+  r.Int("min_live_samples", &t.min_live_samples);
+  r.Finish();
+  return t;
 }
 
 PriceOverride ReadPrice(const toml::table& table, const std::string& path, Errors& errors) {
@@ -522,6 +549,9 @@ void ReadDocument(const toml::table& root, Config& config, Errors& errors) {
   if (const toml::node* n = top.Take("prices")) {
     ReadTableArray(*n, "prices", config.prices, errors, ReadPrice);
   }
+  if (const toml::node* n = top.Take("tasks")) {
+    ReadTableArray(*n, "tasks", config.tasks, errors, ReadTask);
+  }
   top.Finish();
 }
 
@@ -589,8 +619,19 @@ void ValidateServer(ServerConfig& server, Errors& errors) {
 void ValidateProvider(ProviderConfig& p, const std::string& path, Errors& errors,
                       const EnvLookup& env) {
   CheckName(errors, path + ".name", p.name);
-  static constexpr std::string_view kKinds[] = {"openai", "anthropic"};
+  static constexpr std::string_view kKinds[] = {"openai", "anthropic", "replay"};
   CheckOneOf(errors, path + ".kind", p.kind, kKinds);
+  if (p.kind == "replay") {
+    if (p.trace.empty()) {
+      errors.Add(path + ".trace", "expected the path of a CSV or JSONL trace (kind = \"replay\")");
+    }
+    if (p.trace_input.empty()) errors.Add(path + ".trace_input", "expected a column or field name");
+    if (p.trace_output.empty()) {
+      errors.Add(path + ".trace_output", "expected a column or field name");
+    }
+    CheckMin(errors, path + ".latency_ms", p.latency_ms, 0);
+    if (p.base_url.empty()) p.base_url = "http://replay.invalid";
+  }
   // "https://host/v1/" and "https://host/v1" mean the same; keep the latter.
   while (HasHttpScheme(p.base_url) && p.base_url.back() == '/' &&
          HasHttpScheme(std::string_view(p.base_url).substr(0, p.base_url.size() - 1))) {
@@ -784,6 +825,52 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
   }
   CheckMin(errors, "ledger.batch_size", config.ledger.batch_size, 1);
   CheckMin(errors, "ledger.flush_interval_ms", config.ledger.flush_interval_ms, 1);
+  std::set<std::string> task_names;
+  for (size_t i = 0; i < config.tasks.size(); ++i) {
+    TaskConfig& t = config.tasks[i];
+    const std::string path = IndexPath("tasks", i);
+    if (errors.Has(path)) continue;
+    CheckName(errors, path + ".name", t.name);
+    if (!t.name.empty() && !task_names.insert(t.name).second) {
+      errors.Add(path + ".name", "duplicate task name " + Quote(t.name));
+    }
+    static constexpr std::string_view kTaskKinds[] = {"classify", "generate"};
+    CheckOneOf(errors, path + ".kind", t.kind, kTaskKinds);
+    if (t.kind == "classify" && t.labels.size() < 2 && !errors.Has(path + ".labels")) {
+      errors.Add(path + ".labels", "expected at least two labels for a classify task");
+    }
+    const size_t slash = t.teacher.find('/');
+    if (!errors.Has(path + ".teacher")) {
+      if (slash == std::string::npos || slash == 0 || slash + 1 == t.teacher.size()) {
+        errors.Add(path + ".teacher", "expected \"provider/model\", got " + Quote(t.teacher));
+      } else if (providers_complete && config.FindProvider(t.teacher.substr(0, slash)) == nullptr) {
+        errors.Add(path + ".teacher", "unknown provider " + Quote(t.teacher.substr(0, slash)) +
+                                          " (expected a provider defined in [[providers]])");
+      }
+    }
+    if (!(t.target_agreement > 0 && t.target_agreement < 1)) {
+      errors.Add(path + ".target_agreement", "expected a number in (0, 1)");
+    }
+    if (t.input != "last_user" && !t.input.starts_with("json_field:")) {
+      errors.Add(path + ".input",
+                 "expected \"last_user\" or \"json_field:<name>\", got " + Quote(t.input));
+    }
+    static constexpr std::string_view kParse[] = {"exact", "case_insensitive", "json_field",
+                                                  "regex"};
+    CheckOneOf(errors, path + ".label_parse", t.label_parse, kParse);
+    if (t.label_parse == "regex" && t.label_regex.empty()) {
+      errors.Add(path + ".label_regex", "expected a regex with one capture group");
+    }
+    CheckMin(errors, path + ".retrain_every", t.retrain_every, 1);
+    CheckMin(errors, path + ".min_train_labels", t.min_train_labels, 10);
+    if (!(t.holdout_fraction > 0 && t.holdout_fraction < 1)) {
+      errors.Add(path + ".holdout_fraction", "expected a number in (0, 1)");
+    }
+    if (!(t.shadow_sample >= 0 && t.shadow_sample <= 1)) {
+      errors.Add(path + ".shadow_sample", "expected a number in [0, 1]");
+    }
+    CheckMin(errors, path + ".min_live_samples", t.min_live_samples, 1);
+  }
   for (size_t i = 0; i < config.prices.size(); ++i) {
     const PriceOverride& price = config.prices[i];
     const std::string path = IndexPath("prices", i);
@@ -807,6 +894,13 @@ EnvLookup ProcessEnv() {
     if (value == nullptr || *value == '\0') return std::nullopt;
     return std::string(value);
   };
+}
+
+const TaskConfig* Config::FindTask(std::string_view name) const {
+  for (const TaskConfig& t : tasks) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
 }
 
 std::string Config::LedgerPath() const {

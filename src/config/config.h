@@ -77,6 +77,31 @@ struct ProviderConfig {
   double output_tokens_per_second = 0;  // measured generation throughput, whole deployment
   double input_tokens_per_second = 0;   // measured prefill throughput; 0 = input not charged
   double utilization = 1.0;             // (0, 1]: share of paid time spent serving
+
+  // kind = "replay": answers from a recorded trace (CSV with a header row, or
+  // JSONL), looked up by the request's last user message.
+  std::string trace;                    // file path
+  std::string trace_input = "input";    // column / field holding the input text
+  std::string trace_output = "response";  // column / field holding the answer
+  int latency_ms = 0;                   // simulated time to answer
+};
+
+// A task: a named, stable request type whose teacher's answers train a student.
+struct TaskConfig {
+  std::string name;                 // requests say model = "task:<name>" or x-switchyard-task
+  std::string kind = "classify";    // classify (students); generate (no student)
+  std::vector<std::string> labels;  // classify: the label set
+  std::string teacher;              // "provider/model" whose answers are the labels
+  double target_agreement = 0.95;   // the student answers only where it agrees this often
+  std::string input = "last_user";  // what the student reads: last_user | json_field:<name>
+  std::string label_parse = "case_insensitive";  // exact | case_insensitive | json_field | regex
+  std::string label_field = "label";  // label_parse = json_field
+  std::string label_regex;            // label_parse = regex (first capture group)
+  int retrain_every = 200;          // retrain after this many new labels
+  int min_train_labels = 100;       // no student before this many labels
+  double holdout_fraction = 0.2;    // labels held out for calibration and the threshold
+  double shadow_sample = 0.1;       // share of teacher answers also shown to the student
+  int min_live_samples = 200;       // live comparisons before demotion can trigger
 };
 
 struct RouteConfig {
@@ -119,6 +144,9 @@ struct Config {
   std::vector<RouteConfig> routes;
   LedgerConfig ledger;
   std::vector<PriceOverride> prices;
+  std::vector<TaskConfig> tasks;
+
+  const TaskConfig* FindTask(std::string_view name) const;
 
   // <data_dir>/ledger.db unless [ledger] path is set.
   std::string LedgerPath() const;

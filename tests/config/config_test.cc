@@ -369,7 +369,7 @@ name = "x"
 kind = "foo"
 base_url = "https://x.test"
 )")),
-            "conf.toml: providers[2].kind: expected \"openai\" or \"anthropic\", got \"foo\"");
+            "conf.toml: providers[2].kind: expected one of \"openai\", \"anthropic\", \"replay\", got \"foo\"");
 }
 
 TEST(ParseConfigErrorTest, ProviderNames) {
@@ -868,6 +868,71 @@ TEST(LedgerAndPricesConfigTest, BadValuesNameTheKey) {
             "throughput when hourly_cost_usd is set");
   EXPECT_EQ(ErrorOf(OneProvider("price_as = \"gpt-4o\"\n")),
             "conf.toml: providers[0].price_as: expected \"provider/model\", got \"gpt-4o\"");
+}
+
+}  // namespace
+}  // namespace switchyard::config
+
+namespace switchyard::config {
+namespace {
+
+constexpr char kReplayAndTask[] = R"(
+[[providers]]
+name = "teacher"
+kind = "replay"
+trace = "trace.csv"
+trace_input = "text"
+trace_output = "label"
+latency_ms = 5
+price_as = "openai/gpt-4o-mini"
+
+[[tasks]]
+name = "headlines"
+kind = "classify"
+labels = ["up", "down", "neutral", "none"]
+teacher = "teacher/gpt-4o-mini"
+target_agreement = 0.95
+)";
+
+TEST(TasksConfigTest, ReplayProviderAndTaskParse) {
+  auto cfg = ParseConfig(kReplayAndTask, "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  ASSERT_EQ(cfg->providers.size(), 1u);
+  EXPECT_EQ(cfg->providers[0].kind, "replay");
+  EXPECT_EQ(cfg->providers[0].trace, "trace.csv");
+  EXPECT_EQ(cfg->providers[0].trace_input, "text");
+  EXPECT_EQ(cfg->providers[0].trace_output, "label");
+  EXPECT_EQ(cfg->providers[0].latency_ms, 5);
+  const TaskConfig* task = cfg->FindTask("headlines");
+  ASSERT_NE(task, nullptr);
+  EXPECT_EQ(task->labels.size(), 4u);
+  EXPECT_EQ(task->teacher, "teacher/gpt-4o-mini");
+  EXPECT_DOUBLE_EQ(task->target_agreement, 0.95);
+  EXPECT_EQ(task->label_parse, "case_insensitive");
+  EXPECT_EQ(cfg->FindTask("nope"), nullptr);
+}
+
+TEST(TasksConfigTest, BadTasksNameTheKey) {
+  EXPECT_EQ(ErrorOf("[[providers]]\nname = \"r\"\nkind = \"replay\"\n"),
+            "conf.toml: providers[0].trace: expected the path of a CSV or JSONL trace (kind = "
+            "\"replay\")");
+  const std::string provider =
+      "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n";
+  EXPECT_EQ(ErrorOf(provider + "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\nteacher = "
+                               "\"nope/m\"\n"),
+            "conf.toml: tasks[0].teacher: unknown provider \"nope\" (expected a provider defined "
+            "in [[providers]])");
+  EXPECT_EQ(ErrorOf(provider + "[[tasks]]\nname = \"a\"\nlabels = [\"x\"]\nteacher = \"t/m\"\n"),
+            "conf.toml: tasks[0].labels: expected at least two labels for a classify task");
+  EXPECT_EQ(ErrorOf(provider + "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\nteacher = "
+                               "\"t/m\"\ntarget_agreement = 1.5\n"),
+            "conf.toml: tasks[0].target_agreement: expected a number in (0, 1)");
+  EXPECT_EQ(ErrorOf(provider + "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\nteacher = "
+                               "\"t/m\"\nlabel_parse = \"regex\"\n"),
+            "conf.toml: tasks[0].label_regex: expected a regex with one capture group");
+  EXPECT_EQ(ErrorOf(provider + "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\n"),
+            "conf.toml: tasks[0].teacher: missing; expected \"provider/model\" whose answers are "
+            "the labels");
 }
 
 }  // namespace
