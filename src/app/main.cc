@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/advise_cmd.h"
 #include "app/commands.h"
 
 #ifndef SWITCHYARD_VERSION
@@ -46,6 +47,46 @@ int main(int argc, char** argv) {
   CLI::App* tail_cmd = ledger_cmd->get_subcommand("tail");
   tail_cmd->add_option("-n,--lines", ledger.tail_count, "How many records")->capture_default_str();
 
+  switchyard::app::AdviseOptions advise;
+  CLI::App* advise_cmd = app.add_subcommand(
+      "advise", "Build vs buy: per task, keep on the API, go hybrid with a student, or self-host");
+  advise_cmd->add_option("-c,--config", advise.config_path, "Config file")
+      ->envname("SWITCHYARD_CONFIG");
+  advise_cmd->add_option("--db", advise.db_path, "Ledger database file");
+  advise_cmd->add_option("--since", advise.since, "Window: 30m, 24h, 7d, or all")
+      ->capture_default_str();
+  advise_cmd->add_flag("--json", advise.json, "Print every figure as JSON");
+  advise_cmd->add_option("--chart", advise.chart_path, "Write the crossover chart (SVG) here");
+  advise_cmd->add_flag("--what-if", advise.what_if, "Compute the figures without a ledger");
+  advise_cmd->add_option("--model", advise.model, "What-if: the API model (e.g. gpt-4o-mini)");
+  advise_cmd->add_option("--tokens-per-day", advise.tokens_per_day,
+                         "What-if: input + output tokens per day");
+  advise_cmd->add_option("--in-out", advise.in_out, "What-if: INPUT:OUTPUT tokens per request")
+      ->capture_default_str();
+  advise_cmd->add_option("--cached-in", advise.cached_input_tokens,
+                         "What-if: cached input tokens per request");
+  advise_cmd->add_option("--gpu-hourly", advise.gpu_hourly, "USD per GPU-hour");
+  advise_cmd->add_option("--gpus", advise.gpus, "GPUs per replica");
+  advise_cmd->add_option("--throughput", advise.throughput, "Output tokens/s per replica");
+  advise_cmd->add_option("--utilization", advise.utilization, "Share of paid time serving (0, 1]");
+  advise_cmd->add_option("--ops-monthly", advise.ops_monthly, "Operations cost, USD per month");
+  advise_cmd->add_option("--training-cost", advise.training_cost, "One-off training cost, USD");
+  advise_cmd->add_option("--horizon-months", advise.horizon_months,
+                         "Months over which the training cost is amortised");
+
+  switchyard::app::ReplayCmdOptions replay;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay", "Re-price past traffic under another routing policy (counterfactual)");
+  replay_cmd->add_option("-c,--config", replay.config_path, "Config file")
+      ->envname("SWITCHYARD_CONFIG");
+  replay_cmd->add_flag("--ledger", replay.from_ledger, "Replay the ledger");
+  replay_cmd->add_option("--db", replay.db_path, "This ledger file (implies --ledger)");
+  replay_cmd->add_option("--trace", replay.trace_path, "A trace file (JSONL of ledger records)");
+  replay_cmd->add_option("--policy", replay.policy_path, "Policy file (TOML)")->required();
+  replay_cmd->add_option("--since", replay.since, "Ledger window")->capture_default_str();
+  replay_cmd->add_flag("--json", replay.json, "Print every figure as JSON");
+  replay_cmd->add_option("--chart", replay.chart_path, "Write the cost-vs-volume chart (SVG)");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version and exit");
 
   try {
@@ -61,6 +102,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve_cmd) return switchyard::app::RunServe(serve);
+  if (*advise_cmd) return switchyard::app::RunAdvise(advise);
+  if (*replay_cmd) return switchyard::app::RunReplay(replay);
   if (*stats_cmd) return switchyard::app::RunLedgerStats(ledger);
   if (*tail_cmd) return switchyard::app::RunLedgerTail(ledger);
   return 2;

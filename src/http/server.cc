@@ -237,6 +237,19 @@ core::Status Server::Start() {
   const std::string where = options_.host + ":" + std::to_string(options_.port);
   if (ec) return core::FailedPrecondition("cannot listen on " + where + ": not an IP address");
   uint16_t port = options_.port;
+  if (port != 0) {
+    // Every acceptor sets SO_REUSEPORT, which would also let this server share
+    // a port another process (e.g. a second switchyard) is listening on and
+    // silently take part of its connections. A probe bind without it fails
+    // with EADDRINUSE when anything listens there.
+    tcp::acceptor probe(per_loop_.front()->ctx);
+    const tcp::endpoint ep(addr, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) return core::FailedPrecondition("cannot listen on " + where + ": " + ec.message());
+    probe.close(ec);
+  }
   for (auto& loop : per_loop_) {
     tcp::endpoint ep(addr, port);
     auto& acc = loop->acceptor;

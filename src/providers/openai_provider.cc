@@ -48,6 +48,9 @@ std::string_view EventData(std::string_view event, std::string& scratch) {
 
 bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* model,
                       std::string* finish_reason) {
+  // An event without data (an SSE comment such as ": keep-alive") has nothing
+  // to parse; simdjson must not be handed its null pointer.
+  if (json.empty()) return false;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc)) return false;
@@ -73,6 +76,7 @@ bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* mo
 }
 
 std::string ParseOpenAiContent(std::string_view json) {
+  if (json.empty()) return {};
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc)) return {};

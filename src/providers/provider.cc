@@ -7,10 +7,16 @@
 #include "providers/anthropic_provider.h"
 #include "providers/internal.h"
 #include "providers/openai_provider.h"
+#include "providers/replay_provider.h"
 
 namespace switchyard::providers {
 
 core::Result<std::unique_ptr<Provider>> MakeProvider(const config::ProviderConfig& cfg) {
+  if (cfg.kind == "replay") {
+    auto replay = ReplayProvider::Create(cfg);
+    if (!replay.ok()) return replay.take_status();
+    return std::unique_ptr<Provider>(std::move(*replay));
+  }
   auto url = http::Url::Parse(cfg.base_url);
   if (!url.ok()) {
     return core::InvalidArgument("provider '" + cfg.name +
