@@ -7,6 +7,7 @@
 
 #include "app/advise_cmd.h"
 #include "app/commands.h"
+#include "app/router_cmd.h"
 
 #ifndef SWITCHYARD_VERSION
 #define SWITCHYARD_VERSION "0.0.0"
@@ -87,6 +88,42 @@ int main(int argc, char** argv) {
   replay_cmd->add_flag("--json", replay.json, "Print every figure as JSON");
   replay_cmd->add_option("--chart", replay.chart_path, "Write the cost-vs-volume chart (SVG)");
 
+  CLI::App* router_cmd =
+      app.add_subcommand("router", "Learned routers and cascades: train, score, evaluate offline");
+  router_cmd->require_subcommand(1);
+  switchyard::app::RouterTrainOptions router_train;
+  CLI::App* router_train_cmd =
+      router_cmd->add_subcommand("train", "Train a router from outcome data (CSV)");
+  router_train_cmd
+      ->add_option("--data", router_train.data_path,
+                   "CSV: id,prompt,weak_correct,strong_correct[,subject,weak_response]")
+      ->required();
+  router_train_cmd->add_option("--out", router_train.out_path, "Model file to write")->required();
+  router_train_cmd
+      ->add_option("--kind", router_train.kind,
+                   "prompt (reads the prompt) or cascade (also the weak answer)")
+      ->capture_default_str();
+  router_train_cmd->add_option("--target", router_train.target,
+                               "What to learn: benefit, difference or weak_wrong");
+  router_train_cmd->add_option("--c", router_train.c, "liblinear regularisation C");
+  switchyard::app::RouterScoreOptions router_score;
+  CLI::App* router_score_cmd =
+      router_cmd->add_subcommand("score", "Score rows: higher means call the strong model");
+  router_score_cmd->add_option("--model", router_score.model_path, "Model file")->required();
+  router_score_cmd->add_option("--data", router_score.data_path, "CSV with id,prompt[,...]")
+      ->required();
+  router_score_cmd->add_option("--out", router_score.out_path, "Scores CSV (id,score)")->required();
+  switchyard::app::RouterEvalOptions router_eval;
+  CLI::App* router_eval_cmd = router_cmd->add_subcommand(
+      "eval", "RouteLLM metrics of scores: PGR, APGR, CPT(20/50/80%), cost-quality chart");
+  router_eval_cmd
+      ->add_option("--data", router_eval.data_path, "CSV with id,weak_correct,strong_correct")
+      ->required();
+  router_eval_cmd->add_option("--scores", router_eval.scores_path, "Scores CSV (id,score)")
+      ->required();
+  router_eval_cmd->add_flag("--json", router_eval.json, "Print JSON instead of the table");
+  router_eval_cmd->add_option("--plot", router_eval.plot_path, "Write the chart (SVG) here");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version and exit");
 
   try {
@@ -102,6 +139,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve_cmd) return switchyard::app::RunServe(serve);
+  if (*router_train_cmd) return switchyard::app::RunRouterTrain(router_train);
+  if (*router_score_cmd) return switchyard::app::RunRouterScore(router_score);
+  if (*router_eval_cmd) return switchyard::app::RunRouterEval(router_eval);
   if (*advise_cmd) return switchyard::app::RunAdvise(advise);
   if (*replay_cmd) return switchyard::app::RunReplay(replay);
   if (*stats_cmd) return switchyard::app::RunLedgerStats(ledger);

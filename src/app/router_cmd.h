@@ -1,0 +1,38 @@
+// `switchyard router train|score|eval`: offline router work on outcome CSVs.
+// Each function returns the process exit code: 0 success; 2 bad usage, bad
+// input data or a bad model file (one line on stderr, "switchyard: ...");
+// 1 when an output file cannot be written. Results go to stdout.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace switchyard::app {
+
+struct RouterTrainOptions {
+  std::string data_path;        // --data: id,prompt,weak_correct,strong_correct[,...]
+  std::string out_path;         // --out: model file to write
+  std::string kind = "prompt";  // --kind: prompt | cascade
+  std::string target;           // --target: benefit | difference | weak_wrong ("" = default)
+  std::optional<double> c;      // --c: liblinear C (default: DefaultTrainOptions)
+};
+
+struct RouterScoreOptions {
+  std::string model_path;  // --model
+  std::string data_path;   // --data: id,prompt[,subject][,weak_response][,weak_logprobs]
+  std::string out_path;    // --out: id,score CSV
+};
+
+struct RouterEvalOptions {
+  std::string data_path;    // --data: id,weak_correct,strong_correct (prompt not needed)
+  std::string scores_path;  // --scores: id,score
+  bool json = false;        // --json: print JSON instead of the table
+  std::string plot_path;    // --plot: write an SVG cost-quality chart here ("" = none)
+  uint64_t seed = 1;        // random-baseline seed
+};
+
+int RunRouterTrain(const RouterTrainOptions& options);
+int RunRouterScore(const RouterScoreOptions& options);
+int RunRouterEval(const RouterEvalOptions& options);
+
+}  // namespace switchyard::app

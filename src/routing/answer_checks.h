@@ -1,0 +1,73 @@
+// Checks on a model's written answer, used as cascade features: is there a
+// final answer, does the arithmetic it shows check out, does it look cut off or
+// unsure. Heuristics for worked answers in English (maths word problems, short
+// factual answers); each returns a plain value and never fails.
+//
+// Pure functions, thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::routing {
+
+// Evaluates an arithmetic expression: numbers (with 1,000 separators), + - * / ^,
+// the multiplication signs x X × ·, ÷, parentheses, postfix % (divides by 100)
+// and a leading $ on numbers. nullopt when it is not such an expression or
+// divides by zero.
+std::optional<double> EvaluateArithmetic(std::string_view expr);
+
+struct ArithmeticCheck {
+  int checked = 0;              // "a op b = c" statements found and evaluated
+  int wrong = 0;                // of those, where c is not a op b (at c's printed precision)
+  std::vector<double> results;  // the right-hand sides, in order
+};
+
+// Finds "a op b = c" statements — calculator annotations like <<20*4=80>> and
+// plain text like "0.25 x 16 = 4 students" — and verifies each. A right side is
+// accepted when it equals the left side rounded to the decimals it is printed
+// with (so "10 / 3 = 3.33" passes); "= 55%" also passes for 0.55. A left side
+// must contain at least one operator between two numbers.
+ArithmeticCheck CheckArithmetic(std::string_view text);
+
+// The final answer the text states: the last of "#### X", "The answer is X",
+// "Final answer: X", "Answer: X", "\boxed{X}" — the rest of that line, trimmed
+// (without a trailing period). nullopt when none is present.
+std::optional<std::string> FinalAnswer(std::string_view text);
+
+// The first number in `answer` ("$1,200.50 dollars" -> 1200.5).
+std::optional<double> FirstNumber(std::string_view answer);
+
+// Every number written in `text`, in order (commas as thousands separators
+// removed; a trailing period dropped).
+std::vector<double> NumbersIn(std::string_view text);
+
+struct AnswerAnalysis {
+  bool has_final_answer = false;
+  bool final_is_number = false;
+  bool final_is_integer = false;
+  bool final_is_negative = false;
+  bool final_matches_last_result = false;  // equals the last "= c" it computed
+  bool final_in_body = false;              // the number occurs before the final line
+  bool truncated = false;                  // no final answer and it stops mid-sentence
+  int arithmetic_checked = 0;
+  int arithmetic_wrong = 0;
+  int fractional_results = 0;      // "= c" results that are not whole numbers
+  int negative_results = 0;        // "= c" results below zero
+  double final_to_prompt_max = 0;  // |final| / largest prompt number (0 when either is missing)
+  int hedges = 0;                  // hedging / self-doubt phrases
+  int repeated_lines = 0;          // non-empty lines identical to an earlier one
+  int lines = 0;                   // non-empty lines
+  int chars = 0;
+  int unused_prompt_numbers = 0;  // distinct numbers of the prompt never written in the answer
+  int prompt_numbers = 0;         // distinct numbers in the prompt
+  // Numbers the prompt spells out ("three", "twice", "a dozen") that the answer
+  // never writes as digits.
+  int unused_number_words = 0;
+};
+
+AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response);
+
+}  // namespace switchyard::routing

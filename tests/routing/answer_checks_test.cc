@@ -1,0 +1,144 @@
+#include "routing/answer_checks.h"
+
+#include <gtest/gtest.h>
+
+namespace switchyard::routing {
+namespace {
+
+TEST(EvaluateArithmeticTest, OperatorsAndNotation) {
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("20*4"), 80);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("2 + 3 * 4"), 14);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("(2 + 3) * 4"), 20);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("20 x 4"), 80);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("20 \xC3\x97 4"), 80);  // ×
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("12 \xC3\xB7 4"), 3);   // ÷
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("$1,200 - $200"), 1000);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("25% * 16"), 4);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("2^3 - 1"), 7);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("-3 + 5"), 2);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic("3(4 + 1)"), 15);
+  EXPECT_DOUBLE_EQ(*EvaluateArithmetic(".5 * 30"), 15);
+  EXPECT_FALSE(EvaluateArithmetic("1 / 0").has_value());
+  EXPECT_FALSE(EvaluateArithmetic("3 + ").has_value());
+  EXPECT_FALSE(EvaluateArithmetic("apples + 2").has_value());
+  EXPECT_FALSE(EvaluateArithmetic("(2 + 3").has_value());
+}
+
+TEST(CheckArithmeticTest, CalculatorAnnotationsAreCheckedOnce) {
+  const auto c = CheckArithmetic(
+      "Charleston has 20 x 4 = <<20*4=80>>80 sheep.\n"
+      "Toulouse has 80 x 2 = <<80*2=150>>150 sheep.\n#### 230");
+  EXPECT_EQ(c.checked, 2);
+  EXPECT_EQ(c.wrong, 1);
+  ASSERT_EQ(c.results.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.results[1], 150);
+}
+
+TEST(CheckArithmeticTest, PlainTextStatements) {
+  const auto c = CheckArithmetic(
+      "20% of the 20 students is 0.2 x 20 = 4 students. That leaves 20 - 4 = 16.\n"
+      "To get the share: (12 / 20) x 100 = 55%.");
+  EXPECT_EQ(c.checked, 3);
+  EXPECT_EQ(c.wrong, 1);  // (12 / 20) x 100 is 60
+}
+
+TEST(CheckArithmeticTest, RoundingAtPrintedPrecisionAndPercent) {
+  EXPECT_EQ(CheckArithmetic("10 / 3 = 3.33").wrong, 0);
+  EXPECT_EQ(CheckArithmetic("10 / 3 = 3.3").wrong, 0);
+  EXPECT_EQ(CheckArithmetic("10 / 3 = 3.5").wrong, 1);
+  EXPECT_EQ(CheckArithmetic("12 / 20 = 60%").wrong, 0);
+  EXPECT_EQ(CheckArithmetic("3 * $1.50 = $4.50").wrong, 0);
+  EXPECT_EQ(CheckArithmetic("1,000 + 250 = 1,250").wrong, 0);
+  EXPECT_EQ(CheckArithmetic("5 - 8 = -3").wrong, 0);
+  // Markdown-escaped multiplication.
+  const auto md = CheckArithmetic("8 / 4 \\* 3 = 7");
+  EXPECT_EQ(md.checked, 1);
+  EXPECT_EQ(md.wrong, 1);
+}
+
+TEST(CheckArithmeticTest, IgnoresWhatIsNotArithmetic) {
+  EXPECT_EQ(CheckArithmetic("Let x = 5 and y = x + 2.").checked, 0);
+  EXPECT_EQ(CheckArithmetic("So the total = 80 sheep").checked, 0);
+  EXPECT_EQ(CheckArithmetic("if a == 3 then b >= 4").checked, 0);
+  // Words before the expression are dropped; the statement itself is checked.
+  const auto c = CheckArithmetic("Step 2. 3 + 4 = 7");
+  EXPECT_EQ(c.checked, 1);
+  EXPECT_EQ(c.wrong, 0);
+}
+
+TEST(FinalAnswerTest, Markers) {
+  EXPECT_EQ(*FinalAnswer("so 3 + 4 = 7\n#### 7\n\n"), "7");
+  EXPECT_EQ(*FinalAnswer("Thus the answer is $1,250."), "$1,250");
+  EXPECT_EQ(*FinalAnswer("... Final answer: 42 apples"), "42 apples");
+  EXPECT_EQ(*FinalAnswer("We get \\boxed{\\frac{1}{2}} in the end"), "\\frac{1}{2}");
+  EXPECT_EQ(*FinalAnswer("####\n  18\n"), "18");
+  EXPECT_EQ(*FinalAnswer("The answer is 3. Wait, no.\n#### 4"), "4");  // the last one wins
+  EXPECT_FALSE(
+      FinalAnswer("He has 4 apples, so we can set up the following equation:").has_value());
+  EXPECT_FALSE(FinalAnswer("#### \n").has_value());
+}
+
+TEST(NumbersTest, FirstNumberAndNumbersIn) {
+  EXPECT_DOUBLE_EQ(*FirstNumber("$1,200.50 dollars"), 1200.5);
+  EXPECT_DOUBLE_EQ(*FirstNumber("-3 degrees"), -3);
+  EXPECT_FALSE(FirstNumber("none").has_value());
+  const auto v = NumbersIn("He bought 3 pens for $1,250.5, then 12.");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_DOUBLE_EQ(v[0], 3);
+  EXPECT_DOUBLE_EQ(v[1], 1250.5);
+  EXPECT_DOUBLE_EQ(v[2], 12);
+}
+
+TEST(AnalyzeAnswerTest, WorkedAnswer) {
+  const auto a = AnalyzeAnswer(
+      "Seattle has 20 sheep and Charleston 4 times as many. How many in total?",
+      " Charleston has 20 x 4 = <<20*4=80>>80 sheep.\nTogether 20 + 80 = <<20+80=100>>100.\n"
+      "#### 100\n");
+  EXPECT_TRUE(a.has_final_answer);
+  EXPECT_TRUE(a.final_is_number);
+  EXPECT_TRUE(a.final_is_integer);
+  EXPECT_FALSE(a.final_is_negative);
+  EXPECT_TRUE(a.final_matches_last_result);
+  EXPECT_TRUE(a.final_in_body);
+  EXPECT_FALSE(a.truncated);
+  EXPECT_EQ(a.arithmetic_checked, 2);
+  EXPECT_EQ(a.arithmetic_wrong, 0);
+  EXPECT_EQ(a.unused_prompt_numbers, 0);
+  EXPECT_EQ(a.prompt_numbers, 2);
+  EXPECT_EQ(a.lines, 3);
+  EXPECT_EQ(a.repeated_lines, 0);
+}
+
+TEST(AnalyzeAnswerTest, TruncatedHedgingRepeated) {
+  const auto a = AnalyzeAnswer("A train goes 60 mph for 3 hours and 15 minutes.",
+                               "Let's assume the speed is constant.\nWe need more steps.\n"
+                               "We need more steps.\nSo we can set up the following");
+  EXPECT_FALSE(a.has_final_answer);
+  EXPECT_TRUE(a.truncated);
+  EXPECT_EQ(a.hedges, 2);  // "assume" and "let's assume"
+  EXPECT_EQ(a.repeated_lines, 1);
+  EXPECT_EQ(a.unused_prompt_numbers, 3);
+  EXPECT_EQ(a.arithmetic_checked, 0);
+}
+
+TEST(AnalyzeAnswerTest, FractionalFinalAnswer) {
+  const auto a = AnalyzeAnswer("Share 10 cookies among 4 kids.", "10 / 4 = 2.5\n#### 2.5");
+  EXPECT_TRUE(a.final_is_number);
+  EXPECT_FALSE(a.final_is_integer);
+  EXPECT_TRUE(a.final_matches_last_result);
+  EXPECT_FALSE(a.truncated);
+  EXPECT_EQ(a.fractional_results, 1);
+  EXPECT_DOUBLE_EQ(a.final_to_prompt_max, 0.25);
+}
+
+TEST(AnalyzeAnswerTest, NumberWordsAndNegativeResults) {
+  const auto a = AnalyzeAnswer("Farm Y has 45 goats; he sold twice as many as three dozen.",
+                               "45 - 90 = -45 goats are left.\n#### -45");
+  EXPECT_EQ(a.negative_results, 1);
+  EXPECT_TRUE(a.final_is_negative);
+  // "twice" (2), "three" (3) and "dozen" (12) never appear as digits.
+  EXPECT_EQ(a.unused_number_words, 3);
+}
+
+}  // namespace
+}  // namespace switchyard::routing

@@ -1,0 +1,110 @@
+#include "routing/features.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace switchyard::routing {
+namespace {
+
+bool Has(const SparseVector& v, std::string_view name, int bits) {
+  const uint32_t index = FeatureIndex(name, bits);
+  return std::any_of(v.begin(), v.end(), [&](const auto& p) { return p.first == index; });
+}
+
+float ValueOf(const SparseVector& v, std::string_view name, int bits) {
+  const uint32_t index = FeatureIndex(name, bits);
+  for (const auto& p : v) {
+    if (p.first == index) return p.second;
+  }
+  return 0;
+}
+
+TEST(FeaturesTest, SortedUniqueAndDeterministic) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "Which of the following is NOT a prime?\nA. 2\nB. 3\nC. 4\nD. 5\nAnswer:";
+  in.subject = std::string_view("elementary_mathematics");
+  const auto a = ExtractFeatures(RouterKind::kPrompt, o, in);
+  const auto b = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_EQ(a, b);
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 1; i < a.size(); ++i) EXPECT_LT(a[i - 1].first, a[i].first);
+  for (const auto& p : a) EXPECT_LT(p.first, 1u << o.hash_bits);
+}
+
+TEST(FeaturesTest, PromptStructure) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "Which of the following is NOT a prime?\nA. 2\nB. 3\nC. 4\nD. 5\nAnswer:";
+  in.subject = std::string_view("elementary_mathematics");
+  const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
+  const int bits = o.hash_bits;
+  EXPECT_TRUE(Has(v, "subj:elementary_mathematics", bits));
+  EXPECT_FLOAT_EQ(ValueOf(v, "subj:elementary_mathematics", bits), 1.0f);
+  EXPECT_TRUE(Has(v, "p:options", bits));
+  EXPECT_TRUE(Has(v, "p:numeric_options", bits));
+  EXPECT_TRUE(Has(v, "p:negation", bits));
+  EXPECT_TRUE(Has(v, "p:which_following", bits));
+  EXPECT_TRUE(Has(v, "p:questions=1", bits));
+  EXPECT_TRUE(Has(v, "w:prime", bits));
+  EXPECT_TRUE(Has(v, "w2:a prime", bits));
+  EXPECT_FALSE(Has(v, "p:code", bits));
+  EXPECT_FALSE(Has(v, "p:latex", bits));
+  // No subject, no subject feature; code and LaTeX detected.
+  RouterInput code;
+  code.prompt = "What does print(x) return?\n```\ndef f(x):\n  return x\n```\n$\\frac{1}{2}$";
+  const auto c = ExtractFeatures(RouterKind::kPrompt, o, code);
+  EXPECT_TRUE(Has(c, "p:code", bits));
+  EXPECT_TRUE(Has(c, "p:latex", bits));
+  EXPECT_FALSE(Has(c, "subj:elementary_mathematics", bits));
+}
+
+TEST(FeaturesTest, SubjectStructureConjunction) {
+  FeatureOptions o;
+  o.subject_structure_weight = 0.5;
+  RouterInput in;
+  in.prompt = "Statement 1 | x. Statement 2 | y.";
+  in.subject = std::string_view("abstract_algebra");
+  const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_TRUE(Has(v, "p:statements", o.hash_bits));
+  EXPECT_FLOAT_EQ(ValueOf(v, "subj:abstract_algebra|p:statements", o.hash_bits), 0.5f);
+}
+
+TEST(FeaturesTest, CascadeAnswerChecks) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "Tom has 3 apples and buys 4 more. How many?";
+  in.weak_response = std::string_view("3 + 4 = 8\n#### 8.5");
+  const double lp[] = {-0.1, -3.0, -0.2};
+  in.weak_logprobs = lp;
+  const auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  const int bits = o.hash_bits;
+  EXPECT_TRUE(Has(v, "a:final", bits));
+  EXPECT_TRUE(Has(v, "a:final_fraction", bits));
+  EXPECT_TRUE(Has(v, "a:arith_wrong", bits));
+  EXPECT_TRUE(Has(v, "a:final_not_last_result", bits));
+  EXPECT_TRUE(Has(v, "a:lp_present", bits));
+  EXPECT_NEAR(ValueOf(v, "a:lp_below23", bits), 4.0 / 3, 1e-6);
+  EXPECT_FALSE(Has(v, "a:truncated", bits));
+  // A prompt router ignores the answer.
+  const auto p = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_FALSE(Has(p, "a:final", bits));
+  EXPECT_FALSE(Has(p, "rw:8", bits));
+  EXPECT_TRUE(Has(v, "rw:8", bits));
+}
+
+TEST(FeaturesTest, CascadeTruncatedNoFinal) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "A question with 2 numbers, 5 and 7.";
+  in.weak_response = std::string_view("We can set up the following equation");
+  const auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:no_final", o.hash_bits));
+  EXPECT_TRUE(Has(v, "a:truncated", o.hash_bits));
+  EXPECT_TRUE(Has(v, "a:unused_prompt_numbers=3", o.hash_bits));
+  EXPECT_FALSE(Has(v, "a:lp_present", o.hash_bits));
+}
+
+}  // namespace
+}  // namespace switchyard::routing
