@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include "app/advise_cmd.h"
+#include "app/audit_cmd.h"
 #include "app/commands.h"
+#include "app/keys_cmd.h"
 #include "app/router_cmd.h"
 
 #ifndef SWITCHYARD_VERSION
@@ -124,6 +126,36 @@ int main(int argc, char** argv) {
   router_eval_cmd->add_flag("--json", router_eval.json, "Print JSON instead of the table");
   router_eval_cmd->add_option("--plot", router_eval.plot_path, "Write the chart (SVG) here");
 
+  switchyard::app::KeysOptions keys;
+  CLI::App* keys_cmd = app.add_subcommand("keys", "API keys and tenants (keys are stored hashed)");
+  keys_cmd->require_subcommand(1);
+  CLI::App* keys_create_cmd =
+      keys_cmd->add_subcommand("create", "Create a key for a tenant; the key is printed once");
+  keys_create_cmd->add_option("--tenant", keys.tenant, "Tenant name")->required();
+  keys_create_cmd->add_option("--budget-usd-day", keys.budget_usd_day, "Spend limit, USD per day");
+  keys_create_cmd->add_option("--rpm", keys.rpm, "Requests per minute");
+  keys_create_cmd->add_option("--tpm", keys.tpm, "Tokens per minute");
+  CLI::App* keys_list_cmd = keys_cmd->add_subcommand("list", "List keys (masked) and tenants");
+  CLI::App* keys_revoke_cmd = keys_cmd->add_subcommand("revoke", "Revoke a key, effective at once");
+  keys_revoke_cmd->add_option("key", keys.key, "Key id, masked key or the key itself")->required();
+  for (CLI::App* sub : {keys_create_cmd, keys_list_cmd, keys_revoke_cmd}) {
+    sub->add_option("-c,--config", keys.config_path, "Config file (for data_dir)")
+        ->envname("SWITCHYARD_CONFIG");
+    sub->add_option("--db", keys.db_path, "Keys database (default: <data_dir>/keys.db)");
+    sub->add_flag("--json", keys.json, "Machine-readable output");
+  }
+
+  switchyard::app::AuditOptions audit;
+  CLI::App* audit_cmd =
+      app.add_subcommand("audit", "Egress audit: what left the boundary, to whom, with which PII");
+  audit_cmd->add_option("--since", audit.since, "Window: 30m, 24h, 7d, or all")
+      ->capture_default_str();
+  audit_cmd->add_flag("--json", audit.json, "Print JSON");
+  audit_cmd->add_option("-n,--limit", audit.limit, "At most this many records (0 = all)");
+  audit_cmd->add_option("-c,--config", audit.config_path, "Config file")
+      ->envname("SWITCHYARD_CONFIG");
+  audit_cmd->add_option("--db", audit.db_path, "Ledger database holding the audit table");
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version and exit");
 
   try {
@@ -142,6 +174,10 @@ int main(int argc, char** argv) {
   if (*router_train_cmd) return switchyard::app::RunRouterTrain(router_train);
   if (*router_score_cmd) return switchyard::app::RunRouterScore(router_score);
   if (*router_eval_cmd) return switchyard::app::RunRouterEval(router_eval);
+  if (*keys_create_cmd) return switchyard::app::RunKeysCreate(keys);
+  if (*keys_list_cmd) return switchyard::app::RunKeysList(keys);
+  if (*keys_revoke_cmd) return switchyard::app::RunKeysRevoke(keys);
+  if (*audit_cmd) return switchyard::app::RunAudit(audit);
   if (*advise_cmd) return switchyard::app::RunAdvise(advise);
   if (*replay_cmd) return switchyard::app::RunReplay(replay);
   if (*stats_cmd) return switchyard::app::RunLedgerStats(ledger);

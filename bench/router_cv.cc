@@ -1,0 +1,220 @@
+// router_cv: 5-fold cross-validation of Switchyard's routers on the RouteLLM
+// outcome data (../shared/data/routing): a prompt router on mmlu_dev.csv and a
+// cascade on gsm8k_dev.csv. Scores come only from models that did not see the
+// row; RouteLLM metrics on the pooled out-of-fold scores and the per-fold mean,
+// next to the random router and the oracle on the same rows.
+//
+//   router_cv [--data-dir ../shared/data] [--only mmlu|gsm8k] [--seed N]
+//             [--curve] [--scores-dir DIR]
+//             [--c X] [--target benefit|difference|weak_wrong] [...feature flags]
+// The defaults are the shipped DefaultTrainOptions; the flags are for tuning.
+//
+// Exits 0 after printing a Markdown table, 2 on bad usage, 1 when a data file
+// is missing (with a message naming it).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "routing/cross_validation.h"
+#include "routing/dataset.h"
+#include "routing/model.h"
+
+namespace {
+
+using switchyard::routing::CvOptions;
+using switchyard::routing::CvResult;
+using switchyard::routing::RouterKind;
+using switchyard::routing::RouterMetrics;
+
+std::string Pct(const std::optional<double>& v) {
+  if (!v) return "not reached";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", *v * 100);
+  return buf;
+}
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+void Row(const char* name, const RouterMetrics& m) {
+  std::printf("| %s | %s | %s | %s | %s |\n", name, Num(m.apgr).c_str(), Pct(m.cpt20).c_str(),
+              Pct(m.cpt50).c_str(), Pct(m.cpt80).c_str());
+}
+
+int Run(const std::string& title, const std::string& path, CvOptions options, bool curve,
+        const std::string& scores_out) {
+  switchyard::routing::LoadOptions lo;
+  lo.need_weak_response = options.train.kind == RouterKind::kCascade;
+  auto data = switchyard::routing::LoadRoutingCsv(path, lo);
+  if (!data.ok()) {
+    std::fprintf(stderr, "router_cv: %s\n", data.status().message().c_str());
+    return 1;
+  }
+  auto cv = switchyard::routing::CrossValidate(*data, options);
+  if (!cv.ok()) {
+    std::fprintf(stderr, "router_cv: %s\n", cv.status().message().c_str());
+    return 1;
+  }
+  if (!scores_out.empty()) {
+    std::vector<switchyard::routing::ScoredId> rows;
+    for (size_t i = 0; i < data->size(); ++i) rows.push_back({(*data)[i].id, cv->scores[i]});
+    std::FILE* f = std::fopen(scores_out.c_str(), "wb");
+    if (f == nullptr) {
+      std::fprintf(stderr, "router_cv: %s: cannot write file\n", scores_out.c_str());
+      return 1;
+    }
+    const std::string text = switchyard::routing::RenderScoresCsv(rows);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  std::vector<RouterMetrics> router_folds, random_folds, oracle_folds;
+  for (const auto& f : cv->per_fold) {
+    router_folds.push_back(f.router);
+    random_folds.push_back(f.random);
+    oracle_folds.push_back(f.oracle);
+  }
+  std::printf("\n### %s — %zu rows, weak %.3f, strong %.3f, %d folds (train %.1f s total)\n\n",
+              title.c_str(), cv->pooled.rows, cv->pooled.weak_accuracy, cv->pooled.strong_accuracy,
+              options.folds, cv->train_seconds);
+  std::printf("| router | APGR | CPT(20%%) | CPT(50%%) | CPT(80%%) |\n");
+  std::printf("|---|---|---|---|---|\n");
+  Row("Switchyard, pooled out-of-fold", cv->pooled);
+  const auto mean = switchyard::routing::MeanOverFolds(router_folds);
+  std::printf("| Switchyard, mean of folds | %s | %s | %s | %s |\n", Num(mean.apgr).c_str(),
+              mean.reached20 ? Pct(mean.cpt20).c_str() : "not reached",
+              mean.reached50 ? Pct(mean.cpt50).c_str() : "not reached",
+              mean.reached80 ? Pct(mean.cpt80).c_str() : "not reached");
+  Row("random (mean of draws)", cv->random);
+  Row("oracle", cv->oracle);
+  // Serving cost: a model trained on every row, scoring each row once.
+  auto full = switchyard::routing::RouterModel::Train(*data, options.train);
+  if (full.ok()) {
+    const auto start = std::chrono::steady_clock::now();
+    auto all = full->ScoreAll(*data);
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    if (all.ok()) {
+      std::printf(
+          "\nScoring (features + dot product), model trained on all rows: %.1f us per "
+          "query on average; model file %.1f MB.\n",
+          us / static_cast<double>(data->size()),
+          static_cast<double>(full->Serialize().size()) / 1e6);
+    }
+  }
+  if (curve) {
+    std::printf("\n| threshold | strong calls | accuracy | PGR |\n|---|---|---|---|\n");
+    for (const auto& p : cv->pooled.curve) {
+      std::printf("| %.4f | %.1f%% | %.4f | %.3f |\n", p.threshold, p.strong_fraction * 100,
+                  p.accuracy, p.pgr);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"5-fold cross-validation of Switchyard routers on the RouteLLM data"};
+  std::string data_dir = "../shared/data";
+  std::string only;
+  std::string target;
+  std::optional<double> c;
+  bool curve = false;
+  std::string scores_dir;
+  CvOptions base;
+  std::optional<int> answer_ngrams;
+  std::optional<int> word_ngrams, char_min, char_max, hash_bits;
+  std::optional<double> word_w, char_w, subject_w, structure_w, subject_structure_w, answer_w,
+      answer_words_w, cascade_prompt_w;
+  app.add_option("--data-dir", data_dir, "Folder holding routing/*.csv")->capture_default_str();
+  app.add_option("--only", only, "Run one benchmark: mmlu or gsm8k");
+  app.add_option("--seed", base.seed, "Fold assignment seed")->capture_default_str();
+  app.add_option("--folds", base.folds, "Number of folds")->capture_default_str();
+  app.add_option("--c", c, "liblinear C (overrides the default)");
+  app.add_option("--target", target, "benefit, difference or weak_wrong");
+  app.add_option("--word-ngrams", word_ngrams, "Prompt word n-grams");
+  app.add_option("--answer-ngrams", answer_ngrams, "Weak-answer word n-grams");
+  app.add_option("--char-min", char_min, "Prompt char n-gram minimum (0 = none)");
+  app.add_option("--char-max", char_max, "Prompt char n-gram maximum");
+  app.add_option("--hash-bits", hash_bits, "Hashed feature space bits");
+  app.add_option("--word-weight", word_w, "Feature group weight");
+  app.add_option("--char-weight", char_w, "Feature group weight");
+  app.add_option("--subject-weight", subject_w, "Feature group weight");
+  app.add_option("--structure-weight", structure_w, "Feature group weight");
+  app.add_option("--subject-structure-weight", subject_structure_w, "Feature group weight");
+  app.add_option("--answer-weight", answer_w, "Feature group weight");
+  app.add_option("--answer-words-weight", answer_words_w, "Feature group weight");
+  app.add_option("--cascade-prompt-weight", cascade_prompt_w, "Feature group weight");
+  app.add_flag("--curve", curve, "Print the pooled curve too");
+  app.add_option("--scores-dir", scores_dir,
+                 "Write the out-of-fold scores as <dir>/<benchmark>_oof_scores.csv (for "
+                 "`switchyard router eval --plot`)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  struct Bench {
+    const char* key;
+    const char* title;
+    const char* file;
+    RouterKind kind;
+  };
+  const Bench benches[] = {
+      {"mmlu", "MMLU — prompt router", "routing/mmlu_dev.csv", RouterKind::kPrompt},
+      {"gsm8k", "GSM8K — cascade on the weak answer", "routing/gsm8k_dev.csv",
+       RouterKind::kCascade},
+  };
+  int rc = 0;
+  for (const auto& b : benches) {
+    if (!only.empty() && only != b.key) continue;
+    const std::string path = (std::filesystem::path(data_dir) / b.file).string();
+    if (!std::filesystem::exists(path)) {
+      std::fprintf(stderr, "router_cv: %s not found (pass --data-dir); skipping %s\n", path.c_str(),
+                   b.key);
+      rc = 1;
+      continue;
+    }
+    CvOptions o = base;
+    o.train = switchyard::routing::DefaultTrainOptions(b.kind);
+    if (c) o.train.c = *c;
+    if (!target.empty()) {
+      auto t = switchyard::routing::ParseTarget(target);
+      if (!t.ok()) {
+        std::fprintf(stderr, "router_cv: %s\n", t.status().message().c_str());
+        return 2;
+      }
+      o.train.target = *t;
+    }
+    auto& f = o.train.features;
+    if (word_ngrams) f.word_ngrams = *word_ngrams;
+    if (answer_ngrams) f.answer_word_ngrams = *answer_ngrams;
+    if (char_min) f.char_ngram_min = *char_min;
+    if (char_max) f.char_ngram_max = *char_max;
+    if (hash_bits) f.hash_bits = *hash_bits;
+    if (word_w) f.word_weight = *word_w;
+    if (char_w) f.char_weight = *char_w;
+    if (subject_w) f.subject_weight = *subject_w;
+    if (structure_w) f.structure_weight = *structure_w;
+    if (subject_structure_w) f.subject_structure_weight = *subject_structure_w;
+    if (answer_w) f.answer_weight = *answer_w;
+    if (answer_words_w) f.answer_words_weight = *answer_words_w;
+    if (cascade_prompt_w) f.cascade_prompt_weight = *cascade_prompt_w;
+    const std::string scores_out =
+        scores_dir.empty()
+            ? std::string()
+            : (std::filesystem::path(scores_dir) / (std::string(b.key) + "_oof_scores.csv"))
+                  .string();
+    if (int r = Run(b.title, path, o, curve, scores_out); r != 0) rc = r;
+  }
+  return rc;
+}

@@ -1,0 +1,58 @@
+// `switchyard audit`.
+#include "app/audit_cmd.h"
+
+#include <cstdio>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "guard/audit.h"
+#include "ledger/query.h"
+
+namespace switchyard::app {
+
+int RunAudit(const AuditOptions& options) {
+  core::SystemClock clock;
+  guard::AuditQuery query;
+  query.limit = options.limit;
+  if (!options.since.empty() && options.since != "all") {
+    auto window = ledger::ParseSince(options.since);
+    if (!window.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", window.status().message().c_str());
+      return 2;
+    }
+    query.since_ms = clock.UnixMillis() - *window;
+  }
+  std::string path = options.db_path;
+  if (path.empty()) {
+    const config::EnvLookup env = config::ProcessEnv();
+    auto cfg = options.config_path.empty() ? config::DefaultConfig(env)
+                                           : config::LoadConfigFile(options.config_path, env);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", cfg.status().message().c_str());
+      return 2;
+    }
+    path = cfg->LedgerPath();
+  }
+  guard::AuditStoreOptions so;
+  so.read_only = true;
+  auto store = guard::AuditStore::Open(path, so);
+  std::vector<guard::AuditRecord> records;
+  if (store.ok()) {
+    auto got = (*store)->Query(query);
+    if (!got.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", got.status().message().c_str());
+      return 1;
+    }
+    records = std::move(*got);
+  } else if (store.status().code() != core::StatusCode::kNotFound) {
+    std::fprintf(stderr, "switchyard: %s\n", store.status().message().c_str());
+    return 1;
+  }
+  // No database yet: no external call was made, which is a valid (empty) answer.
+  const std::string out = options.json ? guard::RenderAuditJson(records, query.since_ms) + "\n"
+                                       : guard::RenderAuditText(records);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace switchyard::app

@@ -1,0 +1,122 @@
+// Egress audit: one record per call that left the boundary (an external
+// provider), saying to whom, for which tenant and task, under which policy,
+// what was found before and after redaction, and the SHA-256 of the exact
+// payload sent (so a disputed payload can be matched without storing it).
+//
+// Stored in its own table of a SQLite file (the ledger's file is fine: own
+// table, own connection, no PRAGMA user_version use):
+//   guard_egress_audit(seq, ts_ms, request_id, tenant, task, provider, model,
+//                      policy, findings_before, findings_after, payload_sha256,
+//                      payload_bytes)
+// findings_* are JSON objects of counts by finding name ({"email":2}).
+//
+// Record() either inserts at once (default) or, with `background`, queues the
+// record for a writer thread that inserts in batches (one transaction each) so
+// the request path never waits for the disk; Flush() waits for the queue.
+//
+// Ownership: owns its connection (and writer thread). Threading: all methods
+// are safe from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+
+namespace switchyard::guard {
+
+namespace internal {
+class SqliteDb;
+}
+
+struct AuditRecord {
+  int64_t ts_ms = 0;  // unix ms when the call was made
+  std::string request_id;
+  std::string tenant;
+  std::string task;
+  std::string provider;
+  std::string model;
+  std::string policy;  // PolicyActionName() that applied, e.g. "redact"
+  std::map<std::string, int64_t, std::less<>> findings_before;  // in the client's request
+  std::map<std::string, int64_t, std::less<>> findings_after;   // in what was sent
+  std::string payload_sha256;                                   // 64 lowercase hex
+  int64_t payload_bytes = 0;
+  bool operator==(const AuditRecord&) const = default;
+};
+
+// SHA-256 of `payload`, 64 lowercase hex characters.
+std::string Sha256Hex(std::string_view payload);
+
+// {"ts_ms":..,"time":"2024-..Z","request_id":..,"tenant":..,"task":..,
+//  "provider":..,"model":..,"policy":..,"findings_before":{..},
+//  "findings_after":{..},"payload_sha256":..,"payload_bytes":..}
+std::string AuditRecordJson(const AuditRecord& record);
+// {"since_ms":..,"count":N,"records":[...]}
+std::string RenderAuditJson(const std::vector<AuditRecord>& records, int64_t since_ms);
+// One line per record ("<time> <tenant>/<task> -> <provider>/<model> policy=..
+// before={..} after={..} sha256=<first 16 hex> bytes=N"), then a summary line.
+std::string RenderAuditText(const std::vector<AuditRecord>& records);
+
+struct AuditStoreOptions {
+  int busy_timeout_ms = 5000;
+  bool read_only = false;    // CLI: open an existing file, no writes
+  bool background = false;   // Record() queues; a writer thread inserts
+  size_t max_queue = 65536;  // background: records queued before Record() fails
+};
+
+struct AuditQuery {
+  int64_t since_ms = 0;  // records with ts_ms >= since_ms
+  size_t limit = 0;      // 0 = all; otherwise the latest `limit` of them
+};
+
+class AuditStore {
+ public:
+  // Errors: FailedPrecondition "audit: <path>: <cause> (SQLite: ...)";
+  // read_only on a missing file: NotFound "audit: no audit database at <path>".
+  static core::Result<std::unique_ptr<AuditStore>> Open(std::string path,
+                                                        AuditStoreOptions options = {});
+  // Flushes the queue (background mode) and closes.
+  ~AuditStore();
+  AuditStore(const AuditStore&) = delete;
+  AuditStore& operator=(const AuditStore&) = delete;
+
+  // Errors: InvalidArgument "audit: payload_sha256 must be 64 hex characters";
+  // FailedPrecondition from SQLite (direct mode); ResourceExhausted
+  // "audit: queue full (<n> records)" (background mode).
+  core::Status Record(AuditRecord record);
+  // Background mode: waits until everything queued so far is written and
+  // returns the last write error, if any. Direct mode: OK.
+  core::Status Flush();
+
+  // Oldest first.
+  core::Result<std::vector<AuditRecord>> Query(const AuditQuery& query);
+
+ private:
+  AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options);
+  core::Status Insert(const std::vector<AuditRecord>& records);  // requires db_mu_
+  void WriterLoop();
+
+  std::unique_ptr<internal::SqliteDb> db_;
+  AuditStoreOptions options_;
+  std::mutex db_mu_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable drained_cv_;
+  std::deque<AuditRecord> queue_;
+  uint64_t enqueued_ = 0;
+  uint64_t written_ = 0;  // records taken from the queue and handled
+  bool stop_ = false;
+  core::Status last_error_;
+  std::thread writer_;
+};
+
+}  // namespace switchyard::guard

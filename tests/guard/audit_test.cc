@@ -1,0 +1,178 @@
+#include "guard/audit.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/clock.h"
+#include "guard/keys.h"
+
+namespace switchyard::guard {
+namespace {
+
+namespace fs = std::filesystem;
+
+class AuditStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sy_guard_audit_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    path_ = (dir_ / "ledger.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static AuditRecord Sample(int64_t ts, std::string provider) {
+    AuditRecord r;
+    r.ts_ms = ts;
+    r.request_id = "req-" + std::to_string(ts);
+    r.tenant = "acme";
+    r.task = "support";
+    r.provider = std::move(provider);
+    r.model = "gpt-4o-mini";
+    r.policy = "redact";
+    r.findings_before = {{"card", 1}, {"email", 2}};
+    r.findings_after = {};
+    r.payload_sha256 = Sha256Hex("{\"payload\":" + std::to_string(ts) + "}");
+    r.payload_bytes = 15;
+    return r;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST(AuditTest, Sha256Hex) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(AuditTest, RecordJson) {
+  AuditRecord r;
+  r.ts_ms = 1714564800123;
+  r.request_id = "req-1";
+  r.tenant = "acme";
+  r.task = "triage";
+  r.provider = "openai";
+  r.model = "gpt-4o";
+  r.policy = "redact";
+  r.findings_before = {{"email", 2}};
+  r.payload_sha256 = std::string(64, 'a');
+  r.payload_bytes = 10;
+  EXPECT_EQ(
+      AuditRecordJson(r),
+      R"({"ts_ms":1714564800123,"time":"2024-05-01T12:00:00.123Z","request_id":"req-1",)"
+      R"("tenant":"acme","task":"triage","provider":"openai","model":"gpt-4o",)"
+      R"("policy":"redact","findings_before":{"email":2},"findings_after":{},)"
+      R"("payload_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+      R"("payload_bytes":10})");
+  EXPECT_EQ(RenderAuditJson({}, 5), R"({"since_ms":5,"count":0,"records":[]})");
+}
+
+TEST_F(AuditStoreTest, RecordAndQueryRoundTrip) {
+  auto store = AuditStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (int64_t ts : {3000, 1000, 2000}) {
+    ASSERT_TRUE((*store)->Record(Sample(ts, ts == 2000 ? "anthropic" : "openai")).ok());
+  }
+  auto all = (*store)->Query({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0], Sample(1000, "openai"));
+  EXPECT_EQ((*all)[1], Sample(2000, "anthropic"));
+  EXPECT_EQ((*all)[2].ts_ms, 3000);
+  auto since = (*store)->Query({2000, 0});
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(since->size(), 2u);
+  auto latest = (*store)->Query({0, 1});
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ((*latest)[0].ts_ms, 3000);
+  const std::string text = RenderAuditText(*all);
+  EXPECT_NE(text.find("acme/support -> openai/gpt-4o-mini policy=redact before=card:1,email:2 "
+                      "after=- sha256="),
+            std::string::npos);
+  EXPECT_NE(text.find("3 external calls, anthropic=1, openai=2\n"), std::string::npos);
+
+  // A second, read-only connection (the CLI) sees the same.
+  AuditStoreOptions ro;
+  ro.read_only = true;
+  auto reader = AuditStore::Open(path_, ro);
+  ASSERT_TRUE(reader.ok());
+  auto read = (*reader)->Query({});
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, *all);
+}
+
+TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {
+  AuditStoreOptions o;
+  o.background = true;
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) {
+        EXPECT_TRUE((*store)->Record(Sample(t * 1000 + i, "openai")).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE((*store)->Flush().ok());
+  auto all = (*store)->Query({});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 1000u);
+  // Records queued just before destruction are written too.
+  ASSERT_TRUE((*store)->Record(Sample(99999, "openai")).ok());
+  store->reset();
+  auto reopened = AuditStore::Open(path_);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->Query({})->size(), 1001u);
+}
+
+TEST_F(AuditStoreTest, Errors) {
+  auto store = AuditStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  AuditRecord bad = Sample(1, "openai");
+  bad.payload_sha256 = "nothex";
+  const core::Status s = (*store)->Record(bad);
+  EXPECT_EQ(s.code(), core::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "audit: payload_sha256 must be 64 hex characters");
+
+  AuditStoreOptions ro;
+  ro.read_only = true;
+  const std::string missing = (dir_ / "none.db").string();
+  auto none = AuditStore::Open(missing, ro);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), core::StatusCode::kNotFound);
+  EXPECT_EQ(none.status().message(), "audit: no audit database at " + missing);
+}
+
+TEST_F(AuditStoreTest, FileWithoutTheTableHasNoRecords) {
+  // Another component's SQLite file (here the key store's), no audit table yet:
+  // the CLI reads it as "no external calls", not as an error.
+  core::FakeClock clock;
+  {
+    auto keys = KeyStore::Open(path_, {}, clock);
+    ASSERT_TRUE(keys.ok());
+  }
+  AuditStoreOptions ro;
+  ro.read_only = true;
+  auto reader = AuditStore::Open(path_, ro);
+  ASSERT_TRUE(reader.ok());
+  auto got = (*reader)->Query({});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(got->empty());
+  // A writable store adds its table next to the others in the same file.
+  auto writer = AuditStore::Open(path_);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Record(Sample(1, "openai")).ok());
+  auto keys = KeyStore::Open(path_, {}, clock);
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ((*reader)->Query({})->size(), 1u);
+}
+
+}  // namespace
+}  // namespace switchyard::guard
