@@ -293,7 +293,29 @@ void PriceBook::Reindex(Provider& p) {
   }
 }
 
+const PriceBook::Entry* PriceBook::FindEntryMemo(std::string_view provider,
+                                                 std::string_view model) const {
+  std::string key;
+  key.reserve(provider.size() + model.size() + 1);
+  key.append(provider).push_back('\n');
+  key.append(model);
+  {
+    std::shared_lock lock(memo_->mu);
+    auto it = memo_->entries.find(key);
+    if (it != memo_->entries.end()) return it->second;
+  }
+  const Entry* e = FindEntry(provider, model);
+  std::unique_lock lock(memo_->mu);
+  if (memo_->entries.size() > 4096) memo_->entries.clear();  // bound it under junk names
+  memo_->entries.emplace(std::move(key), e);
+  return e;
+}
+
 void PriceBook::Override(ModelPrice price) {
+  {
+    std::unique_lock lock(memo_->mu);
+    memo_->entries.clear();
+  }
   price.provider = internal::NormalizeModelName(price.provider);
   std::string name = internal::NormalizeModelName(price.id);
   std::sort(price.tiers.begin(), price.tiers.end(), [](const PriceTier& a, const PriceTier& b) {
@@ -404,14 +426,14 @@ const PriceBook::Entry* PriceBook::FindEntry(std::string_view provider,
 }
 
 const ModelPrice* PriceBook::Find(std::string_view provider, std::string_view model) const {
-  const Entry* e = FindEntry(provider, model);
+  const Entry* e = FindEntryMemo(provider, model);
   return e != nullptr && e->priced ? &e->price : nullptr;
 }
 
 CostBreakdown PriceBook::Cost(std::string_view provider, std::string_view model,
                               const core::Usage& usage) const {
   CostBreakdown out;
-  const Entry* e = FindEntry(provider, model);
+  const Entry* e = FindEntryMemo(provider, model);
   if (e == nullptr) return out;
   out.matched_model =
       e->price.provider.empty() ? e->price.id : Cat(e->price.provider, "/", e->price.id);

@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -153,6 +154,16 @@ class PriceBook {
   const Entry* FindWithDates(const Provider& p, std::string_view name) const;
   Provider& GetOrAddProvider(std::string_view id);
   static void Reindex(Provider& p);
+
+  // Lookups by (provider, model) are memoised: matching walks regex rules, and
+  // the gateway prices every request with the same few names. Cleared by
+  // Override(). Behind a pointer so PriceBook stays movable.
+  struct Memo {
+    std::shared_mutex mu;
+    std::unordered_map<std::string, const Entry*> entries;  // key: provider + '\n' + model
+  };
+  const Entry* FindEntryMemo(std::string_view provider, std::string_view model) const;
+  std::unique_ptr<Memo> memo_ = std::make_unique<Memo>();
 
   PriceBookInfo info_;
   std::deque<Entry> entries_;  // stable addresses
