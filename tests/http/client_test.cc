@@ -1,0 +1,414 @@
+// http::UpstreamClient against FakeUpstream (and a raw socket server): pooling,
+// stale-connection recovery, streaming reads, timeouts, cancellation, TLS errors.
+#include "http/client.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/fake_upstream.h"
+#include "support/process.h"
+
+namespace switchyard::http {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeResponse;
+using testing::FakeUpstream;
+using testing::JsonResponse;
+using testing::SseResponse;
+
+// What one exchange produced, collected on the loop.
+struct Fetched {
+  core::Status status;  // of Send, or of the body read
+  int http_status = 0;
+  std::string body;
+  std::vector<std::string> pieces;
+  bool reused = false;
+  std::string content_type;
+};
+
+class ClientTest : public ::testing::Test {
+ protected:
+  ClientTest() {
+    auto tls = UpstreamClient::MakeTlsContext();
+    EXPECT_TRUE(tls.ok()) << tls.status().ToString();
+    tls_ = std::move(*tls);
+    client_ = std::make_unique<UpstreamClient>(ctx_, *tls_);
+  }
+
+  // Runs `body` as a coroutine on ctx_ in this thread until it finishes.
+  void Run(const std::function<awaitable<void>()>& body) {
+    bool done = false;
+    asio::co_spawn(ctx_, body(), [&](std::exception_ptr e) {
+      done = true;
+      if (e) std::rethrow_exception(e);
+    });
+    ctx_.restart();
+    ctx_.run();
+    ASSERT_TRUE(done);
+  }
+
+  static Origin OriginFor(uint16_t port, bool tls = false) {
+    Origin o;
+    o.tls = tls;
+    o.host = "127.0.0.1";
+    o.port = port;
+    return o;
+  }
+
+  // Sends one request and reads the whole body piece by piece.
+  Fetched Fetch(UpstreamRequest req, CancelToken* cancel = nullptr) {
+    Fetched out;
+    Run([&]() -> awaitable<void> {
+      auto resp = co_await client_->Send(req, cancel);
+      if (!resp.ok()) {
+        out.status = resp.status();
+        co_return;
+      }
+      out.http_status = resp->status();
+      out.reused = resp->reused_connection();
+      out.content_type = std::string(resp->Header("content-type"));
+      for (;;) {
+        auto piece = co_await resp->ReadSome();
+        if (!piece.ok()) {
+          out.status = piece.status();
+          co_return;
+        }
+        if (piece->empty()) break;
+        out.pieces.emplace_back(*piece);
+        out.body.append(*piece);
+      }
+    });
+    return out;
+  }
+
+  UpstreamRequest Post(const Origin& origin, std::string_view body = R"({"q":1})") {
+    UpstreamRequest r;
+    r.origin = &origin;
+    r.target = "/v1/chat/completions";
+    r.body = body;
+    return r;
+  }
+
+  asio::io_context ctx_{1};
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::unique_ptr<UpstreamClient> client_;
+};
+
+TEST_F(ClientTest, SendsTheRequestAsGiven) {
+  FakeUpstream up;
+  up.Enqueue(JsonResponse(R"({"ok":true})"));
+  const Origin origin = OriginFor(up.port());
+  HeaderList extra{{"Authorization", "Bearer k"}, {"X-Extra", "1"}};
+  UpstreamRequest req = Post(origin);
+  req.headers = &extra;
+  Fetched f = Fetch(req);
+  ASSERT_TRUE(f.status.ok()) << f.status.ToString();
+  EXPECT_EQ(f.http_status, 200);
+  EXPECT_EQ(f.body, R"({"ok":true})");
+  EXPECT_EQ(f.content_type, "application/json");
+  ASSERT_EQ(up.request_count(), 1u);
+  auto rec = up.requests()[0];
+  EXPECT_EQ(rec.method, "POST");
+  EXPECT_EQ(rec.target, "/v1/chat/completions");
+  EXPECT_EQ(rec.body, R"({"q":1})");
+  EXPECT_EQ(rec.headers["host"], "127.0.0.1:" + std::to_string(up.port()));
+  EXPECT_EQ(rec.headers["content-type"], "application/json");
+  EXPECT_EQ(rec.headers["content-length"], "7");
+  EXPECT_EQ(rec.headers["authorization"], "Bearer k");
+  EXPECT_EQ(rec.headers["x-extra"], "1");
+}
+
+TEST_F(ClientTest, PoolReusesOneConnectionForSequentialRequests) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(R"({"n":1})"));
+  const Origin origin = OriginFor(up.port());
+  for (int i = 0; i < 5; ++i) {
+    Fetched f = Fetch(Post(origin));
+    ASSERT_TRUE(f.status.ok()) << f.status.ToString();
+    EXPECT_EQ(f.http_status, 200);
+    EXPECT_EQ(f.reused, i > 0) << "request " << i;
+  }
+  EXPECT_EQ(up.request_count(), 5u);
+  EXPECT_EQ(up.connections_accepted(), 1u);
+  EXPECT_EQ(client_->connections_opened(), 1u);
+  EXPECT_EQ(client_->idle_connections(), 1u);
+}
+
+TEST_F(ClientTest, ChunkedResponsesAreReusedToo) {
+  FakeUpstream up;
+  up.SetDefault(SseResponse({"data: 1\n\n", "data: 2\n\n"}));
+  const Origin origin = OriginFor(up.port());
+  for (int i = 0; i < 3; ++i) {
+    Fetched f = Fetch(Post(origin));
+    ASSERT_TRUE(f.status.ok()) << f.status.ToString();
+    EXPECT_EQ(f.body, "data: 1\n\ndata: 2\n\n");
+  }
+  EXPECT_EQ(up.connections_accepted(), 1u);
+}
+
+TEST_F(ClientTest, ConnectionCloseIsNotPooled) {
+  FakeUpstream up;
+  FakeResponse closing = JsonResponse(R"({"n":1})");
+  closing.keep_alive = false;
+  up.Enqueue(closing);
+  up.Enqueue(JsonResponse(R"({"n":2})"));
+  const Origin origin = OriginFor(up.port());
+  Fetched first = Fetch(Post(origin));
+  ASSERT_TRUE(first.status.ok());
+  EXPECT_EQ(client_->idle_connections(), 0u);
+  Fetched second = Fetch(Post(origin));
+  ASSERT_TRUE(second.status.ok()) << second.status.ToString();
+  EXPECT_EQ(second.body, R"({"n":2})");
+  EXPECT_FALSE(second.reused);
+  EXPECT_EQ(up.connections_accepted(), 2u);
+}
+
+TEST_F(ClientTest, StalePooledConnectionIsRetriedOnAFreshOne) {
+  // The upstream drops the kept-alive connection when the second request
+  // arrives on it; the client re-sends on a new connection.
+  FakeUpstream up;
+  up.Enqueue(JsonResponse(R"({"n":1})"));
+  FakeResponse drop;
+  drop.close_without_response = true;
+  up.Enqueue(drop);
+  up.Enqueue(JsonResponse(R"({"n":2})"));
+  const Origin origin = OriginFor(up.port());
+  ASSERT_TRUE(Fetch(Post(origin)).status.ok());
+  Fetched second = Fetch(Post(origin));
+  ASSERT_TRUE(second.status.ok()) << second.status.ToString();
+  EXPECT_EQ(second.body, R"({"n":2})");
+  EXPECT_FALSE(second.reused);
+  EXPECT_EQ(up.request_count(), 3u);
+  EXPECT_EQ(up.connections_accepted(), 2u);
+}
+
+TEST_F(ClientTest, CloseWithoutResponseOnAFreshConnectionIsAnError) {
+  FakeUpstream up;
+  FakeResponse drop;
+  drop.close_without_response = true;
+  up.Enqueue(drop);
+  const Origin origin = OriginFor(up.port());
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(f.status.message(), "request to " + origin.Key() + " failed: end of stream");
+  EXPECT_EQ(up.request_count(), 1u);  // not re-sent: the connection was new
+}
+
+// A server that answers each connection's first request and then closes it,
+// without announcing "Connection: close": the pooled connection goes stale.
+class OneShotServer {
+ public:
+  OneShotServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::listen(fd_, 8);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~OneShotServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 10) <= 0) continue;
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      ++accepted_;
+      std::string in;
+      char buf[1024];
+      while (in.find("\r\n\r\n") == std::string::npos) {
+        pollfd q{c, POLLIN, 0};
+        if (::poll(&q, 1, 5000) <= 0) break;
+        const ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+      }
+      static constexpr std::string_view kReply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      ::send(c, kReply.data(), kReply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+TEST_F(ClientTest, ConnectionClosedWhileIdleInThePoolIsReplaced) {
+  OneShotServer server;
+  const Origin origin = OriginFor(server.port());
+  for (int i = 0; i < 3; ++i) {
+    UpstreamRequest req;
+    req.origin = &origin;
+    req.method = "GET";
+    req.target = "/";
+    Fetched f = Fetch(req);
+    ASSERT_TRUE(f.status.ok()) << "request " << i << ": " << f.status.ToString();
+    EXPECT_EQ(f.body, "ok");
+  }
+  EXPECT_EQ(server.accepted(), 3);
+}
+
+TEST_F(ClientTest, StreamedBodyArrivesPieceByPiece) {
+  FakeUpstream up;
+  up.Enqueue(SseResponse({"data: a\n\n", "data: b\n\n", "data: c\n\n"}, milliseconds(40)));
+  const Origin origin = OriginFor(up.port());
+  Fetched f = Fetch(Post(origin));
+  ASSERT_TRUE(f.status.ok()) << f.status.ToString();
+  EXPECT_EQ(f.body, "data: a\n\ndata: b\n\ndata: c\n\n");
+  EXPECT_GE(f.pieces.size(), 2u);
+  EXPECT_EQ(f.content_type, "text/event-stream");
+}
+
+TEST_F(ClientTest, ConnectionRefusedIsUnavailable) {
+  const uint16_t port = testing::FreePort();
+  ASSERT_NE(port, 0);
+  const Origin origin = OriginFor(port);
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(f.status.message(), "connect to " + origin.Key() + " failed: Connection refused");
+}
+
+TEST_F(ClientTest, UnresolvableHostIsUnavailable) {
+  Origin origin;
+  origin.host = "no-such-host.invalid";
+  origin.port = 80;
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_TRUE(f.status.message().starts_with("cannot resolve no-such-host.invalid: "))
+      << f.status.message();
+}
+
+TEST_F(ClientTest, FirstByteTimeoutIsDeadlineExceeded) {
+  FakeUpstream up;
+  FakeResponse slow = JsonResponse("{}");
+  slow.head_delay = seconds(5);
+  up.Enqueue(slow);
+  const Origin origin = OriginFor(up.port());
+  UpstreamRequest req = Post(origin);
+  req.first_byte_timeout = milliseconds(100);
+  Fetched f = Fetch(req);
+  EXPECT_EQ(f.status.code(), core::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(f.status.message(), "no response from " + origin.Key() + " within 100 ms");
+  EXPECT_TRUE(up.WaitForClientAborts(1, seconds(5)));
+}
+
+TEST_F(ClientTest, TotalTimeoutCutsASlowBody) {
+  FakeUpstream up;
+  up.Enqueue(SseResponse({"data: a\n\n", "data: b\n\n"}, milliseconds(400)));
+  const Origin origin = OriginFor(up.port());
+  UpstreamRequest req = Post(origin);
+  req.total_timeout = milliseconds(600);
+  Fetched f = Fetch(req);
+  EXPECT_EQ(f.status.code(), core::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(f.status.message(), origin.Key() + ": response not complete within the total timeout");
+  EXPECT_EQ(f.body, "data: a\n\n");
+  EXPECT_EQ(client_->idle_connections(), 0u);
+}
+
+TEST_F(ClientTest, ResetMidStreamIsUnavailable) {
+  FakeUpstream up;
+  FakeResponse r = SseResponse({"data: a\n\n"});
+  r.reset_after_chunks = true;
+  up.Enqueue(r);
+  const Origin origin = OriginFor(up.port());
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(f.status.message(),
+            origin.Key() + ": connection failed mid-response: Connection reset by peer");
+  EXPECT_EQ(f.body, "data: a\n\n");
+  EXPECT_EQ(client_->idle_connections(), 0u);
+}
+
+TEST_F(ClientTest, CancelTokenAbortsAPendingRequest) {
+  FakeUpstream up;
+  FakeResponse slow = JsonResponse("{}");
+  slow.head_delay = seconds(5);
+  up.Enqueue(slow);
+  const Origin origin = OriginFor(up.port());
+  CancelToken cancel;
+  asio::steady_timer fire(ctx_, milliseconds(50));
+  fire.async_wait([&](boost::system::error_code) { cancel.Cancel(); });
+  Fetched f = Fetch(Post(origin), &cancel);
+  EXPECT_EQ(f.status.code(), core::StatusCode::kCancelled);
+  EXPECT_EQ(f.status.message(), "request to " + origin.Key() + " cancelled: the client went away");
+  EXPECT_TRUE(up.WaitForClientAborts(1, seconds(5)));
+}
+
+TEST_F(ClientTest, AlreadyCancelledTokenSendsNothing) {
+  FakeUpstream up;
+  const Origin origin = OriginFor(up.port());
+  CancelToken cancel;
+  cancel.Cancel();
+  Fetched f = Fetch(Post(origin), &cancel);
+  EXPECT_EQ(f.status.code(), core::StatusCode::kCancelled);
+  EXPECT_EQ(up.request_count(), 0u);
+}
+
+TEST_F(ClientTest, ReadAllEnforcesItsLimit) {
+  FakeUpstream up;
+  up.Enqueue(JsonResponse(std::string(100, 'x')));
+  up.Enqueue(JsonResponse("small"));
+  const Origin origin = OriginFor(up.port());
+  core::Status status;
+  std::string small;
+  Run([&]() -> awaitable<void> {
+    auto resp = co_await client_->Send(Post(origin), nullptr);
+    if (!resp.ok()) co_return;
+    auto all = co_await resp->ReadAll(10);
+    status = all.status();
+    auto again = co_await client_->Send(Post(origin), nullptr);
+    if (!again.ok()) co_return;
+    auto body = co_await again->ReadAll(10);
+    if (body.ok()) small = *body;
+  });
+  EXPECT_EQ(status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(status.message(), "upstream response body exceeds 10 bytes");
+  EXPECT_EQ(small, "small");
+  EXPECT_EQ(up.connections_accepted(), 2u);  // the oversized answer's connection was dropped
+}
+
+TEST_F(ClientTest, TlsAgainstAPlainPortFailsCleanly) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse("{}"));
+  const Origin origin = OriginFor(up.port(), /*tls=*/true);
+  UpstreamRequest req = Post(origin);
+  req.connect_timeout = seconds(5);
+  Fetched f = Fetch(req);
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_TRUE(f.status.message().starts_with(
+      "connect to https://127.0.0.1:" + std::to_string(up.port()) + " failed: "))
+      << f.status.message();
+  EXPECT_EQ(client_->idle_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace switchyard::http

@@ -1,0 +1,229 @@
+// OpenAiStreamRelay: byte-faithful event forwarding whatever the read
+// boundaries, usage-chunk stripping, and usage / finish-reason extraction.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "providers/openai_provider.h"
+
+namespace switchyard::providers {
+namespace {
+
+// A stream as api.openai.com sends it with stream_options.include_usage.
+const std::vector<std::string> kEvents = {
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"delta\":{\"role\":"
+    "\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}"
+    "\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+    "\"Hel\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"delta\":{\"content\":"
+    "\"lo \\n\\n there\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":"
+    "null,\"finish_reason\":\"length\"}],\"usage\":null}\n\n",
+    "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+    "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[],\"usage\":{\"prompt_tokens\":19,"
+    "\"completion_tokens\":10,\"total_tokens\":29,\"prompt_tokens_details\":{\"cached_tokens\":"
+    "3},\"completion_tokens_details\":{\"reasoning_tokens\":2}}}\n\n",
+    "data: [DONE]\n\n",
+};
+constexpr size_t kUsageEvent = 4;
+
+std::string Join(const std::vector<std::string>& parts, size_t skip = SIZE_MAX) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i != skip) out += parts[i];
+  }
+  return out;
+}
+
+// Feeds `input` cut at the given offsets, then Finish().
+std::string Relay(OpenAiStreamRelay& relay, std::string_view input,
+                  const std::vector<size_t>& cuts) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t cut : cuts) {
+    relay.Feed(input.substr(pos, cut - pos), out);
+    pos = cut;
+  }
+  relay.Feed(input.substr(pos), out);
+  relay.Finish(out);
+  return out;
+}
+
+TEST(OpenAiStreamRelayTest, KeepsEverythingWhenUsageWasAskedFor) {
+  const std::string input = Join(kEvents);
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/false);
+  EXPECT_EQ(Relay(relay, input, {}), input);
+  EXPECT_EQ(relay.events(), kEvents.size());
+  EXPECT_TRUE(relay.saw_done());
+}
+
+TEST(OpenAiStreamRelayTest, StripsOnlyTheUsageChunkWhenAsked) {
+  const std::string input = Join(kEvents);
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true);
+  EXPECT_EQ(Relay(relay, input, {}), Join(kEvents, kUsageEvent));
+}
+
+TEST(OpenAiStreamRelayTest, ExtractsUsageFinishReasonAndModel) {
+  for (bool strip : {false, true}) {
+    OpenAiStreamRelay relay(strip);
+    Relay(relay, Join(kEvents), {});
+    const core::Usage& u = relay.usage();
+    EXPECT_TRUE(u.present);
+    EXPECT_EQ(u.prompt_tokens, 19);
+    EXPECT_EQ(u.completion_tokens, 10);
+    EXPECT_EQ(u.cached_prompt_tokens, 3);
+    EXPECT_EQ(u.reasoning_tokens, 2);
+    EXPECT_EQ(relay.finish_reason(), "length");
+    EXPECT_EQ(relay.model(), "gpt-4o-mini-2024-07-18");
+  }
+}
+
+TEST(OpenAiStreamRelayTest, EveryTwoWaySplitGivesTheSameOutput) {
+  const std::string input = Join(kEvents);
+  for (bool strip : {false, true}) {
+    OpenAiStreamRelay whole(strip);
+    const std::string expected = Relay(whole, input, {});
+    for (size_t cut = 0; cut <= input.size(); ++cut) {
+      OpenAiStreamRelay relay(strip);
+      ASSERT_EQ(Relay(relay, input, {cut}), expected) << "cut at " << cut << " strip " << strip;
+      ASSERT_EQ(relay.usage().prompt_tokens, 19) << "cut at " << cut;
+      ASSERT_EQ(relay.finish_reason(), "length") << "cut at " << cut;
+    }
+  }
+}
+
+TEST(OpenAiStreamRelayTest, ByteByByteAndIrregularPiecesGiveTheSameOutput) {
+  const std::string input = Join(kEvents);
+  std::vector<size_t> every_byte;
+  for (size_t i = 1; i < input.size(); ++i) every_byte.push_back(i);
+  std::vector<size_t> irregular;
+  for (size_t i = 1, step = 1; i < input.size(); step = step % 13 + 2, i += step) {
+    irregular.push_back(i);
+  }
+  for (bool strip : {false, true}) {
+    OpenAiStreamRelay whole(strip);
+    const std::string expected = Relay(whole, input, {});
+    OpenAiStreamRelay bytes(strip);
+    EXPECT_EQ(Relay(bytes, input, every_byte), expected);
+    EXPECT_EQ(bytes.events(), kEvents.size());
+    OpenAiStreamRelay pieces(strip);
+    EXPECT_EQ(Relay(pieces, input, irregular), expected);
+  }
+}
+
+TEST(OpenAiStreamRelayTest, OutputGrowsOnlyByWholeEvents) {
+  const std::string input = Join(kEvents);
+  OpenAiStreamRelay relay(false);
+  std::string out;
+  for (char c : input) {
+    relay.Feed(std::string_view(&c, 1), out);
+    // Whatever has been emitted is always a prefix made of whole events.
+    EXPECT_TRUE(out.empty() || out.ends_with("\n\n"));
+    EXPECT_EQ(input.compare(0, out.size(), out), 0);
+  }
+  EXPECT_EQ(out, input);
+}
+
+TEST(OpenAiStreamRelayTest, CrLfEventsAreRecognisedAndKeptVerbatim) {
+  std::vector<std::string> crlf;
+  for (std::string e : kEvents) {
+    e.resize(e.size() - 2);
+    crlf.push_back(e + "\r\n\r\n");
+  }
+  const std::string input = Join(crlf);
+  for (size_t cut = 0; cut <= input.size(); cut += 7) {
+    OpenAiStreamRelay relay(/*strip_usage_chunk=*/true);
+    ASSERT_EQ(Relay(relay, input, {cut}), Join(crlf, kUsageEvent)) << "cut at " << cut;
+    ASSERT_EQ(relay.usage().prompt_tokens, 19);
+    ASSERT_EQ(relay.finish_reason(), "length");
+    ASSERT_TRUE(relay.saw_done());
+  }
+}
+
+TEST(OpenAiStreamRelayTest, CommentsAndEventFieldsPassThrough) {
+  const std::string input =
+      ": keep-alive\n\n"
+      "event: message\nid: 7\ndata: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+      "data: [DONE]\n\n";
+  OpenAiStreamRelay relay(true);
+  EXPECT_EQ(Relay(relay, input, {5, 30}), input);
+  EXPECT_EQ(relay.events(), 3u);
+  EXPECT_FALSE(relay.usage().present);
+}
+
+TEST(OpenAiStreamRelayTest, MultiLineDataIsJoinedForInspection) {
+  const std::string usage_event =
+      "data: {\"choices\":[],\n"
+      "data: \"usage\":{\"prompt_tokens\":4,\"completion_tokens\":1}}\n\n";
+  OpenAiStreamRelay relay(true);
+  EXPECT_EQ(Relay(relay, usage_event + "data: [DONE]\n\n", {}), "data: [DONE]\n\n");
+  EXPECT_EQ(relay.usage().prompt_tokens, 4);
+  EXPECT_EQ(relay.usage().completion_tokens, 1);
+}
+
+TEST(OpenAiStreamRelayTest, FinishFlushesAnUnterminatedLastEvent) {
+  OpenAiStreamRelay relay(false);
+  std::string out;
+  relay.Feed("data: {\"a\":1}\n\ndata: [DONE]", out);
+  EXPECT_EQ(out, "data: {\"a\":1}\n\n");
+  EXPECT_FALSE(relay.saw_done());
+  relay.Finish(out);
+  EXPECT_EQ(out, "data: {\"a\":1}\n\ndata: [DONE]");
+  EXPECT_TRUE(relay.saw_done());
+  relay.Finish(out);  // nothing left
+  EXPECT_EQ(out, "data: {\"a\":1}\n\ndata: [DONE]");
+}
+
+TEST(OpenAiStreamRelayTest, UsageChunkWithChoicesIsKeptEvenWhenStripping) {
+  // Some servers (vLLM with continuous usage) put usage on content chunks:
+  // those carry content and must reach the client.
+  const std::string event =
+      "data: "
+      "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
+      "\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\n";
+  OpenAiStreamRelay relay(true);
+  EXPECT_EQ(Relay(relay, event, {}), event);
+  EXPECT_EQ(relay.usage().completion_tokens, 1);
+  EXPECT_EQ(relay.finish_reason(), "stop");
+}
+
+TEST(OpenAiStreamRelayTest, CompletionTextJoinsTheDeltasOfAStreamWithoutUsage) {
+  std::vector<std::string> no_usage = kEvents;
+  no_usage.erase(no_usage.begin() + kUsageEvent);
+  OpenAiStreamRelay relay(true);
+  Relay(relay, Join(no_usage), {17, 400});
+  EXPECT_FALSE(relay.usage().present);
+  EXPECT_EQ(relay.CompletionText(), "Hello \n\n there");
+}
+
+TEST(ParseOpenAiUsageTest, ReadsAChatCompletion) {
+  core::Usage u;
+  std::string model, finish;
+  EXPECT_TRUE(ParseOpenAiUsage(
+      R"({"id":"x","model":"m-1","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})",
+      u, &model, &finish));
+  EXPECT_TRUE(u.present);
+  EXPECT_EQ(u.prompt_tokens, 5);
+  EXPECT_EQ(u.completion_tokens, 2);
+  EXPECT_EQ(model, "m-1");
+  EXPECT_EQ(finish, "stop");
+}
+
+TEST(ParseOpenAiUsageTest, FalseWithoutUsageOrForBadJson) {
+  core::Usage u;
+  std::string model;
+  EXPECT_FALSE(ParseOpenAiUsage(R"({"model":"m","usage":null})", u, &model, nullptr));
+  EXPECT_EQ(model, "m");
+  EXPECT_FALSE(u.present);
+  EXPECT_FALSE(ParseOpenAiUsage("not json", u, nullptr, nullptr));
+  EXPECT_FALSE(u.present);
+}
+
+}  // namespace
+}  // namespace switchyard::providers
