@@ -2,6 +2,8 @@
 // 0 success, 1 runtime failure, 2 bad usage or bad configuration.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace switchyard::app {
@@ -23,5 +25,19 @@ struct LedgerOptions {
 
 int RunLedgerStats(const LedgerOptions& options);
 int RunLedgerTail(const LedgerOptions& options);
+
+// tasks / train TASK / eval TASK (app/task_commands.cc).
+struct TaskCommandOptions {
+  std::string config_path;
+  std::string task;
+  std::string from_csv;  // train --from
+  std::string data_csv;  // eval --data
+  std::optional<int64_t> version;
+  bool versions = false;
+  bool json = false;
+};
+int RunTasksCommand(const TaskCommandOptions& options);
+int RunTrainCommand(const TaskCommandOptions& options);
+int RunEvalCommand(const TaskCommandOptions& options);
 
 }  // namespace switchyard::app

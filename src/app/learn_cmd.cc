@@ -21,7 +21,9 @@ int Fail(const core::Status& s, int code) {
   return code;
 }
 
-void Print(const std::string& out) { std::fwrite(out.data(), 1, out.size(), stdout); }
+void Print(const std::string& out) {
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
 
 std::string Fixed(double v, int digits) {
   char buf[64];
@@ -197,8 +199,8 @@ int RunTasks(const TasksOptions& options) {
     }
     std::string live = "-";
     if (auto it = options.live.find(name); it != options.live.end() && it->second.accepted > 0) {
-      live = Cat({Fixed(it->second.accepted_agreement, 3), " (n=",
-                  std::to_string(it->second.accepted), ")"});
+      live = Cat({Fixed(it->second.accepted_agreement, 3),
+                  " (n=", std::to_string(it->second.accepted), ")"});
     }
     if (shown.empty()) {
       rows.push_back({name, "none", "-", seen, "-", "-", "-", live, "no student trained yet"});
@@ -261,14 +263,14 @@ int RunTrain(const TrainCommandOptions& options) {
     Print(out + "\n");
     return 0;
   }
-  std::string out = Cat({"task '", options.task.name, "': trained v",
-                         std::to_string(published->record.version), " on ",
-                         std::to_string(m.distinct), " distinct labelled inputs (",
-                         std::to_string(m.examples), " given, ", std::to_string(m.duplicates),
-                         " duplicates, ", std::to_string(m.unknown_labels),
-                         " with unknown labels) in ", Fixed(m.train_seconds, 2), " s\n"});
-  out += Cat({"held-out agreement ", Fixed(m.agreement, 4), ", calibration error ",
-              Fixed(m.ece, 4), " (raw ", Fixed(m.ece_raw, 4), ")\n"});
+  std::string out =
+      Cat({"task '", options.task.name, "': trained v", std::to_string(published->record.version),
+           " on ", std::to_string(m.distinct), " distinct labelled inputs (",
+           std::to_string(m.examples), " given, ", std::to_string(m.duplicates), " duplicates, ",
+           std::to_string(m.unknown_labels), " with unknown labels) in ", Fixed(m.train_seconds, 2),
+           " s\n"});
+  out += Cat({"held-out agreement ", Fixed(m.agreement, 4), ", calibration error ", Fixed(m.ece, 4),
+              " (raw ", Fixed(m.ece_raw, 4), ")\n"});
   out += Cat({published->promoted ? "promoted: " : "shadow: ", published->reason, "\n"});
   out += Cat({"model ", (*reg)->ModelPath(published->record), "\n\n"});
   out += m.confusion.RenderText();

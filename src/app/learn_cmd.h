@@ -26,35 +26,35 @@ struct TaskSpec {
 };
 
 struct TasksOptions {
-  std::string registry_db;  // SQLite file holding the students table (the ledger's file)
-  std::string model_dir;    // "" = the directory of registry_db
-  std::vector<TaskSpec> tasks;                 // configured tasks, listed even without a student
-  std::map<std::string, int64_t> labels_seen;  // per task, from the ledger (absent = unknown)
+  std::string registry_db;      // SQLite file holding the students table (the ledger's file)
+  std::string model_dir;        // "" = the directory of registry_db
+  std::vector<TaskSpec> tasks;  // configured tasks, listed even without a student
+  std::map<std::string, int64_t> labels_seen;    // per task, from the ledger (absent = unknown)
   std::map<std::string, learn::LiveStats> live;  // per task, from a running server (optional)
-  bool versions = false;    // --versions: every version of every task, not one line per task
-  bool json = false;        // --json
+  bool versions = false;  // --versions: every version of every task, not one line per task
+  bool json = false;      // --json
 };
 int RunTasks(const TasksOptions& options);
 
 struct TrainCommandOptions {
   TaskSpec task;
-  std::string from_csv;                  // --from FILE.csv; "" = use `examples`
-  std::string text_column = "text";      // columns of --from
+  std::string from_csv;              // --from FILE.csv; "" = use `examples`
+  std::string text_column = "text";  // columns of --from
   std::string label_column = "label";
   std::vector<learn::Example> examples;  // the ledger's labels, oldest first (without --from)
   std::string registry_db;
-  std::string model_dir;                 // "" = the directory of registry_db
-  learn::TrainOptions train;             // target_agreement is taken from `task`
+  std::string model_dir;      // "" = the directory of registry_db
+  learn::TrainOptions train;  // target_agreement is taken from `task`
   bool json = false;
 };
 int RunTrain(const TrainCommandOptions& options);
 
 struct EvalCommandOptions {
   TaskSpec task;
-  std::string data_csv;                  // --data FILE.csv (id,text,label)
+  std::string data_csv;  // --data FILE.csv (id,text,label)
   std::string text_column = "text";
   std::string label_column = "label";
-  std::optional<int64_t> version;        // --version; default: the promoted (else newest shadow)
+  std::optional<int64_t> version;  // --version; default: the promoted (else newest shadow)
   std::string registry_db;
   std::string model_dir;
   bool json = false;

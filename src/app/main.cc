@@ -156,6 +156,24 @@ int main(int argc, char** argv) {
       ->envname("SWITCHYARD_CONFIG");
   audit_cmd->add_option("--db", audit.db_path, "Ledger database holding the audit table");
 
+  switchyard::app::TaskCommandOptions task_opts;
+  CLI::App* tasks_cmd =
+      app.add_subcommand("tasks", "Tasks and their students: status, version, threshold, coverage");
+  tasks_cmd->add_flag("--versions", task_opts.versions, "Every version of every task");
+  CLI::App* train_cmd = app.add_subcommand("train", "Train a task's student now");
+  train_cmd->add_option("task", task_opts.task, "Task name")->required();
+  train_cmd->add_option("--from", task_opts.from_csv, "Labelled CSV (text,label)")->required();
+  CLI::App* eval_cmd = app.add_subcommand(
+      "eval", "Evaluate a task's student on labelled data: agreement, coverage, calibration");
+  eval_cmd->add_option("task", task_opts.task, "Task name")->required();
+  eval_cmd->add_option("--data", task_opts.data_csv, "Labelled CSV (id,text,label)")->required();
+  eval_cmd->add_option("--version", task_opts.version, "Student version (default: promoted)");
+  for (CLI::App* sub : {tasks_cmd, train_cmd, eval_cmd}) {
+    sub->add_option("-c,--config", task_opts.config_path, "Config file declaring [[tasks]]")
+        ->envname("SWITCHYARD_CONFIG");
+    sub->add_flag("--json", task_opts.json, "Print JSON");
+  }
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version and exit");
 
   try {
@@ -178,6 +196,9 @@ int main(int argc, char** argv) {
   if (*keys_list_cmd) return switchyard::app::RunKeysList(keys);
   if (*keys_revoke_cmd) return switchyard::app::RunKeysRevoke(keys);
   if (*audit_cmd) return switchyard::app::RunAudit(audit);
+  if (*tasks_cmd) return switchyard::app::RunTasksCommand(task_opts);
+  if (*train_cmd) return switchyard::app::RunTrainCommand(task_opts);
+  if (*eval_cmd) return switchyard::app::RunEvalCommand(task_opts);
   if (*advise_cmd) return switchyard::app::RunAdvise(advise);
   if (*replay_cmd) return switchyard::app::RunReplay(replay);
   if (*stats_cmd) return switchyard::app::RunLedgerStats(ledger);

@@ -13,6 +13,7 @@
 #include "app/accounting.h"
 #include "app/admin_api.h"
 #include "app/commands.h"
+#include "app/recording.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
@@ -20,7 +21,6 @@
 #include "http/event_loops.h"
 #include "http/server.h"
 #include "ledger/sqlite_store.h"
-#include "ledger/template_hash.h"
 #include "ledger/writer.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -69,38 +69,6 @@ void PrintBanner(const config::Config& cfg, uint16_t port, size_t threads) {
               cfg.server.host.c_str(), port, cfg.server.host.c_str(), port);
   std::printf("Stop with Ctrl-C (in-flight requests finish first).\n");
   std::fflush(stdout);
-}
-
-ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& cfg) {
-  ledger::Record r;
-  r.id = o.id;
-  r.ts_ms = o.start_unix_ms;
-  r.route = o.route;
-  r.stages_tried = o.stages_tried;
-  r.answered_by = o.answered_by;
-  r.provider = o.provider;
-  r.model = o.model;
-  r.stream = o.stream;
-  r.attempts = o.attempts;
-  r.input_tokens = o.usage.prompt_tokens;
-  r.cached_input_tokens = o.usage.cached_prompt_tokens;
-  r.cache_write_tokens = o.usage.cache_write_tokens;
-  r.output_tokens = o.usage.completion_tokens;
-  r.reasoning_tokens = o.usage.reasoning_tokens;
-  r.usage_estimated = o.usage.estimated;
-  r.cost_usd = o.cost_usd;
-  r.first_byte_ms = o.first_byte_ms;
-  r.total_ms = o.total_ms;
-  r.status = o.status;
-  r.error_code = o.error_code;
-  if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);
-  const bool keep =
-      cfg.store_payloads == "all" || (cfg.store_payloads == "errors" && o.status >= 400);
-  if (keep) {
-    r.request_body = std::string(o.request_body);
-    r.response_body = std::string(o.response_body);
-  }
-  return r;
 }
 
 // Token and cost counters by provider, model, task and tenant.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <simdjson.h>
+
 #include "api/errors.h"
 #include "core/json_writer.h"
 
@@ -60,6 +62,7 @@ struct Gateway::LoopState {
   http::asio::io_context& ctx;
   http::UpstreamClient client;
   api::ChatRequestParser parser;
+  simdjson::dom::parser answers;  // reused to read upstream answers (usage)
   std::mt19937_64 rng;
 };
 
@@ -340,6 +343,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       ctx.cancel = &cancel;
       ctx.request_id = outcome.id;
       ctx.created = created;
+      ctx.json = &loop.answers;
       auto result = co_await target.provider->Chat(ctx, sink);
 
       if (result.ok()) {

@@ -217,8 +217,12 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
     if (cancel != nullptr && cancel->cancelled()) {
       co_return core::Cancelled("connect to " + origin.Key() + " cancelled: the client went away");
     }
-    if (IsTimeout(ec))
-      co_return core::DeadlineExceeded("connect to " + origin.Key() + " timed out");
+    if (IsTimeout(ec)) {
+      // Nothing was sent yet: the caller may retry (error_code "connect_timeout").
+      core::Status timeout = core::DeadlineExceeded("connect to " + origin.Key() + " timed out");
+      timeout.set_error_code("connect_timeout");
+      co_return timeout;
+    }
     co_return core::Unavailable("connect to " + origin.Key() + " failed: " + ec.message());
   }
   ++connections_opened_;

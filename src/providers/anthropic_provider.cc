@@ -17,6 +17,7 @@ AnthropicProvider::AnthropicProvider(config::ProviderConfig cfg, http::Url url)
 core::Status AnthropicProvider::Named(const core::Status& s) const {
   core::Status out(s.code(), "provider '" + cfg_.name + "': " + s.message());
   out.set_upstream_status(s.upstream_status());
+  out.set_error_code(s.error_code());
   if (s.retry_after()) out.set_retry_after(*s.retry_after());
   return out;
 }

@@ -1,6 +1,7 @@
 #include "providers/openai_provider.h"
 
 #include <cstring>
+#include <optional>
 
 #include <simdjson.h>
 
@@ -47,11 +48,12 @@ std::string_view EventData(std::string_view event, std::string& scratch) {
 }  // namespace
 
 bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* model,
-                      std::string* finish_reason) {
+                      std::string* finish_reason, simdjson::dom::parser* shared) {
   // An event without data (an SSE comment such as ": keep-alive") has nothing
   // to parse; simdjson must not be handed its null pointer.
   if (json.empty()) return false;
-  simdjson::dom::parser parser;
+  std::optional<simdjson::dom::parser> local;
+  simdjson::dom::parser& parser = shared != nullptr ? *shared : local.emplace();
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc)) return false;
   if (model != nullptr) {
@@ -75,9 +77,10 @@ bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* mo
   return true;
 }
 
-std::string ParseOpenAiContent(std::string_view json) {
+std::string ParseOpenAiContent(std::string_view json, simdjson::dom::parser* shared) {
   if (json.empty()) return {};
-  simdjson::dom::parser parser;
+  std::optional<simdjson::dom::parser> local;
+  simdjson::dom::parser& parser = shared != nullptr ? *shared : local.emplace();
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc)) return {};
   std::string_view content;
@@ -91,11 +94,21 @@ std::string OpenAiStreamRelay::CompletionText() const {
   std::string_view rest = data_lines_;
   while (!rest.empty()) {
     const size_t nl = rest.find('\n');
-    text += ParseOpenAiContent(rest.substr(0, nl));
+    text += ParseOpenAiContent(rest.substr(0, nl), parser_);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
   }
   return text;
 }
+
+OpenAiStreamRelay::OpenAiStreamRelay(bool strip_usage_chunk, simdjson::dom::parser* parser)
+    : strip_usage_(strip_usage_chunk), parser_(parser) {
+  if (parser_ == nullptr) {
+    own_parser_ = std::make_unique<simdjson::dom::parser>();
+    parser_ = own_parser_.get();
+  }
+}
+
+OpenAiStreamRelay::~OpenAiStreamRelay() = default;
 
 void OpenAiStreamRelay::Feed(std::string_view bytes, std::string& out) {
   if (pending_.empty()) {
@@ -146,7 +159,8 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
   if (has_usage || has_finish || model_.empty()) {
     core::Usage u;
     std::string fr;
-    const bool got_usage = ParseOpenAiUsage(data, u, model_.empty() ? &model_ : nullptr, &fr);
+    const bool got_usage =
+        ParseOpenAiUsage(data, u, model_.empty() ? &model_ : nullptr, &fr, parser_);
     if (!fr.empty()) finish_reason_ = fr;
     if (got_usage) {
       usage_ = u;
@@ -177,6 +191,7 @@ OpenAiProvider::OpenAiProvider(config::ProviderConfig cfg, http::Url url)
 core::Status OpenAiProvider::Named(const core::Status& s) const {
   core::Status out(s.code(), "provider '" + cfg_.name + "': " + s.message());
   out.set_upstream_status(s.upstream_status());
+  out.set_error_code(s.error_code());
   if (s.retry_after()) out.set_retry_after(*s.retry_after());
   return out;
 }
@@ -212,15 +227,15 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   if (!req.stream || !is_sse) {
     auto all = co_await resp->ReadAll(kMaxUpstreamBody);
     if (!all.ok()) co_return Named(all.status());
-    if (!ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason)) {
-      result.completion_text = ParseOpenAiContent(*all);
+    if (!ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason, ctx.json)) {
+      result.completion_text = ParseOpenAiContent(*all, ctx.json);
     }
     result.body = std::move(*all);
     co_return result;
   }
 
   if (!co_await sink.BeginStream()) co_return core::Cancelled("client went away");
-  OpenAiStreamRelay relay(/*strip_usage_chunk=*/!req.include_usage);
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/!req.include_usage, ctx.json);
   std::string out;
   for (;;) {
     auto piece = co_await resp->ReadSome();

@@ -4,6 +4,7 @@
 // usage chunk); answers are relayed as they arrive.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/chat.h"
@@ -17,7 +18,10 @@ namespace switchyard::providers {
 // it. Extracts usage and the finish reason on the way. Pure (no I/O).
 class OpenAiStreamRelay {
  public:
-  explicit OpenAiStreamRelay(bool strip_usage_chunk) : strip_usage_(strip_usage_chunk) {}
+  // `parser` (optional, must outlive the relay) is reused for the few events
+  // that are parsed; without one the relay makes its own on first use.
+  explicit OpenAiStreamRelay(bool strip_usage_chunk, simdjson::dom::parser* parser = nullptr);
+  ~OpenAiStreamRelay();
 
   // Appends to `out` every event completed by `bytes`.
   void Feed(std::string_view bytes, std::string& out);
@@ -44,14 +48,17 @@ class OpenAiStreamRelay {
   bool saw_done_ = false;
   size_t events_ = 0;
   std::string data_lines_;  // each event's data, one per line, until usage is seen
+  simdjson::dom::parser* parser_;
+  std::unique_ptr<simdjson::dom::parser> own_parser_;
 };
 
 // Reads usage from a chat.completion (or chunk) JSON object's "usage" field.
 // Returns false when there is none.
+// `parser` may be null (a temporary one is used).
 bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* model,
-                      std::string* finish_reason);
+                      std::string* finish_reason, simdjson::dom::parser* parser = nullptr);
 // choices[0].message.content (or .delta.content for chunks), "" when absent.
-std::string ParseOpenAiContent(std::string_view json);
+std::string ParseOpenAiContent(std::string_view json, simdjson::dom::parser* parser = nullptr);
 
 class OpenAiProvider final : public Provider {
  public:

@@ -40,6 +40,11 @@ bool IsRetryable(const core::Status& status) {
              (status.upstream_status() >= 500 && status.upstream_status() != 501);
     case core::StatusCode::kResourceExhausted:
       return true;
+    case core::StatusCode::kDeadlineExceeded:
+      // A connect timeout is a connect error (nothing reached the upstream);
+      // a first-byte or total timeout is not retried (the upstream may be
+      // working on it), only fallen back from.
+      return status.error_code() == "connect_timeout";
     default:
       return false;
   }

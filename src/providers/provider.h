@@ -18,6 +18,10 @@
 #include "http/cancel.h"
 #include "http/client.h"
 
+namespace simdjson::dom {
+class parser;
+}
+
 namespace switchyard::providers {
 
 struct CallContext {
@@ -28,6 +32,8 @@ struct CallContext {
   http::CancelToken* cancel = nullptr;  // fires when the client goes away
   std::string_view request_id;          // "chatcmpl-…" used for generated ids
   int64_t created = 0;                  // unix seconds, for generated objects
+  // The loop's reusable DOM parser for answers (null: adapters use their own).
+  simdjson::dom::parser* json = nullptr;
 };
 
 // Where a streamed answer goes. BeginStream() sends the response head: from

@@ -45,8 +45,8 @@ core::Result<std::unique_ptr<ReplayProvider>> ReplayProvider::Create(
       std::string_view out;
       if (doc[cfg.trace_input].get(in) || doc[cfg.trace_output].get(out)) {
         return core::InvalidArgument(where + ":" + std::to_string(line_no) +
-                                     ": expected string fields \"" + cfg.trace_input +
-                                     "\" and \"" + cfg.trace_output + "\"");
+                                     ": expected string fields \"" + cfg.trace_input + "\" and \"" +
+                                     cfg.trace_output + "\"");
       }
       p->answers_[std::string(Trim(in))] = std::string(out);
     }

@@ -21,8 +21,7 @@ class ReplayProvider final : public Provider {
   static core::Result<std::unique_ptr<ReplayProvider>> Create(const config::ProviderConfig& cfg);
 
   const config::ProviderConfig& config() const override { return cfg_; }
-  http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx,
-                                                 StreamSink& sink) override;
+  http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx, StreamSink& sink) override;
 
   size_t size() const { return answers_.size(); }
   // The recorded answer for `input` (whitespace-trimmed), or nullptr.

@@ -1,0 +1,39 @@
+#include "app/recording.h"
+
+#include "ledger/template_hash.h"
+
+namespace switchyard::app {
+
+ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& cfg) {
+  ledger::Record r;
+  r.id = o.id;
+  r.ts_ms = o.start_unix_ms;
+  r.route = o.route;
+  r.stages_tried = o.stages_tried;
+  r.answered_by = o.answered_by;
+  r.provider = o.provider;
+  r.model = o.model;
+  r.stream = o.stream;
+  r.attempts = o.attempts;
+  r.input_tokens = o.usage.prompt_tokens;
+  r.cached_input_tokens = o.usage.cached_prompt_tokens;
+  r.cache_write_tokens = o.usage.cache_write_tokens;
+  r.output_tokens = o.usage.completion_tokens;
+  r.reasoning_tokens = o.usage.reasoning_tokens;
+  r.usage_estimated = o.usage.estimated;
+  r.cost_usd = o.cost_usd;
+  r.first_byte_ms = o.first_byte_ms;
+  r.total_ms = o.total_ms;
+  r.status = o.status;
+  r.error_code = o.error_code;
+  if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);
+  const bool keep =
+      cfg.store_payloads == "all" || (cfg.store_payloads == "errors" && o.status >= 400);
+  if (keep) {
+    r.request_body = std::string(o.request_body);
+    r.response_body = std::string(o.response_body);
+  }
+  return r;
+}
+
+}  // namespace switchyard::app

@@ -1,0 +1,19 @@
+// Recording: how the composition root turns a gateway Outcome into a ledger
+// Record (the recorder callback of `switchyard serve`, also used by tests that
+// wire the gateway in process).
+#pragma once
+
+#include "config/config.h"
+#include "gateway/gateway.h"
+#include "ledger/record.h"
+
+namespace switchyard::app {
+
+// Copies what the ledger keeps of `outcome`; the request and response bodies
+// only when `ledger.store_payloads` says so ("all", or "errors" for status >=
+// 400). The prompt-template hash is computed from outcome.request when it was
+// parsed. Pure; call it inside the recorder callback (the Outcome's views are
+// valid only there).
+ledger::Record ToRecord(const gateway::Outcome& outcome, const config::LedgerConfig& ledger);
+
+}  // namespace switchyard::app
