@@ -1,7 +1,8 @@
 // Ledger writer throughput: records/s into SQLite (WAL), through the store
 // directly and through the async writer (queue + writer thread + batches).
 //
-//   build/bench/ledger_writer_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//   build/bench/ledger_writer_bench --benchmark_repetitions=3
+//   --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 

@@ -676,8 +676,8 @@ void ValidateProvider(ProviderConfig& p, const std::string& path, Errors& errors
     }
   }
   if (p.hourly_cost_usd < 0) {
-    errors.Add(path + ".hourly_cost_usd", "expected a number >= 0, got " +
-                                              std::to_string(p.hourly_cost_usd));
+    errors.Add(path + ".hourly_cost_usd",
+               "expected a number >= 0, got " + std::to_string(p.hourly_cost_usd));
   }
   CheckMin(errors, path + ".gpus", p.gpus, 1);
   if (p.output_tokens_per_second < 0) {

@@ -72,7 +72,7 @@ struct ProviderConfig {
   // with hourly_cost_usd > 0 is priced per token from its hourly cost and
   // measured throughput; an owned provider without it is recorded as unpriced.
   std::string price_as;
-  double hourly_cost_usd = 0;           // per GPU-hour
+  double hourly_cost_usd = 0;  // per GPU-hour
   int gpus = 1;
   double output_tokens_per_second = 0;  // measured generation throughput, whole deployment
   double input_tokens_per_second = 0;   // measured prefill throughput; 0 = input not charged
@@ -80,10 +80,10 @@ struct ProviderConfig {
 
   // kind = "replay": answers from a recorded trace (CSV with a header row, or
   // JSONL), looked up by the request's last user message.
-  std::string trace;                    // file path
-  std::string trace_input = "input";    // column / field holding the input text
+  std::string trace;                      // file path
+  std::string trace_input = "input";      // column / field holding the input text
   std::string trace_output = "response";  // column / field holding the answer
-  int latency_ms = 0;                   // simulated time to answer
+  int latency_ms = 0;                     // simulated time to answer
 };
 
 // A task: a named, stable request type whose teacher's answers train a student.
@@ -95,13 +95,13 @@ struct TaskConfig {
   double target_agreement = 0.95;   // the student answers only where it agrees this often
   std::string input = "last_user";  // what the student reads: last_user | json_field:<name>
   std::string label_parse = "case_insensitive";  // exact | case_insensitive | json_field | regex
-  std::string label_field = "label";  // label_parse = json_field
-  std::string label_regex;            // label_parse = regex (first capture group)
-  int retrain_every = 200;          // retrain after this many new labels
-  int min_train_labels = 100;       // no student before this many labels
-  double holdout_fraction = 0.2;    // labels held out for calibration and the threshold
-  double shadow_sample = 0.1;       // share of teacher answers also shown to the student
-  int min_live_samples = 200;       // live comparisons before demotion can trigger
+  std::string label_field = "label";             // label_parse = json_field
+  std::string label_regex;                       // label_parse = regex (first capture group)
+  int retrain_every = 200;                       // retrain after this many new labels
+  int min_train_labels = 100;                    // no student before this many labels
+  double holdout_fraction = 0.2;  // labels held out for calibration and the threshold
+  double shadow_sample = 0.1;     // share of teacher answers also shown to the student
+  int min_live_samples = 200;     // live comparisons before demotion can trigger
 };
 
 struct RouteConfig {
@@ -110,11 +110,11 @@ struct RouteConfig {
 };
 
 struct LedgerConfig {
-  bool enabled = true;             // record one row per request
-  std::string path;                // "" = <data_dir>/ledger.db
-  size_t queue_capacity = 65'536;  // records waiting for the writer; overflow spills to a file
-  int batch_size = 512;            // records per transaction
-  int flush_interval_ms = 50;      // longest a record waits before its batch commits
+  bool enabled = true;                  // record one row per request
+  std::string path;                     // "" = <data_dir>/ledger.db
+  size_t queue_capacity = 65'536;       // records waiting for the writer; overflow spills to a file
+  int batch_size = 512;                 // records per transaction
+  int flush_interval_ms = 50;           // longest a record waits before its batch commits
   std::string store_payloads = "none";  // none | errors | all: keep request/response bodies
 };
 

@@ -128,7 +128,7 @@ class AsyncWriter {
 
   const WriterOptions options_;
   const std::string spill_path_;
-  const size_t batch_trigger_;  // queue depth that ends the fill delay
+  const size_t batch_trigger_;    // queue depth that ends the fill delay
   std::unique_ptr<Store> store_;  // writer thread only
   std::thread thread_;
 

@@ -369,7 +369,8 @@ name = "x"
 kind = "foo"
 base_url = "https://x.test"
 )")),
-            "conf.toml: providers[2].kind: expected one of \"openai\", \"anthropic\", \"replay\", got \"foo\"");
+            "conf.toml: providers[2].kind: expected one of \"openai\", \"anthropic\", \"replay\", "
+            "got \"foo\"");
 }
 
 TEST(ParseConfigErrorTest, ProviderNames) {
