@@ -14,45 +14,21 @@ AnthropicProvider::AnthropicProvider(config::ProviderConfig cfg, http::Url url)
   for (const auto& [k, v] : cfg_.headers) headers_.emplace_back(k, v);
 }
 
-core::Status AnthropicProvider::Named(const core::Status& s) const {
-  core::Status out(s.code(), "provider '" + cfg_.name + "': " + s.message());
-  out.set_upstream_status(s.upstream_status());
-  out.set_error_code(s.error_code());
-  if (s.retry_after()) out.set_retry_after(*s.retry_after());
-  return out;
-}
-
 http::awaitable<core::Result<ChatResult>> AnthropicProvider::Chat(const CallContext& ctx,
                                                                   StreamSink& sink) {
   const core::ChatRequest& req = *ctx.request;
   auto body = api::BuildAnthropicRequest(req, ctx.upstream_model, cfg_.default_max_tokens);
-  if (!body.ok()) co_return Named(body.status());
+  if (!body.ok()) co_return NameProvider(cfg_.name, body.status());
 
-  http::UpstreamRequest up;
-  up.origin = &url_.origin;
-  up.target = messages_target_;
-  up.headers = &headers_;
-  up.body = *body;
-  up.connect_timeout = std::chrono::milliseconds(cfg_.connect_timeout_ms);
-  up.first_byte_timeout = std::chrono::milliseconds(cfg_.first_byte_timeout_ms);
-  up.total_timeout = std::chrono::milliseconds(cfg_.total_timeout_ms);
-
-  auto resp = co_await ctx.client->Send(up, ctx.cancel);
-  if (!resp.ok()) co_return Named(resp.status());
-  const int status = resp->status();
-  if (status < 200 || status >= 300) {
-    auto err_body = co_await resp->ReadAll(kMaxErrorBody);
-    co_return UpstreamHttpError(cfg_.name, status,
-                                err_body.ok() ? ExtractErrorMessage(*err_body) : "",
-                                resp->Header("retry-after"), resp->Header("retry-after-ms"));
-  }
+  auto resp = co_await SendToUpstream(cfg_, url_, messages_target_, headers_, *body, ctx);
+  if (!resp.ok()) co_return resp.take_status();
 
   ChatResult result;
   if (!req.stream) {
     auto all = co_await resp->ReadAll(kMaxUpstreamBody);
-    if (!all.ok()) co_return Named(all.status());
+    if (!all.ok()) co_return NameProvider(cfg_.name, all.status());
     auto parsed = api::ParseAnthropicResponse(*all);
-    if (!parsed.ok()) co_return Named(parsed.status());
+    if (!parsed.ok()) co_return NameProvider(cfg_.name, parsed.status());
     parsed->created = ctx.created;
     if (parsed->id.empty()) parsed->id = std::string(ctx.request_id);
     result.body = api::WriteChatCompletion(*parsed);
@@ -68,16 +44,16 @@ http::awaitable<core::Result<ChatResult>> AnthropicProvider::Chat(const CallCont
   std::string out;
   for (;;) {
     auto piece = co_await resp->ReadSome();
-    if (!piece.ok()) co_return Named(piece.status());
+    if (!piece.ok()) co_return NameProvider(cfg_.name, piece.status());
     if (piece->empty()) break;
     out.clear();
     core::Status fed = translator.Feed(*piece, out);
     if (!out.empty() && !co_await sink.Write(out)) co_return core::Cancelled("client went away");
-    if (!fed.ok()) co_return Named(fed);
+    if (!fed.ok()) co_return NameProvider(cfg_.name, fed);
     if (translator.done()) break;
   }
   if (!translator.done()) {
-    co_return Named(core::Unavailable("stream ended before message_stop"));
+    co_return NameProvider(cfg_.name, core::Unavailable("stream ended before message_stop"));
   }
   result.streamed = true;
   result.usage = translator.usage();

@@ -15,8 +15,6 @@ class AnthropicProvider final : public Provider {
   http::awaitable<core::Result<ChatResult>> Chat(const CallContext& ctx, StreamSink& sink) override;
 
  private:
-  core::Status Named(const core::Status& s) const;
-
   config::ProviderConfig cfg_;
   http::Url url_;
   std::string messages_target_;

@@ -188,14 +188,6 @@ OpenAiProvider::OpenAiProvider(config::ProviderConfig cfg, http::Url url)
   for (const auto& [k, v] : cfg_.headers) headers_.emplace_back(k, v);
 }
 
-core::Status OpenAiProvider::Named(const core::Status& s) const {
-  core::Status out(s.code(), "provider '" + cfg_.name + "': " + s.message());
-  out.set_upstream_status(s.upstream_status());
-  out.set_error_code(s.error_code());
-  if (s.retry_after()) out.set_retry_after(*s.retry_after());
-  return out;
-}
-
 http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext& ctx,
                                                                StreamSink& sink) {
   const core::ChatRequest& req = *ctx.request;
@@ -203,30 +195,14 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   // it is stripped again when the client did not ask for it.
   const std::string body =
       api::RewriteForUpstream(ctx.raw_body, req, ctx.upstream_model, req.stream);
-  http::UpstreamRequest up;
-  up.origin = &url_.origin;
-  up.target = chat_target_;
-  up.headers = &headers_;
-  up.body = body;
-  up.connect_timeout = std::chrono::milliseconds(cfg_.connect_timeout_ms);
-  up.first_byte_timeout = std::chrono::milliseconds(cfg_.first_byte_timeout_ms);
-  up.total_timeout = std::chrono::milliseconds(cfg_.total_timeout_ms);
-
-  auto resp = co_await ctx.client->Send(up, ctx.cancel);
-  if (!resp.ok()) co_return Named(resp.status());
-  const int status = resp->status();
-  if (status < 200 || status >= 300) {
-    auto err_body = co_await resp->ReadAll(kMaxErrorBody);
-    co_return UpstreamHttpError(cfg_.name, status,
-                                err_body.ok() ? ExtractErrorMessage(*err_body) : "",
-                                resp->Header("retry-after"), resp->Header("retry-after-ms"));
-  }
+  auto resp = co_await SendToUpstream(cfg_, url_, chat_target_, headers_, body, ctx);
+  if (!resp.ok()) co_return resp.take_status();
 
   ChatResult result;
   const bool is_sse = resp->Header("content-type").starts_with("text/event-stream");
   if (!req.stream || !is_sse) {
     auto all = co_await resp->ReadAll(kMaxUpstreamBody);
-    if (!all.ok()) co_return Named(all.status());
+    if (!all.ok()) co_return NameProvider(cfg_.name, all.status());
     if (!ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason, ctx.json)) {
       result.completion_text = ParseOpenAiContent(*all, ctx.json);
     }
@@ -239,7 +215,7 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   std::string out;
   for (;;) {
     auto piece = co_await resp->ReadSome();
-    if (!piece.ok()) co_return Named(piece.status());
+    if (!piece.ok()) co_return NameProvider(cfg_.name, piece.status());
     if (piece->empty()) break;
     out.clear();
     relay.Feed(*piece, out);

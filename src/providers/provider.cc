@@ -87,6 +87,38 @@ core::Status UpstreamHttpError(std::string_view provider, int http_status, std::
   return s;
 }
 
+core::Status NameProvider(std::string_view provider, const core::Status& s) {
+  core::Status out(s.code(), "provider '" + std::string(provider) + "': " + s.message());
+  out.set_upstream_status(s.upstream_status());
+  out.set_error_code(s.error_code());
+  out.set_param(s.param());
+  if (s.retry_after()) out.set_retry_after(*s.retry_after());
+  return out;
+}
+
+http::awaitable<core::Result<http::UpstreamResponse>> SendToUpstream(
+    const config::ProviderConfig& cfg, const http::Url& url, std::string_view target,
+    const http::HeaderList& headers, std::string_view body, const CallContext& ctx) {
+  http::UpstreamRequest up;
+  up.origin = &url.origin;
+  up.target = target;
+  up.headers = &headers;
+  up.body = body;
+  up.connect_timeout = std::chrono::milliseconds(cfg.connect_timeout_ms);
+  up.first_byte_timeout = std::chrono::milliseconds(cfg.first_byte_timeout_ms);
+  up.total_timeout = std::chrono::milliseconds(cfg.total_timeout_ms);
+  auto resp = co_await ctx.client->Send(up, ctx.cancel);
+  if (!resp.ok()) co_return NameProvider(cfg.name, resp.status());
+  const int status = resp->status();
+  if (status < 200 || status >= 300) {
+    auto err_body = co_await resp->ReadAll(kMaxErrorBody);
+    co_return UpstreamHttpError(cfg.name, status,
+                                err_body.ok() ? ExtractErrorMessage(*err_body) : "",
+                                resp->Header("retry-after"), resp->Header("retry-after-ms"));
+  }
+  co_return resp;
+}
+
 std::string ExtractErrorMessage(std::string_view body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
