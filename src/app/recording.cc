@@ -26,6 +26,9 @@ ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& c
   r.total_ms = o.total_ms;
   r.status = o.status;
   r.error_code = o.error_code;
+  r.task = o.task;
+  r.escalated = o.escalated;
+  r.confidence = o.confidence;
   if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);
   const bool keep =
       cfg.store_payloads == "all" || (cfg.store_payloads == "errors" && o.status >= 400);

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
+#include "gateway/tasks.h"
 #include "http/client.h"
 #include "http/event_loops.h"
 #include "http/server.h"
@@ -214,6 +215,18 @@ int RunServe(const ServeOptions& options) {
     writer = std::move(*started);
     RegisterLedgerMetrics(metrics, *writer);
   }
+  // Tasks: students on the request path; their registry and labels live in
+  // the ledger's database file (own connections), model files beside it.
+  std::unique_ptr<gateway::TaskRuntime> tasks;
+  if (!cfg->tasks.empty()) {
+    auto created = gateway::TaskRuntime::Create(*cfg, clock, metrics, log);
+    if (!created.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", created.status().message().c_str());
+      return 1;
+    }
+    tasks = std::move(*created);
+    gw->set_tasks(tasks.get());
+  }
   AdminApi admin(cfg->LedgerPath());
   gw->set_admin_handler(
       [&admin](http::ServerRequest& req, http::ResponseWriter& w) { return admin.Handle(req, w); });
@@ -263,6 +276,7 @@ int RunServe(const ServeOptions& options) {
               server.active_requests());
   }
   loops.Stop();
+  if (tasks) tasks->learner().Shutdown();  // cancels a running training
   if (writer) {
     // Every answered request has been pushed; commit them before exiting.
     if (auto s = writer->Shutdown(std::chrono::milliseconds(cfg->server.shutdown_grace_ms));

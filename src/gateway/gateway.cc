@@ -97,12 +97,16 @@ struct Gateway::Metrics {
 // the target that is answering.
 class WriterSink final : public providers::StreamSink {
  public:
+  static constexpr size_t kMaxCapture = 1 << 20;
   explicit WriterSink(http::ResponseWriter& w) : w_(w) {}
   http::HeaderList headers;
   http::awaitable<bool> BeginStream() override {
     co_return co_await w_.BeginStream(200, "text/event-stream", headers);
   }
+  // Task requests keep a copy of the streamed bytes (the teacher's label).
+  std::string* capture = nullptr;
   http::awaitable<bool> Write(std::string_view bytes) override {
+    if (capture != nullptr && capture->size() < kMaxCapture) capture->append(bytes);
     co_return co_await w_.WriteChunk(bytes);
   }
   bool started() const override { return w_.started(); }
@@ -301,18 +305,78 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   outcome.request_body = req.body;
   outcome.stream = chat.stream;
 
-  auto plan = resolver_->Resolve(chat.model);
+  // Task requests (gateway/tasks.h): the student answers here when it is
+  // confident enough; otherwise the task's teacher is the target.
+  const TaskRuntime::Task* task = nullptr;
+  TaskDecision decision;
+  std::string task_input;
+  if (auto name = RequestedTask(chat.model, req.Header("x-switchyard-task"))) {
+    outcome.route = "task:" + std::string(*name);
+    auto found = tasks_ != nullptr
+                     ? tasks_->Find(*name)
+                     : core::Result<const TaskRuntime::Task*>(TaskNotFound(*config_, *name));
+    core::Result<std::string> input = found.ok() ? tasks_->StudentInput(**found, chat)
+                                                 : core::Result<std::string>(found.status());
+    if (!input.ok()) {
+      headers.emplace_back(kCostHeader, "0.0");
+      co_await SendError(w, input.status(), headers);
+      finish(api::HttpStatusFor(input.status().code()), input.status());
+      co_return;
+    }
+    task = *found;
+    outcome.task = task->cfg.name;
+    task_input = std::move(*input);
+    decision =
+        tasks_->Decide(*task, task_input, std::uniform_real_distribution<double>(0, 1)(loop.rng));
+    if (decision.student != nullptr) {
+      outcome.confidence = decision.confidence;
+      char conf[32];
+      std::snprintf(conf, sizeof(conf), "%.4f", decision.confidence);
+      headers.emplace_back("x-switchyard-confidence", conf);
+    }
+    if (decision.local()) {
+      const StudentReply reply =
+          BuildStudentReply(decision, outcome.id, outcome.start_unix_ms / 1000, chat.stream);
+      outcome.answered_by = reply.model;
+      outcome.provider = "student";
+      outcome.model = reply.model;
+      outcome.cost_usd = tasks_->student_cost_usd();
+      outcome.priced = true;
+      headers.emplace_back("x-switchyard-route", reply.model);
+      headers.emplace_back("x-switchyard-escalated", "false");
+      headers.emplace_back(kCostHeader, FormatUsd(outcome.cost_usd));
+      if (chat.stream) {
+        if (co_await w.BeginStream(200, "text/event-stream", headers)) {
+          if (co_await w.WriteChunk(reply.body)) co_await w.EndStream();
+        }
+      } else {
+        co_await w.Send(200, kJson, reply.body, headers);
+        outcome.response_body = reply.body;
+      }
+      tasks_->CountAnswer(*task, true);
+      finish(w.failed() ? 499 : 200,
+             w.failed() ? core::Cancelled("client went away") : core::Status::Ok());
+      co_return;
+    }
+    outcome.escalated = true;
+    headers.emplace_back("x-switchyard-escalated", "true");
+  }
+
+  auto plan = resolver_->Resolve(task != nullptr ? std::string_view(task->cfg.teacher)
+                                                 : std::string_view(chat.model));
   if (!plan.ok()) {
-    outcome.route = "unknown";
+    if (task == nullptr) outcome.route = "unknown";
     headers.emplace_back(kCostHeader, "0.0");
     co_await SendError(w, plan.status(), headers);
     finish(404, plan.status());
     co_return;
   }
-  outcome.route = plan->route;
+  if (task == nullptr) outcome.route = plan->route;
 
   http::CancelToken& cancel = w.cancel_token();
   WriterSink sink(w);
+  std::string streamed;  // task requests: the teacher's SSE bytes
+  if (task != nullptr && chat.stream) sink.capture = &streamed;
   core::Status last_error = core::Unavailable("route \"" + plan->route + "\" has no targets");
   const int64_t created = outcome.start_unix_ms / 1000;
 
@@ -369,6 +433,13 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
           sink.headers.emplace_back(kCostHeader, FormatUsd(outcome.cost_usd));
           co_await w.Send(200, kJson, result->body, sink.headers);
           outcome.response_body = result->body;
+        }
+        if (task != nullptr) {
+          const std::string text = !result->completion_text.empty() ? result->completion_text
+                                   : result->streamed               ? StreamedContent(streamed)
+                                                      : CompletionContent(result->body);
+          tasks_->OnTeacherAnswer(*task, decision, std::move(task_input), text, outcome.id);
+          tasks_->CountAnswer(*task, false);
         }
         finish(w.failed() ? 499 : 200,
                w.failed() ? core::Cancelled("client went away") : core::Status::Ok());

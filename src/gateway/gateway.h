@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "core/clock.h"
 #include "gateway/accounting.h"
 #include "gateway/resolver.h"
+#include "gateway/tasks.h"
 #include "http/client.h"
 #include "http/event_loops.h"
 #include "http/server.h"
@@ -51,6 +53,11 @@ struct Outcome {
   const core::ChatRequest* request = nullptr;  // valid only during the callback
   std::string_view request_body;               // valid only during the callback
   std::string_view response_body;              // non-streamed answers; valid during callback
+  // Task requests (gateway/tasks.h): the task, whether the teacher answered,
+  // and the student's calibrated confidence when the task has a student.
+  std::string task;
+  bool escalated = false;
+  std::optional<double> confidence;
 };
 using OutcomeRecorder = std::function<void(Outcome&)>;
 
@@ -80,6 +87,9 @@ class Gateway {
   void set_admin_handler(http::Handler h) { admin_ = std::move(h); }
   // Lets /healthz answer 503 while draining.
   void set_server(const http::Server* server) { server_ = server; }
+  // Students on the request path (requests to "task:NAME"); without it every
+  // task request is 404 task_not_found.
+  void set_tasks(TaskRuntime* tasks) { tasks_ = tasks; }
 
   const Resolver& resolver() const { return *resolver_; }
   const std::vector<ProviderSlot>& providers() const { return slots_; }
@@ -113,6 +123,7 @@ class Gateway {
   const Accounting* accounting_ = nullptr;
   http::Handler admin_;
   const http::Server* server_ = nullptr;
+  TaskRuntime* tasks_ = nullptr;
 };
 
 }  // namespace switchyard::gateway
