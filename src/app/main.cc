@@ -162,7 +162,8 @@ int main(int argc, char** argv) {
   tasks_cmd->add_flag("--versions", task_opts.versions, "Every version of every task");
   CLI::App* train_cmd = app.add_subcommand("train", "Train a task's student now");
   train_cmd->add_option("task", task_opts.task, "Task name")->required();
-  train_cmd->add_option("--from", task_opts.from_csv, "Labelled CSV (text,label)")->required();
+  train_cmd->add_option("--from", task_opts.from_csv,
+                        "Labelled CSV (text,label); default: the teacher's labels in the ledger");
   CLI::App* eval_cmd = app.add_subcommand(
       "eval", "Evaluate a task's student on labelled data: agreement, coverage, calibration");
   eval_cmd->add_option("task", task_opts.task, "Task name")->required();

@@ -1,10 +1,13 @@
 // Config glue for `switchyard tasks|train|eval`: loads the config, finds the
 // task, and fills the option structs of app/learn_cmd.h.
 #include <cstdio>
+#include <filesystem>
 
 #include "app/commands.h"
 #include "app/learn_cmd.h"
 #include "config/config.h"
+#include "core/clock.h"
+#include "learn/label_store.h"
 
 namespace switchyard::app {
 namespace {
@@ -41,6 +44,16 @@ int RunTasksCommand(const TaskCommandOptions& options) {
   TasksOptions o;
   o.registry_db = cfg->LedgerPath();
   for (const auto& t : cfg->tasks) o.tasks.push_back(SpecOf(t));
+  // Labels seen: the teacher's labels the server stored (only if a ledger exists;
+  // never create one from a read command).
+  if (std::filesystem::exists(o.registry_db)) {
+    core::SystemClock clock;
+    if (auto labels = learn::LabelStore::Open(o.registry_db, clock); labels.ok()) {
+      for (const auto& t : cfg->tasks) {
+        if (auto n = (*labels)->Count(t.name); n.ok()) o.labels_seen[t.name] = *n;
+      }
+    }
+  }
   o.versions = options.versions;
   o.json = options.json;
   return RunTasks(o);
@@ -54,14 +67,30 @@ int RunTrainCommand(const TaskCommandOptions& options) {
   }
   const config::TaskConfig* task = FindTaskOrComplain(*cfg, options.task);
   if (task == nullptr) return 2;
-  if (options.from_csv.empty()) {
-    std::fprintf(stderr,
-                 "switchyard: train %s: give --from FILE.csv (columns text,label); training from "
-                 "the ledger's labels runs inside `switchyard serve`\n",
-                 task->name.c_str());
-    return 2;
-  }
   TrainCommandOptions o;
+  if (options.from_csv.empty()) {
+    // The teacher's labels recorded by the server.
+    const std::string db = cfg->LedgerPath();
+    if (!std::filesystem::exists(db)) {
+      std::fprintf(stderr,
+                   "switchyard: train %s: no ledger at %s yet; send requests to task:%s through "
+                   "`switchyard serve` first, or give --from FILE.csv (columns text,label)\n",
+                   task->name.c_str(), db.c_str(), task->name.c_str());
+      return 2;
+    }
+    core::SystemClock clock;
+    auto labels = learn::LabelStore::Open(db, clock);
+    if (!labels.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", labels.status().message().c_str());
+      return 1;
+    }
+    auto examples = (*labels)->Load(task->name);
+    if (!examples.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", examples.status().message().c_str());
+      return 1;
+    }
+    o.examples = std::move(*examples);
+  }
   o.task = SpecOf(*task);
   o.from_csv = options.from_csv;
   o.registry_db = cfg->LedgerPath();
