@@ -462,6 +462,10 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
         target.breaker->RecordFailure();
       }
       metrics_->attempts.WithLabels({pcfg.name, "error"}).Inc();
+      // The record names the last attempt's provider and model even when
+      // every attempt fails.
+      outcome.provider = pcfg.name;
+      outcome.model = target.model;
       log_->warn("request {} attempt {} on {} failed: {}", outcome.id, outcome.attempts,
                  target.label, err.message());
 
