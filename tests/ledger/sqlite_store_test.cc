@@ -255,8 +255,9 @@ TEST(SqliteStoreTest, NewerSchemaIsRefused) {
   }
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().message(),
-            "ledger: " + path + ": schema version 7 is newer than this build supports (" + std::to_string(kLedgerSchemaVersion) + ")");
+  EXPECT_EQ(store.status().message(), "ledger: " + path +
+                                          ": schema version 7 is newer than this build supports (" +
+                                          std::to_string(kLedgerSchemaVersion) + ")");
 }
 
 TEST(SqliteStoreTest, ReadOnlyOpensACurrentLedgerAndRefusesWrites) {
@@ -272,10 +273,10 @@ TEST(SqliteStoreTest, ReadOnlyOpensACurrentLedgerAndRefusesWrites) {
   }
   auto old = SqliteStore::Open(path, {.read_only = true});
   ASSERT_FALSE(old.ok());
-  EXPECT_EQ(old.status().message(),
-            "ledger: " + path +
-                ": schema version 0, this build needs " + std::to_string(kLedgerSchemaVersion) + " (open it once read-write, e.g. start the "
-                "gateway)");
+  EXPECT_EQ(old.status().message(), "ledger: " + path + ": schema version 0, this build needs " +
+                                        std::to_string(kLedgerSchemaVersion) +
+                                        " (open it once read-write, e.g. start the "
+                                        "gateway)");
   {
     auto rw = OpenOrDie(path);
     ASSERT_NE(rw, nullptr);
