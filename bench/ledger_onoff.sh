@@ -2,11 +2,13 @@
 # Gateway throughput with the ledger on vs off, in the same run (issue 3).
 #
 #   bench/ledger_onoff.sh [--build-dir DIR] [--reps N] [--duration S] [--conns N]
+#                         [--gateway-cpus LIST]
 #
 # One loopback upstream (sy_bench_upstream), two Switchyards with the same config
 # except [ledger] enabled, wrk with bench/proxy/chat.lua (JSON, N connections).
 # Runs alternate on/off R times; prints the median requests/s of each and the
-# ratio on/off. Pinning: the gateways on CPU 0, wrk and the upstream on CPU 1.
+# ratio on/off. Pinning: the gateways on CPU 0 (--gateway-cpus), wrk and the
+# upstream on CPU 1.
 # Every process started here is stopped by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,12 +17,14 @@ BUILD_DIR="$REPO/build"
 REPS=5
 DURATION=5
 CONNS=32
+GW_CPUS=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
+    --gateway-cpus) GW_CPUS=$2; shift 2 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +60,7 @@ max_idle_connections = 256
 name = "default"
 targets = ["up/gpt-4o-mini"]
 TOML
-  taskset -c 0 "$SY" serve --config "$TMP/$mode.toml" > "$TMP/$mode.log" 2>&1 & PIDS+=($!)
+  taskset -c "$GW_CPUS" "$SY" serve --config "$TMP/$mode.toml" > "$TMP/$mode.log" 2>&1 & PIDS+=($!)
 done
 for port in $UP_PORT $ON_PORT $OFF_PORT; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
