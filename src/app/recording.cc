@@ -27,6 +27,8 @@ ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& c
   r.status = o.status;
   r.error_code = o.error_code;
   r.task = o.task;
+  r.tenant = o.tenant;
+  r.pii_findings = o.pii_findings;
   r.escalated = o.escalated;
   r.confidence = o.confidence;
   if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);

@@ -18,6 +18,11 @@
 #include "core/clock.h"
 #include "gateway/gateway.h"
 #include "gateway/tasks.h"
+#include "guard/audit.h"
+#include "guard/keys.h"
+#include "guard/limits.h"
+#include "guard/pii.h"
+#include "guard/policy.h"
 #include "http/client.h"
 #include "http/event_loops.h"
 #include "http/server.h"
@@ -226,6 +231,64 @@ int RunServe(const ServeOptions& options) {
     }
     tasks = std::move(*created);
     gw->set_tasks(tasks.get());
+  }
+  // The guard: keys and limits (auth = "keys"), the PII scanner (compiled
+  // once) with the policies, and the egress audit beside the ledger.
+  std::unique_ptr<guard::KeyStore> keys;
+  std::unique_ptr<guard::LimitStore> limits;
+  std::unique_ptr<guard::PiiScanner> scanner;
+  std::unique_ptr<guard::AuditStore> audit;
+  {
+    gateway::GuardHooks hooks;
+    if (cfg->guard.auth == "keys") {
+      auto opened = guard::KeyStore::Open(cfg->KeysDbPath(), {}, clock);
+      if (!opened.ok()) {
+        std::fprintf(stderr, "switchyard: %s\n", opened.status().message().c_str());
+        return 1;
+      }
+      keys = std::move(*opened);
+      limits = std::make_unique<guard::InProcessLimitStore>(clock);
+      hooks.keys = keys.get();
+      hooks.admin_key = cfg->guard.admin_key;
+      hooks.limits = limits.get();
+      if (hooks.admin_key.empty()) {
+        log->warn("guard: no admin key (guard.admin_key_env unset): /admin/* answers 401");
+      }
+    } else {
+      log->warn("guard: auth is off; anyone who can reach {}:{} may use every provider",
+                cfg->server.host, cfg->server.port);
+    }
+    std::vector<guard::PolicyRule> rules;
+    for (const auto& t : cfg->tasks) {
+      if (t.pii_policy.empty()) continue;
+      auto action = guard::ParsePolicyAction(t.pii_policy);
+      if (action.ok()) rules.push_back({"", t.name, *action});
+    }
+    auto default_action = guard::ParsePolicyAction(cfg->guard.pii_policy);
+    auto table = guard::PolicyTable::Create(
+        default_action.ok() ? *default_action : guard::PolicyAction::kAllow, std::move(rules));
+    if (!table.ok()) {
+      std::fprintf(stderr, "switchyard: config error: %s\n", table.status().message().c_str());
+      return 2;
+    }
+    hooks.policies = std::move(*table);
+    auto created = guard::PiiScanner::Create();
+    if (!created.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", created.status().message().c_str());
+      return 1;
+    }
+    scanner = std::move(*created);
+    hooks.scanner = scanner.get();
+    guard::AuditStoreOptions ao;
+    ao.background = true;
+    auto audit_opened = guard::AuditStore::Open(cfg->LedgerPath(), ao);
+    if (!audit_opened.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", audit_opened.status().message().c_str());
+      return 1;
+    }
+    audit = std::move(*audit_opened);
+    hooks.audit = audit.get();
+    gw->set_guard(std::move(hooks));
   }
   AdminApi admin(cfg->LedgerPath());
   gw->set_admin_handler(

@@ -458,6 +458,15 @@ void ReadLedger(const toml::table& table, LedgerConfig& ledger, Errors& errors) 
   r.Finish();
 }
 
+void ReadGuard(const toml::table& table, GuardConfig& guard, Errors& errors) {
+  TableReader r(table, "guard", errors);
+  r.String("auth", &guard.auth);
+  r.String("admin_key_env", &guard.admin_key_env);
+  r.String("keys_db", &guard.keys_db);
+  r.String("pii_policy", &guard.pii_policy);
+  r.Finish();
+}
+
 TaskConfig ReadTask(const toml::table& table, const std::string& path, Errors& errors) {
   TaskConfig t;
   TableReader r(table, path, errors);
@@ -477,6 +486,7 @@ TaskConfig ReadTask(const toml::table& table, const std::string& path, Errors& e
   r.Double("holdout_fraction", &t.holdout_fraction);
   r.Double("shadow_sample", &t.shadow_sample);
   r.Int("min_live_samples", &t.min_live_samples);
+  r.String("pii_policy", &t.pii_policy);
   r.Finish();
   return t;
 }
@@ -551,6 +561,9 @@ void ReadDocument(const toml::table& root, Config& config, Errors& errors) {
   }
   if (const toml::node* n = top.Take("tasks")) {
     ReadTableArray(*n, "tasks", config.tasks, errors, ReadTask);
+  }
+  if (const toml::node* n = top.Take("guard")) {
+    if (const toml::table* t = AsTable(*n, "guard", errors)) ReadGuard(*t, config.guard, errors);
   }
   top.Finish();
 }
@@ -777,6 +790,8 @@ void ValidateRoutes(Config& config, Errors& errors, bool providers_complete) {
   }
 }
 
+constexpr std::string_view kPiiPolicies[] = {"allow", "redact", "local_only", "block"};
+
 void Validate(Config& config, Errors& errors, const EnvLookup& env) {
   ValidateServer(config.server, errors);
   if (config.data_dir.empty()) {
@@ -870,6 +885,18 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
       errors.Add(path + ".shadow_sample", "expected a number in [0, 1]");
     }
     CheckMin(errors, path + ".min_live_samples", t.min_live_samples, 1);
+    if (!t.pii_policy.empty()) CheckOneOf(errors, path + ".pii_policy", t.pii_policy, kPiiPolicies);
+  }
+  static constexpr std::string_view kAuthModes[] = {"off", "keys"};
+  CheckOneOf(errors, "guard.auth", config.guard.auth, kAuthModes);
+  CheckOneOf(errors, "guard.pii_policy", config.guard.pii_policy, kPiiPolicies);
+  if (!config.guard.admin_key_env.empty() && !errors.Has("guard.admin_key_env")) {
+    if (auto key = GetEnv(env, config.guard.admin_key_env)) {
+      config.guard.admin_key = *key;
+    } else if (config.guard.auth == "keys") {
+      errors.Add("guard.admin_key_env",
+                 "environment variable " + Quote(config.guard.admin_key_env) + " is not set");
+    }
   }
   for (size_t i = 0; i < config.prices.size(); ++i) {
     const PriceOverride& price = config.prices[i];
@@ -908,6 +935,13 @@ std::string Config::LedgerPath() const {
   std::string dir = data_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir + "/ledger.db";
+}
+
+std::string Config::KeysDbPath() const {
+  if (!guard.keys_db.empty()) return guard.keys_db;
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/keys.db";
 }
 
 const ProviderConfig* Config::FindProvider(std::string_view name) const {

@@ -102,6 +102,7 @@ struct TaskConfig {
   double holdout_fraction = 0.2;  // labels held out for calibration and the threshold
   double shadow_sample = 0.1;     // share of teacher answers also shown to the student
   int min_live_samples = 200;     // live comparisons before demotion can trigger
+  std::string pii_policy;  // "" = [guard] pii_policy; else allow | redact | local_only | block
 };
 
 struct RouteConfig {
@@ -135,6 +136,15 @@ struct LogConfig {
   std::string format = "text";  // text | json
 };
 
+// [guard]: API keys, limits and the PII policy on the request path.
+struct GuardConfig {
+  std::string auth = "off";          // off | keys (Authorization: Bearer KEY on chat requests)
+  std::string admin_key_env;         // env var holding the admin key for /admin/* (auth = keys)
+  std::string admin_key;             // resolved from admin_key_env at load time
+  std::string keys_db;               // "" = <data_dir>/keys.db
+  std::string pii_policy = "allow";  // allow | redact | local_only | block
+};
+
 struct Config {
   std::string source = "<embedded defaults>";  // file path, for messages
   std::string data_dir = "./switchyard-data";  // [storage] data_dir
@@ -145,11 +155,15 @@ struct Config {
   LedgerConfig ledger;
   std::vector<PriceOverride> prices;
   std::vector<TaskConfig> tasks;
+  GuardConfig guard;
 
   const TaskConfig* FindTask(std::string_view name) const;
 
   // <data_dir>/ledger.db unless [ledger] path is set.
   std::string LedgerPath() const;
+
+  // <data_dir>/keys.db unless [guard] keys_db is set.
+  std::string KeysDbPath() const;
 
   // The provider with this name, or nullptr. Points into `providers`.
   const ProviderConfig* FindProvider(std::string_view name) const;

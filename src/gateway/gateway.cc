@@ -54,6 +54,30 @@ std::string ErrorCodeFor(const core::Status& s) {
   }
 }
 
+// Compares without an early exit, so timing does not reveal the prefix.
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= x ^ y;
+  }
+  return diff == 0;
+}
+
+// The texts a request carries to the model: message contents and tool-call arguments.
+std::vector<std::string_view> RequestTexts(const core::ChatRequest& chat) {
+  std::vector<std::string_view> texts;
+  for (const core::Message& m : chat.messages) {
+    if (!m.content.empty()) texts.push_back(m.content);
+    for (const core::ToolCall& call : m.tool_calls) {
+      if (!call.arguments.empty()) texts.push_back(call.arguments);
+    }
+  }
+  return texts;
+}
+
 }  // namespace
 
 struct Gateway::LoopState {
@@ -200,6 +224,18 @@ http::awaitable<void> Gateway::Handle(http::ServerRequest& req, http::ResponseWr
   std::optional<core::Status> error;
 
   if (admin_ && path.starts_with("/admin/")) {
+    if (guard_.keys != nullptr) {
+      const std::string_view auth = req.Header("authorization");
+      const bool ok = !guard_.admin_key.empty() && auth.starts_with("Bearer ") &&
+                      ConstantTimeEquals(auth.substr(7), guard_.admin_key);
+      if (!ok) {
+        core::Status denied(core::StatusCode::kUnauthenticated,
+                            auth.empty() ? "missing admin key" : "invalid admin key");
+        denied.set_error_code("invalid_api_key");
+        co_await SendError(w, denied);
+        co_return;
+      }
+    }
     co_await admin_(req, w);
     co_return;
   }
@@ -273,6 +309,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     outcome.id = std::move(id);
   }
   http::HeaderList headers{{"x-switchyard-request-id", outcome.id}};
+  std::optional<guard::Reservation> reservation;  // settled in finish()
 
   auto finish = [&](int status, const core::Status& err) {
     const auto end = Clock::now();
@@ -280,6 +317,16 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     outcome.total_ms = MsSince(start, end);
     if (w.started()) outcome.first_byte_ms = MsSince(start, w.first_byte_time());
     if (!err.ok()) outcome.error_code = ErrorCodeFor(err);
+    if (reservation) {
+      if (status == 200 && !outcome.provider.empty()) {
+        guard_.limits->Commit(*reservation,
+                              outcome.usage.prompt_tokens + outcome.usage.completion_tokens,
+                              outcome.cost_usd);
+      } else {
+        guard_.limits->Refund(*reservation);
+      }
+      reservation.reset();
+    }
     const std::string& route = outcome.route.empty() ? outcome.answered_by : outcome.route;
     const std::string status_text = std::to_string(status);
     const std::string provider = outcome.provider.empty() ? "none" : outcome.provider;
@@ -291,6 +338,21 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     }
     if (recorder_) recorder_(outcome);
   };
+
+  // Guard: the key comes first; nothing else is looked at without one.
+  guard::TenantInfo tenant;
+  if (guard_.keys != nullptr) {
+    auto authed = guard_.keys->Authenticate(req.Header("authorization"));
+    if (!authed.ok()) {
+      outcome.route = "unauthenticated";
+      headers.emplace_back(kCostHeader, "0.0");
+      co_await SendError(w, authed.status(), headers);
+      finish(api::HttpStatusFor(authed.status().code()), authed.status());
+      co_return;
+    }
+    tenant = std::move(*authed);
+    outcome.tenant = tenant.tenant;
+  }
 
   auto parsed = loop.parser.Parse(req.body);
   if (!parsed.ok()) {
@@ -304,6 +366,35 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   outcome.request = &chat;
   outcome.request_body = req.body;
   outcome.stream = chat.stream;
+
+  // Guard: PII in the message texts, and the policy for this tenant and task.
+  std::vector<guard::Finding> findings;
+  guard::PolicyAction policy = guard::PolicyAction::kAllow;
+  if (guard_.scanner != nullptr) {
+    const std::vector<std::string_view> texts = RequestTexts(chat);
+    auto scanned = guard_.scanner->ScanTexts(texts);
+    core::Status err = scanned.ok() ? core::Status::Ok() : scanned.status();
+    if (scanned.ok()) {
+      findings = std::move(*scanned);
+      outcome.pii_findings = guard::FindingsSummaryJson(findings);
+      const auto task_name = RequestedTask(chat.model, req.Header("x-switchyard-task"));
+      policy = guard_.policies.Resolve(tenant.tenant, task_name ? *task_name : "");
+      if (policy == guard::PolicyAction::kBlock) {
+        auto decided = guard::Decide(policy, findings, false);
+        if (!decided.ok()) err = decided.status();
+      }
+    }
+    if (!err.ok()) {
+      outcome.route = "refused";
+      headers.emplace_back(kCostHeader, "0.0");
+      co_await SendError(w, err, headers);
+      finish(api::HttpStatusFor(err.code()), err);
+      co_return;
+    }
+  }
+  // local_only (and redact, enforced the same way): only owned targets.
+  const bool owned_only = !findings.empty() && (policy == guard::PolicyAction::kLocalOnly ||
+                                                policy == guard::PolicyAction::kRedact);
 
   // Task requests (gateway/tasks.h): the student answers here when it is
   // confident enough; otherwise the task's teacher is the target.
@@ -372,6 +463,39 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     co_return;
   }
   if (task == nullptr) outcome.route = plan->route;
+  if (owned_only) {
+    std::erase_if(plan->targets, [](const Target& t) { return !t.provider->config().owned; });
+    auto decided = guard::Decide(guard::PolicyAction::kLocalOnly, findings, !plan->targets.empty());
+    if (!decided.ok()) {
+      headers.emplace_back(kCostHeader, "0.0");
+      co_await SendError(w, decided.status(), headers);
+      finish(api::HttpStatusFor(decided.status().code()), decided.status());
+      co_return;
+    }
+  }
+  // Limits: reserve the estimate before any upstream call; finish() settles it.
+  if (guard_.limits != nullptr && guard_.keys != nullptr && !plan->targets.empty()) {
+    core::Usage estimate;
+    const Target& first = plan->targets.front();
+    if (accounting_ != nullptr) accounting_->EstimateUsage(chat, first.model, "", estimate);
+    if (estimate.prompt_tokens == 0)
+      estimate.prompt_tokens = static_cast<int64_t>(req.body.size() / 4);
+    estimate.completion_tokens = chat.max_tokens.value_or(guard_.default_max_tokens);
+    bool priced = false;
+    const double est_usd =
+        accounting_ != nullptr
+            ? accounting_->CostUsd(first.provider->config(), first.model, estimate, &priced)
+            : 0.0;
+    auto reserved = guard_.limits->Reserve(
+        tenant.tenant, tenant.limits, estimate.prompt_tokens + estimate.completion_tokens, est_usd);
+    if (!reserved.ok()) {
+      headers.emplace_back(kCostHeader, "0.0");
+      co_await SendError(w, reserved.status(), headers);
+      finish(429, reserved.status());
+      co_return;
+    }
+    reservation = std::move(*reserved);
+  }
 
   http::CancelToken& cancel = w.cancel_token();
   WriterSink sink(w);
@@ -408,6 +532,23 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       ctx.request_id = outcome.id;
       ctx.created = created;
       ctx.json = &loop.answers;
+      if (guard_.audit != nullptr && !pcfg.owned) {
+        guard::AuditRecord record;
+        record.ts_ms = clock_.UnixMillis();
+        record.request_id = outcome.id;
+        record.tenant = tenant.tenant;
+        record.task = outcome.task;
+        record.provider = pcfg.name;
+        record.model = target.model;
+        record.policy = std::string(guard::PolicyActionName(policy));
+        record.findings_before = guard::CountByName(findings);
+        record.findings_after = record.findings_before;  // sent unchanged
+        record.payload_sha256 = guard::Sha256Hex(req.body);
+        record.payload_bytes = static_cast<int64_t>(req.body.size());
+        if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
+          log_->warn("request {}: egress audit: {}", outcome.id, s.message());
+        }
+      }
       auto result = co_await target.provider->Chat(ctx, sink);
 
       if (result.ok()) {

@@ -24,6 +24,11 @@
 #include "gateway/accounting.h"
 #include "gateway/resolver.h"
 #include "gateway/tasks.h"
+#include "guard/audit.h"
+#include "guard/keys.h"
+#include "guard/limits.h"
+#include "guard/pii.h"
+#include "guard/policy.h"
 #include "http/client.h"
 #include "http/event_loops.h"
 #include "http/server.h"
@@ -58,8 +63,32 @@ struct Outcome {
   std::string task;
   bool escalated = false;
   std::optional<double> confidence;
+  // Guard: the authenticated tenant ("" with auth off) and the PII findings
+  // summary ({"email":1}; "" when nothing was scanned).
+  std::string tenant;
+  std::string pii_findings;
 };
 using OutcomeRecorder = std::function<void(Outcome&)>;
+
+// The guard on the request path (src/guard), set by the composition root.
+// Every member is optional; the pointees must outlive the gateway and are
+// thread-safe (see their headers).
+struct GuardHooks {
+  // Non-null: chat requests need "Authorization: Bearer KEY" (401 otherwise)
+  // and /admin/* needs "Bearer <admin_key>" (401 otherwise; always 401 when
+  // admin_key is empty).
+  const guard::KeyStore* keys = nullptr;
+  std::string admin_key;
+  // Per-tenant rpm/tpm/budget (needs keys): 429 with Retry-After when over.
+  guard::LimitStore* limits = nullptr;
+  int64_t default_max_tokens = 1024;  // token estimate when a request sets no max_tokens
+  // Non-null: message texts are scanned and `policies` applied per tenant/task.
+  // redact is enforced like local_only (only owned targets see the request).
+  const guard::PiiScanner* scanner = nullptr;
+  guard::PolicyTable policies;
+  // Non-null: one egress record per call to an external (not owned) provider.
+  guard::AuditStore* audit = nullptr;
+};
 
 struct GatewayOptions {
   uint64_t seed = 0;  // 0: seeded from std::random_device (jitter, ids)
@@ -90,6 +119,8 @@ class Gateway {
   // Students on the request path (requests to "task:NAME"); without it every
   // task request is 404 task_not_found.
   void set_tasks(TaskRuntime* tasks) { tasks_ = tasks; }
+  // Authentication, limits, PII policy and egress audit (see GuardHooks).
+  void set_guard(GuardHooks guard) { guard_ = std::move(guard); }
 
   const Resolver& resolver() const { return *resolver_; }
   const std::vector<ProviderSlot>& providers() const { return slots_; }
@@ -124,6 +155,7 @@ class Gateway {
   http::Handler admin_;
   const http::Server* server_ = nullptr;
   TaskRuntime* tasks_ = nullptr;
+  GuardHooks guard_;
 };
 
 }  // namespace switchyard::gateway

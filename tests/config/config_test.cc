@@ -936,5 +936,41 @@ TEST(TasksConfigTest, BadTasksNameTheKey) {
             "the labels");
 }
 
+TEST(GuardConfigTest, DefaultsParseAndErrors) {
+  auto defaults = ParseConfig("", "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->guard.auth, "off");
+  EXPECT_EQ(defaults->guard.pii_policy, "allow");
+  EXPECT_EQ(defaults->KeysDbPath(), "./switchyard-data/keys.db");
+
+  auto cfg = ParseConfig(
+      "[storage]\ndata_dir = \"/d/\"\n[guard]\nauth = \"keys\"\nadmin_key_env = \"ADM\"\n"
+      "pii_policy = \"local_only\"\n"
+      "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+      "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\n"
+      "pii_policy = \"block\"\n",
+      "conf.toml", FakeEnv({{"ADM", "admin-secret"}}));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->guard.auth, "keys");
+  EXPECT_EQ(cfg->guard.admin_key, "admin-secret");
+  EXPECT_EQ(cfg->guard.pii_policy, "local_only");
+  EXPECT_EQ(cfg->KeysDbPath(), "/d/keys.db");
+  EXPECT_EQ(cfg->tasks[0].pii_policy, "block");
+
+  EXPECT_EQ(ErrorOf("[guard]\nauth = \"on\"\n"),
+            "conf.toml: guard.auth: expected \"off\" or \"keys\", got \"on\"");
+  EXPECT_EQ(ErrorOf("[guard]\npii_policy = \"mask\"\n"),
+            "conf.toml: guard.pii_policy: expected one of \"allow\", \"redact\", "
+            "\"local_only\", \"block\", got \"mask\"");
+  EXPECT_EQ(ErrorOf("[guard]\nauth = \"keys\"\nadmin_key_env = \"NOPE\"\n"),
+            "conf.toml: guard.admin_key_env: environment variable \"NOPE\" is not set");
+  EXPECT_EQ(ErrorOf("[guard]\nkeys = 1\n"), "conf.toml: unknown key \"guard.keys\"");
+  EXPECT_EQ(ErrorOf("[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+                    "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\n"
+                    "pii_policy = \"nope\"\n"),
+            "conf.toml: tasks[0].pii_policy: expected one of \"allow\", \"redact\", "
+            "\"local_only\", \"block\", got \"nope\"");
+}
+
 }  // namespace
 }  // namespace switchyard::config
