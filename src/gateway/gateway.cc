@@ -7,6 +7,7 @@
 
 #include "api/errors.h"
 #include "core/json_writer.h"
+#include "guard/hardening.h"
 
 namespace switchyard::gateway {
 namespace {
@@ -354,7 +355,11 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     outcome.tenant = tenant.tenant;
   }
 
-  auto parsed = loop.parser.Parse(req.body);
+  // Front door: bound the parser's work and refuse bytes that are not text
+  // before anything else reads the body.
+  core::Status front = guard::CheckJsonDepth(req.body);
+  if (front.ok()) front = guard::ValidateUtf8(req.body);
+  auto parsed = front.ok() ? loop.parser.Parse(req.body) : core::Result<core::ChatRequest>(front);
   if (!parsed.ok()) {
     outcome.route = "invalid";
     headers.emplace_back(kCostHeader, "0.0");

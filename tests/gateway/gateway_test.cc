@@ -669,6 +669,26 @@ TEST_F(GatewayTest, InvalidRequestsAre400WithTheField) {
   EXPECT_EQ(up.request_count(), 0u);
 }
 
+TEST_F(GatewayTest, FrontDoorRefusesDeepNestingAndInvalidUtf8) {
+  FakeUpstream up;
+  Start(Provider("up", up.base_url(), "gpt-up"));
+  std::string deep = R"({"model":"gpt-up","messages":[{"role":"user","content":"x"}],"x":)";
+  for (int i = 0; i < 70; ++i) deep += "[";
+  for (int i = 0; i < 70; ++i) deep += "]";
+  deep += "}";
+  HttpResult too_deep = HttpRequest(port(), "POST", "/v1/chat/completions", deep);
+  EXPECT_EQ(too_deep.status, 400);
+  EXPECT_EQ(too_deep.body, ErrorJson("JSON nesting deeper than 64 levels", "invalid_request_error",
+                                     "null", "\"json_too_deep\""));
+  HttpResult bad_utf8 =
+      HttpRequest(port(), "POST", "/v1/chat/completions",
+                  Chat("gpt-up").substr(0, 10) + "\xff\xfe" + Chat("gpt-up").substr(10));
+  EXPECT_EQ(bad_utf8.status, 400);
+  EXPECT_EQ(bad_utf8.body, ErrorJson("request body is not valid UTF-8 (byte 10)",
+                                     "invalid_request_error", "null", "\"invalid_utf8\""));
+  EXPECT_EQ(up.request_count(), 0u);
+}
+
 TEST_F(GatewayTest, BodyTooLargeIs413WithAnOpenAiError) {
   FakeUpstream up;
   Start(Provider("up", up.base_url(), "gpt-up"), "max_body_bytes = 256");
