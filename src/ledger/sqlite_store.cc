@@ -264,7 +264,15 @@ core::Status SqliteStore::Configure() {
                                     ": cannot enable WAL (journal mode stays \"" + mode + "\")");
   }
   wal.reset();
-  return Exec("PRAGMA synchronous=NORMAL", "cannot set synchronous=NORMAL");
+  if (auto s = Exec("PRAGMA synchronous=NORMAL", "cannot set synchronous=NORMAL"); !s.ok()) {
+    return s;
+  }
+  // Checkpoint (and fsync) every ~32 MB of WAL instead of every 4 MB, and read
+  // pages through a memory map instead of a read() per page.
+  if (auto s = Exec("PRAGMA wal_autocheckpoint=8192", "cannot set wal_autocheckpoint"); !s.ok()) {
+    return s;
+  }
+  return Exec("PRAGMA mmap_size=268435456", "cannot set mmap_size");
 }
 
 core::Status SqliteStore::Exec(const char* sql, std::string_view doing) {
