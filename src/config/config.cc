@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "core/json_writer.h"
+
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -30,38 +32,11 @@ constexpr std::string_view kExpectTargets =
 // ---------------------------------------------------------------------------
 // Small text helpers.
 
-// A double-quoted rendering of `s` that always stays on one line.
+// A double-quoted rendering of `s` that always stays on one line (JSON
+// string escaping: quotes, backslashes and control characters).
 std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-          out += kHex[static_cast<unsigned char>(c) & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+  std::string out;
+  core::AppendJsonString(out, s);
   return out;
 }
 

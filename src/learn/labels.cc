@@ -1,5 +1,7 @@
 #include "learn/labels.h"
 
+#include "core/json_writer.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -21,34 +23,9 @@ std::string Quote(std::string_view s) {
     s = s.substr(0, n);
     cut = true;
   }
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  if (cut) out += "...";
-  out += "\"";
+  std::string out;
+  core::AppendJsonString(out, s);
+  if (cut) out.insert(out.size() - 1, "...");
   return out;
 }
 
