@@ -333,6 +333,28 @@ awaitable<void> Server::SendError(Connection& conn, int status, std::string_view
   co_await w.Send(status, eb.content_type, eb.body);
 }
 
+awaitable<void> Server::SendReadError(Connection& conn, boost::system::error_code ec, bool body) {
+  // The client closing (or a message cut short while reading the body) gets no answer.
+  if (ec == asio::error::eof || (!body && ec == bhttp::error::end_of_stream) ||
+      (body && ec == bhttp::error::partial_message)) {
+    co_return;
+  }
+  if (ec == bhttp::error::header_limit) {
+    co_await SendError(
+        conn, 431, "request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes");
+  } else if (ec == bhttp::error::body_limit) {
+    co_await SendError(
+        conn, 413, "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
+  } else if (IsTimeout(ec)) {
+    const auto limit = body ? options_.body_timeout : options_.header_timeout;
+    co_await SendError(conn, 408,
+                       std::string("request ") + (body ? "body" : "head") +
+                           " not received within " + std::to_string(limit.count()) + " ms");
+  } else {
+    co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
+  }
+}
+
 awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
   Connection conn(*this, std::move(socket));
   loop.connections.push_front(&conn);
@@ -368,21 +390,7 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
     }
     if (ec) {
       linger = true;
-      if (ec == bhttp::error::header_limit) {
-        co_await SendError(
-            conn, 431,
-            "request head exceeds " + std::to_string(options_.max_header_bytes) + " bytes");
-      } else if (ec == bhttp::error::body_limit) {
-        co_await SendError(
-            conn, 413,
-            "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
-      } else if (IsTimeout(ec)) {
-        co_await SendError(conn, 408,
-                           "request head not received within " +
-                               std::to_string(options_.header_timeout.count()) + " ms");
-      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof) {
-        co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
-      }
+      co_await SendReadError(conn, ec, /*body=*/false);
       break;
     }
     const auto received = std::chrono::steady_clock::now();
@@ -402,17 +410,7 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
       }
       if (ec) {
         linger = true;
-        if (ec == bhttp::error::body_limit) {
-          co_await SendError(
-              conn, 413,
-              "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
-        } else if (IsTimeout(ec)) {
-          co_await SendError(conn, 408,
-                             "request body not received within " +
-                                 std::to_string(options_.body_timeout.count()) + " ms");
-        } else if (ec != asio::error::eof && ec != bhttp::error::partial_message) {
-          co_await SendError(conn, 400, "malformed HTTP request: " + ec.message());
-        }
+        co_await SendReadError(conn, ec, /*body=*/true);
         break;
       }
     }

@@ -137,6 +137,9 @@ class Server {
   awaitable<void> AcceptLoop(Loop& loop);
   awaitable<void> Session(Loop& loop, tcp::socket socket);
   awaitable<void> SendError(Connection& conn, int status, std::string_view message);
+  // Answers a failed read of a request's head or body (431/413/408/400), or
+  // nothing when the client simply went away.
+  awaitable<void> SendReadError(Connection& conn, boost::system::error_code ec, bool body);
 
   EventLoops& loops_;
   ServerOptions options_;
