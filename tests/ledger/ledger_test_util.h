@@ -10,31 +10,12 @@
 #include <string>
 
 #include "ledger/record.h"
+#include "support/temp_dir.h"
 
 namespace switchyard::ledger::testing {
 
-// A fresh directory under /tmp, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/sy_ledger_test_XXXXXX";
-    const char* made = mkdtemp(tmpl);
-    EXPECT_NE(made, nullptr);
-    path_ = made != nullptr ? made : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// A fresh directory, removed on destruction.
+using TempDir = switchyard::testing::ScopedTempDir;
 
 // A record with every field set to a value derived from `n`.
 inline Record SampleRecord(int n) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "routing/dataset.h"
+#include "support/temp_dir.h"
 
 namespace switchyard::routing::testing {
 
@@ -57,27 +58,7 @@ inline std::string ToCsv(const std::vector<RoutingExample>& rows, bool with_resp
   return out;
 }
 
-// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag) {
-    path_ = std::filesystem::temp_directory_path() /
-            std::string("sy_routing_").append(tag).append("_").append(std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::ofstream(File(name), std::ios::binary) << text;
-    return File(name);
-  }
-
- private:
-  std::filesystem::path path_;
-};
+// A fresh directory, removed on destruction.
+using TempDir = switchyard::testing::ScopedTempDir;
 
 }  // namespace switchyard::routing::testing
