@@ -4,15 +4,15 @@
 
 namespace switchyard::app {
 
-ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& cfg) {
+ledger::Record ToRecord(gateway::Outcome o, const config::LedgerConfig& cfg) {
   ledger::Record r;
-  r.id = o.id;
+  r.id = std::move(o.id);
   r.ts_ms = o.start_unix_ms;
-  r.route = o.route;
-  r.stages_tried = o.stages_tried;
-  r.answered_by = o.answered_by;
-  r.provider = o.provider;
-  r.model = o.model;
+  r.route = std::move(o.route);
+  r.stages_tried = std::move(o.stages_tried);
+  r.answered_by = std::move(o.answered_by);
+  r.provider = std::move(o.provider);
+  r.model = std::move(o.model);
   r.stream = o.stream;
   r.attempts = o.attempts;
   r.input_tokens = o.usage.prompt_tokens;
@@ -25,10 +25,10 @@ ledger::Record ToRecord(const gateway::Outcome& o, const config::LedgerConfig& c
   r.first_byte_ms = o.first_byte_ms;
   r.total_ms = o.total_ms;
   r.status = o.status;
-  r.error_code = o.error_code;
-  r.task = o.task;
-  r.tenant = o.tenant;
-  r.pii_findings = o.pii_findings;
+  r.error_code = std::move(o.error_code);
+  r.task = std::move(o.task);
+  r.tenant = std::move(o.tenant);
+  r.pii_findings = std::move(o.pii_findings);
   r.escalated = o.escalated;
   r.confidence = o.confidence;
   if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);

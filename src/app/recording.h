@@ -13,7 +13,8 @@ namespace switchyard::app {
 // only when `ledger.store_payloads` says so ("all", or "errors" for status >=
 // 400). The prompt-template hash is computed from outcome.request when it was
 // parsed. Pure; call it inside the recorder callback (the Outcome's views are
-// valid only there).
-ledger::Record ToRecord(const gateway::Outcome& outcome, const config::LedgerConfig& ledger);
+// valid only there). Pass the outcome with std::move() when it is not used
+// afterwards: its strings then move into the record instead of being copied.
+ledger::Record ToRecord(gateway::Outcome outcome, const config::LedgerConfig& ledger);
 
 }  // namespace switchyard::app

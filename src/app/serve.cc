@@ -296,7 +296,7 @@ int RunServe(const ServeOptions& options) {
   UsageMetrics usage_metrics(metrics);
   gw->set_recorder([&usage_metrics, w = writer.get(), &lcfg = cfg->ledger](gateway::Outcome& o) {
     usage_metrics.Add(o);
-    if (w != nullptr) w->Push(ToRecord(o, lcfg));
+    if (w != nullptr) w->Push(ToRecord(std::move(o), lcfg));
   });
 
   http::ServerOptions so;

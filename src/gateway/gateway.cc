@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include <simdjson.h>
 
@@ -67,6 +68,24 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// "chatcmpl-sy" + 8 base62 digits of the start time in ms (most significant
+// first, so ids sort by time) + 12 random base62 digits. Time-ordered ids
+// keep the ledger's unique index append-only: a batch of records dirties a
+// few pages at the right edge of the b-tree instead of one page per record.
+std::string NewRequestId(int64_t unix_ms, std::mt19937_64& rng) {
+  static constexpr char kAlnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  constexpr std::string_view kPrefix = "chatcmpl-sy";
+  std::string id(kPrefix.size() + 20, '0');
+  std::copy(kPrefix.begin(), kPrefix.end(), id.begin());
+  auto t = static_cast<uint64_t>(std::max<int64_t>(0, unix_ms));
+  for (size_t i = kPrefix.size() + 8; i-- > kPrefix.size(); t /= 62) id[i] = kAlnum[t % 62];
+  uint64_t r1 = rng(), r2 = rng();
+  for (size_t i = kPrefix.size() + 8; i < kPrefix.size() + 14; ++i, r1 /= 62)
+    id[i] = kAlnum[r1 % 62];
+  for (size_t i = kPrefix.size() + 14; i < id.size(); ++i, r2 /= 62) id[i] = kAlnum[r2 % 62];
+  return id;
+}
+
 // The texts a request carries to the model: message contents and tool-call arguments.
 std::vector<std::string_view> RequestTexts(const core::ChatRequest& chat) {
   std::vector<std::string_view> texts;
@@ -89,6 +108,16 @@ struct Gateway::LoopState {
   api::ChatRequestParser parser;
   simdjson::dom::parser answers;  // reused to read upstream answers (usage)
   std::mt19937_64 rng;
+  // Metric series of answered requests (status 200) per route and provider,
+  // looked up once per loop instead of under the families' mutex per request.
+  // Keys are routes that resolved, so the map is bounded by the config.
+  struct AnsweredSeries {
+    observe::Counter* requests;
+    observe::Histogram* latency;
+    observe::Histogram* first_byte;
+  };
+  std::unordered_map<std::string, AnsweredSeries> answered;
+  std::string series_key;  // scratch for lookups
 };
 
 struct Gateway::Metrics {
@@ -300,15 +329,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   const auto start = req.received;
   Outcome outcome;
   outcome.start_unix_ms = clock_.UnixMillis();
-  {
-    static constexpr char kAlnum[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    std::string id = "chatcmpl-sy";
-    uint64_t r1 = loop.rng(), r2 = loop.rng();
-    for (int i = 0; i < 10; ++i, r1 /= 62) id.push_back(kAlnum[r1 % 62]);
-    for (int i = 0; i < 10; ++i, r2 /= 62) id.push_back(kAlnum[r2 % 62]);
-    outcome.id = std::move(id);
-  }
+  outcome.id = NewRequestId(outcome.start_unix_ms, loop.rng);
   http::HeaderList headers{{"x-switchyard-request-id", outcome.id}};
   std::optional<guard::Reservation> reservation;  // settled in finish()
 
@@ -329,14 +350,31 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       reservation.reset();
     }
     const std::string& route = outcome.route.empty() ? outcome.answered_by : outcome.route;
-    const std::string status_text = std::to_string(status);
-    const std::string provider = outcome.provider.empty() ? "none" : outcome.provider;
-    metrics_->requests.WithLabels({route, provider, status_text}).Inc();
-    if (status >= 400) metrics_->errors.WithLabels({route, provider, status_text}).Inc();
-    metrics_->latency.WithLabels({route, provider}).Observe(outcome.total_ms / 1000.0);
-    if (outcome.first_byte_ms > 0) {
-      metrics_->first_byte.WithLabels({route, provider}).Observe(outcome.first_byte_ms / 1000.0);
+    const std::string_view provider =
+        outcome.provider.empty() ? std::string_view("none") : std::string_view(outcome.provider);
+    if (status == 200) {
+      loop.series_key.assign(route).push_back('\x1f');
+      loop.series_key.append(provider);
+      auto it = loop.answered.find(loop.series_key);
+      if (it == loop.answered.end()) {
+        LoopState::AnsweredSeries series{&metrics_->requests.WithLabels({route, provider, "200"}),
+                                         &metrics_->latency.WithLabels({route, provider}),
+                                         &metrics_->first_byte.WithLabels({route, provider})};
+        it = loop.answered.emplace(loop.series_key, series).first;
+      }
+      it->second.requests->Inc();
+      it->second.latency->Observe(outcome.total_ms / 1000.0);
+      if (outcome.first_byte_ms > 0) it->second.first_byte->Observe(outcome.first_byte_ms / 1000.0);
+    } else {
+      const std::string status_text = std::to_string(status);
+      metrics_->requests.WithLabels({route, provider, status_text}).Inc();
+      if (status >= 400) metrics_->errors.WithLabels({route, provider, status_text}).Inc();
+      metrics_->latency.WithLabels({route, provider}).Observe(outcome.total_ms / 1000.0);
+      if (outcome.first_byte_ms > 0) {
+        metrics_->first_byte.WithLabels({route, provider}).Observe(outcome.first_byte_ms / 1000.0);
+      }
     }
+    // The recorder may move the outcome's strings away: nothing reads them after.
     if (recorder_) recorder_(outcome);
   };
 

@@ -68,6 +68,8 @@ struct Outcome {
   std::string tenant;
   std::string pii_findings;
 };
+// Called once per request, as its last step: the recorder may move the
+// outcome's strings away (the gateway does not read them afterwards).
 using OutcomeRecorder = std::function<void(Outcome&)>;
 
 // The guard on the request path (src/guard), set by the composition root.

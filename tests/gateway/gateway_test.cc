@@ -90,6 +90,31 @@ FakeResponse ServerError(const std::string& message, int status = 500) {
 
 using GatewayTest = GatewayFixture;
 
+// Request ids carry the start time (base62 ms, most significant digit first)
+// ahead of the random part, so they sort by time: the ledger's unique index
+// on id then only ever appends.
+TEST_F(GatewayTest, RequestIdsSortByStartTime) {
+  FakeUpstream up;
+  up.Enqueue(JsonResponse(kAnswer));
+  up.Enqueue(JsonResponse(kAnswer));
+  Start(Provider("up", up.base_url(), "gpt-up", "api_key_env = \"UP_KEY\"") +
+        Route("fast", {"up/gpt-up"}));
+  const std::string body = R"({"model":"fast","messages":[{"role":"user","content":"hi"}]})";
+  HttpResult a = HttpRequest(port(), "POST", "/v1/chat/completions", body);
+  clock_.Advance(std::chrono::milliseconds(1));
+  HttpResult b = HttpRequest(port(), "POST", "/v1/chat/completions", body);
+  ASSERT_EQ(a.status, 200);
+  ASSERT_EQ(b.status, 200);
+  const std::string ida = a.headers["x-switchyard-request-id"];
+  const std::string idb = b.headers["x-switchyard-request-id"];
+  ASSERT_EQ(ida.size(), 31u) << ida;
+  ASSERT_EQ(idb.size(), 31u) << idb;
+  EXPECT_LT(ida, idb);
+  // 1'700'000'000'000 ms in base62 is "0Tvcokgi" (8 digits, zero-padded).
+  EXPECT_EQ(ida.substr(11, 8), "0Tvcokgi");
+  EXPECT_EQ(idb.substr(11, 8), "0Tvcokgj");
+}
+
 TEST_F(GatewayTest, PlainAnswerPassesThroughWithDecisionHeaders) {
   FakeUpstream up;
   up.Enqueue(JsonResponse(kAnswer));
