@@ -775,6 +775,21 @@ void ValidateRoutes(Config& config, Errors& errors, bool providers_complete) {
 
 constexpr std::string_view kPiiPolicies[] = {"allow", "redact", "local_only", "block"};
 
+// A task name becomes a directory name (the student's model files): the same
+// rule as learn::ValidateTaskName.
+void CheckTaskName(Errors& errors, const std::string& path, const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 64 && name.front() != '.' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                  });
+  if (!ok) {
+    errors.Add(path,
+               "expected 1-64 letters, digits, '.', '_' or '-' (not starting with '.'), got " +
+                   Quote(name));
+  }
+}
+
 // [[tasks]] input: last_user | json_field:<name> | template_var:<name> with
 // input_template (parsed into t.parsed_template).
 void ValidateTaskInput(Errors& errors, const std::string& path, TaskConfig& t) {
@@ -895,7 +910,7 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
     TaskConfig& t = config.tasks[i];
     const std::string path = IndexPath("tasks", i);
     if (errors.Has(path)) continue;
-    CheckName(errors, path + ".name", t.name);
+    CheckTaskName(errors, path + ".name", t.name);
     if (!t.name.empty() && !task_names.insert(t.name).second) {
       errors.Add(path + ".name", "duplicate task name " + Quote(t.name));
     }

@@ -112,6 +112,7 @@ core::Result<std::unique_ptr<TaskRuntime>> TaskRuntime::Create(const config::Con
     if (!rt->configured_.empty()) rt->configured_ += ", ";
     rt->configured_ += t.name;
     if (t.kind != "classify") continue;  // generate tasks have no student
+    if (auto s = learn::ValidateTaskName(t.name); !s.ok()) return s;  // config checks it too
     learn::LabelParserOptions po;
     if (t.label_parse == "exact") {
       po.mode = learn::LabelMode::kExact;

@@ -998,6 +998,23 @@ TEST(TasksConfigTest, BadStudentSettingsNameTheKey) {
             "conf.toml: tasks[0].dim: expected an integer, got a string");
 }
 
+TEST(TasksConfigTest, BadTaskNamesAreRejected) {
+  const std::string head =
+      "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+      "[[tasks]]\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\nname = ";
+  for (const std::string& name :
+       std::vector<std::string>{"my tickets", ".hidden", "a/b", "", std::string(65, 'n')}) {
+    EXPECT_EQ(ErrorOf(head + "\"" + name + "\"\n"),
+              "conf.toml: tasks[0].name: expected 1-64 letters, digits, '.', '_' or '-' (not "
+              "starting with '.'), got \"" +
+                  name + "\"");
+  }
+  EXPECT_EQ(ErrorOf(head + "\"Tickets_v2.en-GB\"\n"), "<parsed OK>");
+  EXPECT_EQ(ErrorOf(head + "\"a\"\n[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\n"
+                           "teacher = \"t/m\"\n"),
+            "conf.toml: tasks[1].name: duplicate task name \"a\"");
+}
+
 TEST(TasksConfigTest, BadInputsAndTemplatesNameTheKey) {
   EXPECT_EQ(ErrorOf(kTaskHead + "input = \"first_user\"\n"),
             "conf.toml: tasks[0].input: expected \"last_user\", \"json_field:<name>\" or "

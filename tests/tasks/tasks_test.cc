@@ -370,6 +370,28 @@ TEST_F(TasksTest, UnknownTaskIs404NamingTheConfiguredTasks) {
     EXPECT_EQ(Field(r.body, "/error/code"), "task_not_found");
     EXPECT_EQ(Field(r.body, "/error/message"),
               "unknown task 'nope' (configured tasks: tickets, json_tickets, tmpl_tickets)");
+    // Nothing is lost: the refused request is in the ledger with its reason.
+    ledger::Record rec = RecordFor(r.headers["x-switchyard-request-id"]);
+    EXPECT_EQ(rec.status, 404);
+    EXPECT_EQ(rec.error_code, "task_not_found");
+    EXPECT_EQ(rec.route, "task:nope");
+  }
+}
+
+// Config validation and the registry (task names become directory names)
+// accept the same task names.
+TEST(TaskDefaultsTest, ConfigAndRegistryAgreeOnTaskNames) {
+  for (const std::string& name : std::vector<std::string>{
+           "tickets", "Tickets_v2.en-GB", "a", std::string(64, 'n'), std::string(65, 'n'), "",
+           "my tickets", ".hidden", "a/b", "tick\xC3\xA9ts", "x:y"}) {
+    const std::string text =
+        "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+        "[[tasks]]\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\nname = \"" +
+        name + "\"\n";
+    auto cfg = config::ParseConfig(
+        text, "c.toml",
+        [](std::string_view) -> std::optional<std::string> { return std::nullopt; });
+    EXPECT_EQ(cfg.ok(), learn::ValidateTaskName(name).ok()) << name;
   }
 }
 
