@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <initializer_list>
 #include <string_view>
 
 #include "core/clock.h"
 #include "core/json_writer.h"
 #include "learn/eval.h"
+#include "learn/label_store.h"
 #include "learn/registry.h"
 
 namespace switchyard::app {
@@ -89,16 +91,44 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
 
 }  // namespace
 
-int RunTasks(const TasksOptions& options) {
+core::Status ReadTaskStats(const std::string& db, TasksOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) return core::Status::Ok();  // never create one
+  core::SystemClock clock;
+  auto store = learn::LabelStore::Open(db, clock);
+  if (!store.ok()) return store.take_status();
+  auto counters = (*store)->LoadCounters();
+  if (!counters.ok()) return counters.take_status();
+  for (const auto& t : options.tasks) {
+    learn::TaskCounts c;
+    auto labels = (*store)->Count(t.name);
+    if (!labels.ok()) return labels.take_status();
+    c.labels = *labels;
+    auto unparsed = (*store)->CountUnparsed(t.name);
+    if (!unparsed.ok()) return unparsed.take_status();
+    c.unparseable = *unparsed;
+    if (auto it = counters->find(t.name); it != counters->end()) {
+      c.input_unmatched = it->second.input_unmatched;
+      c.demotions = it->second.demotions;
+    }
+    options.counts[t.name] = c;
+  }
+  auto live = (*store)->LoadLive();
+  if (!live.ok()) return live.take_status();
+  for (const auto& row : *live) options.live[{row.task, row.version}] = row.stats;
+  return core::Status::Ok();
+}
+
+core::Result<std::string> RenderTasks(const TasksOptions& options) {
   core::SystemClock clock;
   std::vector<learn::StudentRecord> records;
   if (auto reg = OpenRegistry(options.registry_db, options.model_dir, true, clock); reg.ok()) {
     auto list = (*reg)->List();
-    if (!list.ok()) return Fail(list.status(), 1);
+    if (!list.ok()) return list.take_status();
     records = std::move(*list);
   } else if (std::string_view(reg.status().message()).find(": no such file") ==
              std::string_view::npos) {
-    return Fail(reg.status(), 1);
+    return reg.take_status();
   }  // no database yet: no students
 
   // The tasks to show: configured ones first, then any other with a student.
@@ -117,11 +147,31 @@ int RunTasks(const TasksOptions& options) {
     }
     return best;
   };
+  const auto live_of = [&options](const learn::StudentRecord& r) -> const learn::LiveStats* {
+    auto it = options.live.find({r.task, r.version});
+    return it == options.live.end() ? nullptr : &it->second;
+  };
 
   if (options.json) {
-    // [{"task":..., "labels_seen":n|null, "live":{...}|null, "student":{...}|null,
-    //   "versions":[{...}, ...] (with --versions)}]
-    const auto write_record = [](core::JsonWriter& w, const learn::StudentRecord& r) {
+    // [{"task":..., "labels_seen":n|null, "unparseable":n|null, "input_unmatched":n|null,
+    //   "demotions":n|null, "live":{...}|null (the student's), "student":{...}|null,
+    //   "versions":[{...}, ...] (with --versions)}]; each student/version has its "live".
+    const auto write_live = [](core::JsonWriter& w, const learn::LiveStats* l) {
+      if (l == nullptr) {
+        w.Null();
+        return;
+      }
+      w.BeginObject()
+          .Field("compared", static_cast<int64_t>(l->compared))
+          .Field("agreed", static_cast<int64_t>(l->agreed))
+          .Field("agreement", l->agreement)
+          .Field("accepted", static_cast<int64_t>(l->accepted))
+          .Field("accepted_agreed", static_cast<int64_t>(l->accepted_agreed))
+          .Field("accepted_agreement", l->accepted_agreement)
+          .Field("lower_bound", l->lower_bound)
+          .EndObject();
+    };
+    const auto write_record = [&](core::JsonWriter& w, const learn::StudentRecord& r) {
       w.BeginObject()
           .Field("version", r.version)
           .Field("status", learn::StudentStatusName(r.status))
@@ -136,40 +186,41 @@ int RunTasks(const TasksOptions& options) {
           .Field("reason", r.reason)
           .Key("holdout")
           .Raw(r.metrics_json.empty() ? "null" : r.metrics_json)
-          .EndObject();
+          .Key("live");
+      write_live(w, live_of(r));
+      w.EndObject();
     };
     std::string out;
     core::JsonWriter w(out);
     w.BeginArray();
     for (const auto& name : names) {
-      w.BeginObject().Field("task", name).Key("labels_seen");
-      if (auto it = options.labels_seen.find(name); it != options.labels_seen.end()) {
-        w.Int(it->second);
-      } else {
-        w.Null();
-      }
+      w.BeginObject().Field("task", name);
+      const auto counts = options.counts.find(name);
+      const auto count = [&](const char* key, int64_t learn::TaskCounts::*field) {
+        w.Key(key);
+        if (counts != options.counts.end()) {
+          w.Int(counts->second.*field);
+        } else {
+          w.Null();
+        }
+      };
+      count("labels_seen", &learn::TaskCounts::labels);
+      count("unparseable", &learn::TaskCounts::unparseable);
+      count("input_unmatched", &learn::TaskCounts::input_unmatched);
+      count("demotions", &learn::TaskCounts::demotions);
+      const learn::StudentRecord* r = current(name);
       w.Key("live");
-      if (auto it = options.live.find(name); it != options.live.end()) {
-        w.BeginObject()
-            .Field("compared", static_cast<int64_t>(it->second.compared))
-            .Field("agreement", it->second.agreement)
-            .Field("accepted", static_cast<int64_t>(it->second.accepted))
-            .Field("accepted_agreement", it->second.accepted_agreement)
-            .Field("lower_bound", it->second.lower_bound)
-            .EndObject();
-      } else {
-        w.Null();
-      }
+      write_live(w, r != nullptr ? live_of(*r) : nullptr);
       w.Key("student");
-      if (const auto* r = current(name)) {
+      if (r != nullptr) {
         write_record(w, *r);
       } else {
         w.Null();
       }
       if (options.versions) {
         w.Key("versions").BeginArray();
-        for (const auto& r : records) {
-          if (r.task == name) write_record(w, r);
+        for (const auto& v : records) {
+          if (v.task == name) write_record(w, v);
         }
         w.EndArray();
       }
@@ -177,13 +228,12 @@ int RunTasks(const TasksOptions& options) {
     }
     w.EndArray();
     out.push_back('\n');
-    Print(out);
-    return 0;
+    return out;
   }
 
-  std::vector<std::vector<std::string>> rows = {{"TASK", "STATUS", "VERSION", "LABELS SEEN",
-                                                 "THRESHOLD", "COVERAGE", "HOLDOUT AGREEMENT",
-                                                 "LIVE AGREEMENT", "REASON"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"TASK", "STATUS", "VERSION", "LABELS SEEN", "THRESHOLD", "COVERAGE", "HOLDOUT AGREEMENT",
+       "LIVE AGREEMENT", "UNPARSEABLE", "UNMATCHED INPUT", "DEMOTIONS", "REASON"}};
   for (const auto& name : names) {
     std::vector<const learn::StudentRecord*> shown;
     if (options.versions) {
@@ -193,30 +243,42 @@ int RunTasks(const TasksOptions& options) {
     } else if (const auto* r = current(name)) {
       shown.push_back(r);
     }
-    std::string seen = "-";
-    if (auto it = options.labels_seen.find(name); it != options.labels_seen.end()) {
-      seen = std::to_string(it->second);
-    }
-    std::string live = "-";
-    if (auto it = options.live.find(name); it != options.live.end() && it->second.accepted > 0) {
-      live = Cat({Fixed(it->second.accepted_agreement, 3),
-                  " (n=", std::to_string(it->second.accepted), ")"});
+    std::string seen = "-", unparseable = "-", unmatched = "-", demotions = "-";
+    if (auto it = options.counts.find(name); it != options.counts.end()) {
+      seen = std::to_string(it->second.labels);
+      unparseable = std::to_string(it->second.unparseable);
+      unmatched = std::to_string(it->second.input_unmatched);
+      demotions = std::to_string(it->second.demotions);
     }
     if (shown.empty()) {
-      rows.push_back({name, "none", "-", seen, "-", "-", "-", live, "no student trained yet"});
+      rows.push_back({name, "none", "-", seen, "-", "-", "-", "-", unparseable, unmatched,
+                      demotions, "no student trained yet"});
       continue;
     }
     for (const auto* r : shown) {
       const auto coverage = MetricField(r->metrics_json, "coverage");
       const auto agreement = MetricField(r->metrics_json, "accepted_agreement");
+      // Live: agreement among the accepted comparisons (what demotion judges).
+      std::string live = "-";
+      if (const learn::LiveStats* l = live_of(*r); l != nullptr && l->accepted > 0) {
+        live = Cat({Fixed(l->accepted_agreement, 3), " (n=", std::to_string(l->accepted),
+                    ", lower ", Fixed(l->lower_bound, 3), ")"});
+      }
       rows.push_back({name, std::string(learn::StudentStatusName(r->status)),
                       Cat({"v", std::to_string(r->version)}), seen,
                       r->threshold ? Fixed(*r->threshold, 4) : "-",
                       coverage && r->threshold ? Fixed(*coverage, 3) : "-",
-                      agreement && r->threshold ? Fixed(*agreement, 3) : "-", live, r->reason});
+                      agreement && r->threshold ? Fixed(*agreement, 3) : "-", live, unparseable,
+                      unmatched, demotions, r->reason});
     }
   }
-  Print(Table(rows));
+  return Table(rows);
+}
+
+int RunTasks(const TasksOptions& options) {
+  auto out = RenderTasks(options);
+  if (!out.ok()) return Fail(out.status(), 1);
+  Print(*out);
   return 0;
 }
 

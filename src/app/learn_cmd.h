@@ -10,10 +10,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/status.h"
 #include "learn/live.h"
 #include "learn/student.h"
+#include "learn/task_learner.h"
 #include "learn/trainer.h"
 
 namespace switchyard::app {
@@ -29,11 +32,18 @@ struct TasksOptions {
   std::string registry_db;      // SQLite file holding the students table (the ledger's file)
   std::string model_dir;        // "" = the directory of registry_db
   std::vector<TaskSpec> tasks;  // configured tasks, listed even without a student
-  std::map<std::string, int64_t> labels_seen;    // per task, from the ledger (absent = unknown)
-  std::map<std::string, learn::LiveStats> live;  // per task, from a running server (optional)
+  // From the learning store (ReadTaskStats), as the server last wrote them:
+  std::map<std::string, learn::TaskCounts> counts;                   // per task (absent = unknown)
+  std::map<std::pair<std::string, int64_t>, learn::LiveStats> live;  // per (task, version)
   bool versions = false;  // --versions: every version of every task, not one line per task
   bool json = false;      // --json
 };
+// Fills `counts` (labels seen, unparseable replies, unmatched inputs,
+// demotions) of options.tasks and `live` from the learning store in `db`; no
+// file: nothing (none is created). Errors: the store's (learn/label_store.h).
+core::Status ReadTaskStats(const std::string& db, TasksOptions& options);
+// The table (or JSON) RunTasks prints. Errors: the registry's.
+core::Result<std::string> RenderTasks(const TasksOptions& options);
 int RunTasks(const TasksOptions& options);
 
 struct TrainCommandOptions {

@@ -7,6 +7,7 @@
 #include "app/learn_cmd.h"
 #include "config/config.h"
 #include "core/clock.h"
+#include "gateway/tasks.h"
 #include "learn/label_store.h"
 
 namespace switchyard::app {
@@ -44,15 +45,11 @@ int RunTasksCommand(const TaskCommandOptions& options) {
   TasksOptions o;
   o.registry_db = cfg->LedgerPath();
   for (const auto& t : cfg->tasks) o.tasks.push_back(SpecOf(t));
-  // Labels seen: the teacher's labels the server stored (only if a ledger exists;
-  // never create one from a read command).
-  if (std::filesystem::exists(o.registry_db)) {
-    core::SystemClock clock;
-    if (auto labels = learn::LabelStore::Open(o.registry_db, clock); labels.ok()) {
-      for (const auto& t : cfg->tasks) {
-        if (auto n = (*labels)->Count(t.name); n.ok()) o.labels_seen[t.name] = *n;
-      }
-    }
+  // Labels seen, unparseable replies, live agreement...: what the server
+  // stored in the learning store (the ledger's file, if it exists).
+  if (auto s = ReadTaskStats(o.registry_db, o); !s.ok()) {
+    std::fprintf(stderr, "switchyard: %s\n", s.message().c_str());
+    return 1;
   }
   o.versions = options.versions;
   o.json = options.json;
@@ -95,6 +92,7 @@ int RunTrainCommand(const TaskCommandOptions& options) {
   o.from_csv = options.from_csv;
   o.registry_db = cfg->LedgerPath();
   o.train.holdout_fraction = task->holdout_fraction;
+  o.train.model = gateway::ModelOptionsFor(*task);
   o.json = options.json;
   return RunTrain(o);
 }

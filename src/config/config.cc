@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -462,6 +463,13 @@ TaskConfig ReadTask(const toml::table& table, const std::string& path, Errors& e
   r.Double("shadow_sample", &t.shadow_sample);
   r.Int("min_live_samples", &t.min_live_samples);
   r.String("pii_policy", &t.pii_policy);
+  r.String("input_template", &t.input_template);
+  r.Int("word_ngrams", &t.word_ngrams);
+  r.Int("char_ngram_min", &t.char_ngram_min);
+  r.Int("char_ngram_max", &t.char_ngram_max);
+  r.Int("epochs", &t.epochs);
+  r.Int("dim", &t.dim);
+  r.Double("student_cost_usd", &t.student_cost_usd);
   r.Finish();
   return t;
 }
@@ -767,6 +775,88 @@ void ValidateRoutes(Config& config, Errors& errors, bool providers_complete) {
 
 constexpr std::string_view kPiiPolicies[] = {"allow", "redact", "local_only", "block"};
 
+// A task name becomes a directory name (the student's model files): the same
+// rule as learn::ValidateTaskName.
+void CheckTaskName(Errors& errors, const std::string& path, const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 64 && name.front() != '.' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                  });
+  if (!ok) {
+    errors.Add(path,
+               "expected 1-64 letters, digits, '.', '_' or '-' (not starting with '.'), got " +
+                   Quote(name));
+  }
+}
+
+// [[tasks]] input: last_user | json_field:<name> | template_var:<name> with
+// input_template (parsed into t.parsed_template).
+void ValidateTaskInput(Errors& errors, const std::string& path, TaskConfig& t) {
+  constexpr std::string_view kJson = "json_field:";
+  constexpr std::string_view kVar = "template_var:";
+  const bool json = t.input.starts_with(kJson) && t.input.size() > kJson.size();
+  const bool var = t.input.starts_with(kVar) && t.input.size() > kVar.size();
+  if (t.input != "last_user" && !json && !var) {
+    errors.Add(path + ".input",
+               "expected \"last_user\", \"json_field:<name>\" or \"template_var:<name>\", got " +
+                   Quote(t.input));
+    return;
+  }
+  const std::string tpath = path + ".input_template";
+  if (!var) {
+    if (!t.input_template.empty()) {
+      errors.Add(tpath, "is read only with input = \"template_var:<name>\" (input is " +
+                            Quote(t.input) + ")");
+    }
+    return;
+  }
+  const std::string name = t.input.substr(kVar.size());
+  if (t.input_template.empty()) {
+    errors.Add(tpath, "expected the prompt template containing {{" + name +
+                          "}} (input = " + Quote(t.input) + ")");
+    return;
+  }
+  auto parsed = PromptTemplate::Parse(t.input_template);
+  if (!parsed.ok()) {
+    errors.Add(tpath, parsed.status().message());
+    return;
+  }
+  if (std::find(parsed->vars.begin(), parsed->vars.end(), name) == parsed->vars.end()) {
+    std::string vars;
+    for (const auto& v : parsed->vars) vars += (vars.empty() ? "" : ", ") + v;
+    errors.Add(tpath, "has no variable {{" + name +
+                          "}} (variables: " + (vars.empty() ? std::string("none") : vars) + ")");
+    return;
+  }
+  t.parsed_template = std::move(*parsed);
+}
+
+// [[tasks]] student settings: fastText n-grams, epochs, dim; cost per answer.
+void ValidateTaskStudent(Errors& errors, const std::string& path, const TaskConfig& t) {
+  const auto in_range = [&](const char* key, int value, int min, int max) {
+    if (value < min || value > max) {
+      errors.Add(path + "." + key, "expected an integer in [" + std::to_string(min) + ", " +
+                                       std::to_string(max) + "], got " + std::to_string(value));
+    }
+  };
+  in_range("word_ngrams", t.word_ngrams, 1, 5);
+  in_range("char_ngram_min", t.char_ngram_min, 0, 10);
+  in_range("char_ngram_max", t.char_ngram_max, 0, 10);
+  if (!errors.Has(path + ".char_ngram_min") && !errors.Has(path + ".char_ngram_max") &&
+      (t.char_ngram_min > 0 || t.char_ngram_max > 0) &&
+      (t.char_ngram_min < 1 || t.char_ngram_min > t.char_ngram_max)) {
+    errors.Add(path + ".char_ngram_min",
+               "expected 1 <= char_ngram_min <= char_ngram_max (both 0 for none), got " +
+                   std::to_string(t.char_ngram_min) + " and " + std::to_string(t.char_ngram_max));
+  }
+  in_range("epochs", t.epochs, 0, 1000);
+  in_range("dim", t.dim, 1, 1000);
+  if (!(t.student_cost_usd >= 0 && t.student_cost_usd < 1e6)) {
+    errors.Add(path + ".student_cost_usd", "expected a number >= 0 (USD per student answer)");
+  }
+}
+
 void Validate(Config& config, Errors& errors, const EnvLookup& env) {
   ValidateServer(config.server, errors);
   if (config.data_dir.empty()) {
@@ -820,7 +910,7 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
     TaskConfig& t = config.tasks[i];
     const std::string path = IndexPath("tasks", i);
     if (errors.Has(path)) continue;
-    CheckName(errors, path + ".name", t.name);
+    CheckTaskName(errors, path + ".name", t.name);
     if (!t.name.empty() && !task_names.insert(t.name).second) {
       errors.Add(path + ".name", "duplicate task name " + Quote(t.name));
     }
@@ -841,10 +931,7 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
     if (!(t.target_agreement > 0 && t.target_agreement < 1)) {
       errors.Add(path + ".target_agreement", "expected a number in (0, 1)");
     }
-    if (t.input != "last_user" && !t.input.starts_with("json_field:")) {
-      errors.Add(path + ".input",
-                 "expected \"last_user\" or \"json_field:<name>\", got " + Quote(t.input));
-    }
+    ValidateTaskInput(errors, path, t);
     static constexpr std::string_view kParse[] = {"exact", "case_insensitive", "json_field",
                                                   "regex"};
     CheckOneOf(errors, path + ".label_parse", t.label_parse, kParse);
@@ -861,6 +948,7 @@ void Validate(Config& config, Errors& errors, const EnvLookup& env) {
     }
     CheckMin(errors, path + ".min_live_samples", t.min_live_samples, 1);
     if (!t.pii_policy.empty()) CheckOneOf(errors, path + ".pii_policy", t.pii_policy, kPiiPolicies);
+    ValidateTaskStudent(errors, path, t);
   }
   static constexpr std::string_view kAuthModes[] = {"off", "keys"};
   CheckOneOf(errors, "guard.auth", config.guard.auth, kAuthModes);
@@ -896,6 +984,88 @@ EnvLookup ProcessEnv() {
     if (value == nullptr || *value == '\0') return std::nullopt;
     return std::string(value);
   };
+}
+
+namespace {
+
+std::string_view TrimSpace(std::string_view s) {
+  const auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<PromptTemplate> PromptTemplate::Parse(std::string_view text) {
+  PromptTemplate t;
+  text = TrimSpace(text);
+  std::string literal;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t open = text.find("{{", pos);
+    if (open == std::string_view::npos) {
+      literal.append(text.substr(pos));
+      break;
+    }
+    literal.append(text.substr(pos, open - pos));
+    const size_t close = text.find("}}", open + 2);
+    if (close == std::string_view::npos) {
+      return core::InvalidArgument("unclosed \"{{\" at byte " + std::to_string(open));
+    }
+    const std::string_view name = TrimSpace(text.substr(open + 2, close - open - 2));
+    if (name.empty()) {
+      return core::InvalidArgument("empty variable name at byte " + std::to_string(open));
+    }
+    const bool word = std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+    if (!word) {
+      return core::InvalidArgument("variable name " + Quote(name) + " at byte " +
+                                   std::to_string(open) + " must be letters, digits or '_'");
+    }
+    if (!t.vars.empty() && literal.empty()) {
+      return core::InvalidArgument("variables {{" + t.vars.back() + "}} and {{" +
+                                   std::string(name) + "}} must be separated by literal text");
+    }
+    if (std::find(t.vars.begin(), t.vars.end(), name) != t.vars.end()) {
+      return core::InvalidArgument("variable {{" + std::string(name) + "}} appears twice");
+    }
+    t.literals.push_back(std::move(literal));
+    literal.clear();
+    t.vars.emplace_back(name);
+    pos = close + 2;
+  }
+  t.literals.push_back(std::move(literal));
+  return t;
+}
+
+std::optional<std::string_view> PromptTemplate::Extract(std::string_view message,
+                                                        std::string_view var) const {
+  const auto it = std::find(vars.begin(), vars.end(), var);
+  if (it == vars.end() || literals.size() != vars.size() + 1) return std::nullopt;
+  const size_t want = static_cast<size_t>(it - vars.begin());
+  message = TrimSpace(message);
+  if (!message.starts_with(literals.front())) return std::nullopt;
+  size_t pos = literals.front().size();
+  std::optional<std::string_view> found;
+  for (size_t k = 0; k < vars.size(); ++k) {
+    const std::string& next = literals[k + 1];
+    size_t end;
+    if (k + 1 == vars.size()) {
+      // The last variable runs up to the final literal, which ends the message.
+      if (!message.ends_with(next) || message.size() - next.size() < pos) return std::nullopt;
+      end = message.size() - next.size();
+    } else {
+      end = message.find(next, pos);
+      if (end == std::string_view::npos) return std::nullopt;
+    }
+    if (k == want) found = TrimSpace(message.substr(pos, end - pos));
+    pos = end + next.size();
+  }
+  return found;
 }
 
 const TaskConfig* Config::FindTask(std::string_view name) const {

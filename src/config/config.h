@@ -86,6 +86,26 @@ struct ProviderConfig {
   int latency_ms = 0;                     // simulated time to answer
 };
 
+// A task's prompt template (input_template): literal text with {{name}}
+// variables ({{ name }} also reads; names are letters, digits and '_').
+// Extract matches a message against the template's literal parts (byte for
+// byte; leading and trailing whitespace of both ignored; each variable takes
+// the shortest text up to the next literal part) and returns the text of one
+// variable.
+struct PromptTemplate {
+  std::vector<std::string> literals;  // the texts around the variables: vars.size() + 1
+  std::vector<std::string> vars;      // variable names, in order
+
+  // InvalidArgument: "unclosed \"{{\" at byte N", "empty variable name at byte
+  // N", "variable name \"X\" at byte N must be letters, digits or '_'",
+  // "variables {{a}} and {{b}} must be separated by literal text",
+  // "variable {{a}} appears twice".
+  static core::Result<PromptTemplate> Parse(std::string_view text);
+  // The text of variable `var` in `message` (whitespace-trimmed), or nullopt
+  // when the message does not have the template's shape or `var` is unknown.
+  std::optional<std::string_view> Extract(std::string_view message, std::string_view var) const;
+};
+
 // A task: a named, stable request type whose teacher's answers train a student.
 struct TaskConfig {
   std::string name;                 // requests say model = "task:<name>" or x-switchyard-task
@@ -93,7 +113,10 @@ struct TaskConfig {
   std::vector<std::string> labels;  // classify: the label set
   std::string teacher;              // "provider/model" whose answers are the labels
   double target_agreement = 0.95;   // the student answers only where it agrees this often
-  std::string input = "last_user";  // what the student reads: last_user | json_field:<name>
+  // What the student reads: last_user | json_field:<name> | template_var:<name>.
+  std::string input = "last_user";
+  std::string input_template;      // input = "template_var:<name>": the prompt, with {{<name>}}
+  PromptTemplate parsed_template;  // filled from input_template by validation
   std::string label_parse = "case_insensitive";  // exact | case_insensitive | json_field | regex
   std::string label_field = "label";             // label_parse = json_field
   std::string label_regex;                       // label_parse = regex (first capture group)
@@ -102,6 +125,13 @@ struct TaskConfig {
   double holdout_fraction = 0.2;  // labels held out for calibration and the threshold
   double shadow_sample = 0.1;     // share of teacher answers also shown to the student
   int min_live_samples = 200;     // live comparisons before demotion can trigger
+  // The student's fastText settings (defaults = learn::ModelOptions's).
+  int word_ngrams = 2;             // 1 = words only, 2 = + word bigrams, ... up to 5
+  int char_ngram_min = 0;          // character n-grams of each word: both 0 = none,
+  int char_ngram_max = 0;          // else 1 <= min <= max <= 10
+  int epochs = 0;                  // passes over the labels; 0 = auto (more for few labels)
+  int dim = 25;                    // embedding size
+  double student_cost_usd = 1e-7;  // charged per student answer (ledger, x-switchyard-cost-usd)
   std::string pii_policy;  // "" = [guard] pii_policy; else allow | redact | local_only | block
 };
 

@@ -474,7 +474,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       outcome.answered_by = reply.model;
       outcome.provider = "student";
       outcome.model = reply.model;
-      outcome.cost_usd = tasks_->student_cost_usd();
+      outcome.cost_usd = tasks_->student_cost_usd(*task);
       outcome.priced = true;
       headers.emplace_back("x-switchyard-route", reply.model);
       headers.emplace_back("x-switchyard-escalated", "false");

@@ -1,5 +1,6 @@
 #include "gateway/tasks.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <simdjson.h>
@@ -69,6 +70,16 @@ std::string StreamedContent(std::string_view sse) {
   return text;
 }
 
+learn::ModelOptions ModelOptionsFor(const config::TaskConfig& task) {
+  learn::ModelOptions o;
+  o.word_ngrams = task.word_ngrams;
+  o.minn = task.char_ngram_min;
+  o.maxn = task.char_ngram_max;
+  o.epoch = task.epochs;
+  o.dim = task.dim;
+  return o;
+}
+
 StudentReply BuildStudentReply(const TaskDecision& d, std::string_view id, int64_t created,
                                bool stream) {
   StudentReply r;
@@ -101,6 +112,7 @@ core::Result<std::unique_ptr<TaskRuntime>> TaskRuntime::Create(const config::Con
     if (!rt->configured_.empty()) rt->configured_ += ", ";
     rt->configured_ += t.name;
     if (t.kind != "classify") continue;  // generate tasks have no student
+    if (auto s = learn::ValidateTaskName(t.name); !s.ok()) return s;  // config checks it too
     learn::LabelParserOptions po;
     if (t.label_parse == "exact") {
       po.mode = learn::LabelMode::kExact;
@@ -115,8 +127,33 @@ core::Result<std::unique_ptr<TaskRuntime>> TaskRuntime::Create(const config::Con
     if (!parser.ok()) {
       return core::InvalidArgument("task '" + t.name + "': " + parser.status().message());
     }
-    auto task = std::unique_ptr<Task>(new Task{t, std::move(*parser), ""});
-    if (t.input.starts_with("json_field:")) task->json_field = t.input.substr(11);
+    if (auto s = learn::ValidateModelOptions(ModelOptionsFor(t)); !s.ok()) {
+      return core::InvalidArgument("task '" + t.name + "': " + s.message());
+    }
+    auto task = std::unique_ptr<Task>(new Task{t, std::move(*parser), InputMode::kLastUser, ""});
+    constexpr std::string_view kJson = "json_field:";
+    constexpr std::string_view kVar = "template_var:";
+    if (t.input.starts_with(kJson)) {
+      task->input_mode = InputMode::kJsonField;
+      task->input_name = t.input.substr(kJson.size());
+    } else if (t.input.starts_with(kVar)) {
+      task->input_mode = InputMode::kTemplateVar;
+      task->input_name = t.input.substr(kVar.size());
+      // Parsed by config validation; parse here for a config built in code.
+      if (task->cfg.parsed_template.vars.empty()) {
+        auto parsed = config::PromptTemplate::Parse(t.input_template);
+        if (!parsed.ok()) {
+          return core::InvalidArgument("task '" + t.name +
+                                       "': input_template: " + parsed.status().message());
+        }
+        task->cfg.parsed_template = std::move(*parsed);
+      }
+      const auto& vars = task->cfg.parsed_template.vars;
+      if (std::find(vars.begin(), vars.end(), task->input_name) == vars.end()) {
+        return core::InvalidArgument("task '" + t.name + "': input_template has no variable {{" +
+                                     task->input_name + "}}");
+      }
+    }
     rt->tasks_.emplace(t.name, std::move(task));
   }
 
@@ -140,8 +177,14 @@ core::Result<std::unique_ptr<TaskRuntime>> TaskRuntime::Create(const config::Con
   auto& labels_seen =
       metrics.AddCounter("switchyard_task_labels_total",
                          "Teacher labels seen since start (sent to training)", {"task"});
+  auto& unmatched = metrics.AddCounter(
+      "switchyard_task_input_unmatched_total",
+      "Requests whose input the student could not read (input_template mismatch; the teacher "
+      "answered)",
+      {"task"});
   learn::LearnerOptions lo;
-  lo.model = options.model;
+  lo.live = &rt->live_;
+  lo.stats_interval = options.stats_interval;
   lo.log = [log = rt->log_](std::string_view level, const std::string& message) {
     if (level == "warn") {
       log->warn("{}", message);
@@ -155,6 +198,7 @@ core::Result<std::unique_ptr<TaskRuntime>> TaskRuntime::Create(const config::Con
     m.by_teacher = &requests.WithLabels({name, "teacher"});
     m.unparseable = &unparseable.WithLabels({name});
     m.labels = &labels_seen.WithLabels({name});
+    m.input_unmatched = &unmatched.WithLabels({name});
     rt->metrics_.emplace(name, m);
 
     // A restart keeps the promoted version (else the newest shadow one).
@@ -173,6 +217,7 @@ core::Result<std::unique_ptr<TaskRuntime>> TaskRuntime::Create(const config::Con
     lt.holdout_fraction = task->cfg.holdout_fraction;
     lt.retrain_every = task->cfg.retrain_every;
     lt.min_train_labels = task->cfg.min_train_labels;
+    lt.model = ModelOptionsFor(task->cfg);
     lo.tasks.push_back(std::move(lt));
   }
   rt->learner_ = std::make_unique<learn::TaskLearner>(*rt->labels_, *rt->registry_, rt->students_,
@@ -213,6 +258,7 @@ core::Result<const TaskRuntime::Task*> TaskRuntime::Find(std::string_view name) 
 //   "task 'T': the request has no user message"
 //   "task 'T': the last user message is not a JSON object (input = \"json_field:F\")"
 //   "task 'T': the last user message has no string field \"F\""
+// A template mismatch is no error: "" (the student abstains), counted.
 core::Result<std::string> TaskRuntime::StudentInput(const Task& task,
                                                     const core::ChatRequest& request) const {
   bool has_user = false;
@@ -220,7 +266,14 @@ core::Result<std::string> TaskRuntime::StudentInput(const Task& task,
   const std::string& name = task.cfg.name;
   if (!has_user) return BadInput("task '" + name + "': the request has no user message");
   const std::string_view text = request.LastUserText();
-  if (task.json_field.empty()) return std::string(text);
+  if (task.input_mode == InputMode::kLastUser) return std::string(text);
+  if (task.input_mode == InputMode::kTemplateVar) {
+    auto value = task.cfg.parsed_template.Extract(text, task.input_name);
+    if (value && !value->empty()) return std::string(*value);
+    metrics_.find(name)->second.input_unmatched->Inc();
+    learner_->CountInputUnmatched(name);
+    return std::string();
+  }
   simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (parser.parse(text.data(), text.size()).get(obj)) {
@@ -228,15 +281,16 @@ core::Result<std::string> TaskRuntime::StudentInput(const Task& task,
                     task.cfg.input + "\")");
   }
   std::string_view value;
-  if (obj[task.json_field].get(value)) {
+  if (obj[task.input_name].get(value)) {
     return BadInput("task '" + name + "': the last user message has no string field \"" +
-                    task.json_field + "\"");
+                    task.input_name + "\"");
   }
   return std::string(value);
 }
 
 TaskDecision TaskRuntime::Decide(const Task& task, std::string_view input, double u) const {
   TaskDecision d;
+  if (input.empty()) return d;  // the student cannot read this request
   d.student = students_.Get(task.cfg.name);
   if (d.student == nullptr) return d;
   const learn::Decision sd = d.student->Decide(input);
@@ -259,10 +313,12 @@ void TaskRuntime::OnTeacherAnswer(const Task& task, const TaskDecision& decision
   auto label = task.parser.Parse(teacher_text);
   if (!label.ok()) {
     m.unparseable->Inc();
-    log_->warn("request {}: task '{}': label_unparseable: {} (not used for training)", request_id,
-               name, label.status().message());
+    log_->warn("request {}: task '{}': label_unparseable: {} (kept, not used for training)",
+               request_id, name, label.status().message());
+    learner_->AddUnparsed(name, std::string(request_id), teacher_text, label.status().message());
     return;
   }
+  if (input.empty()) return;  // nothing the student could have read: no label to learn
   m.labels->Inc();
   if (decision.student != nullptr) {
     const learn::Student& s = *decision.student;

@@ -15,24 +15,40 @@
 // after min_live_samples accepted comparisons is demoted (on the learner
 // thread) and the demotion is logged.
 //
-// Local cost: a student answer is charged `student_cost_usd` (default
-// kStudentCostUsd = 1e-7 USD per request: about 7 ms of one core at
+// Student input (TaskConfig.input): the last user message; a string field of
+// it parsed as JSON (json_field:NAME: not JSON or no such field is a 400); or
+// a variable of the task's prompt template (template_var:NAME): a message
+// that does not have the template's shape, or whose variable is empty, is
+// not read by the student: it abstains, the teacher answers, the teacher's
+// label is not trained on (there is no student input to pair it with), and
+// the request is counted (switchyard_task_input_unmatched_total and the
+// task's input_unmatched in the learning store).
+//
+// Unparseable teacher replies: the client gets them unchanged; they are
+// counted (switchyard_task_unparseable_total), never trained on, and kept in
+// the learning store (the reply's first 4 KB with the request id, whatever
+// the ledger's payload retention; learn/label_store.h).
+//
+// Local cost: a student answer is charged the task's `student_cost_usd`
+// (default kStudentCostUsd = 1e-7 USD per request: about 7 ms of one core at
 // $0.05 per core-hour, a generous bound for parsing, deciding and answering;
 // the decision itself takes microseconds).
 //
 // Ownership: owns the registry and label-store connections (SQLite, in the
 // ledger's file unless TaskRuntimeOptions says otherwise), the StudentSet, the
-// live tracker and the learner thread. The metrics registry must outlive it.
+// live tracker and the learner thread (which persists the live statistics;
+// learn/task_learner.h). The metrics registry must outlive it.
 // Thread-safety: every const method and OnTeacherAnswer may be called from
 // any event loop concurrently.
-// Errors: Create returns InvalidArgument for a task whose labels or label
-// parser cannot be built, FailedPrecondition for a registry or label store
+// Errors: Create returns InvalidArgument for a task whose labels, label
+// parser or input template cannot be built, FailedPrecondition for a registry or label store
 // that cannot be opened; a student that cannot be loaded at start is logged
 // and the task starts without one. Find: NotFound (code task_not_found)
 // "unknown task 'X' (configured tasks: a, b)". StudentInput: InvalidArgument
 // (code invalid_request), messages in tasks.cc next to StudentInput.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,14 +74,19 @@
 
 namespace switchyard::gateway {
 
+// The default of TaskConfig::student_cost_usd.
 inline constexpr double kStudentCostUsd = 1e-7;
 
 struct TaskRuntimeOptions {
   std::string db_path;    // registry and labels; "" = config.LedgerPath()
   std::string model_dir;  // student model files; "" = beside db_path
-  double student_cost_usd = kStudentCostUsd;
-  learn::ModelOptions model;  // fastText options for every task's students
+  // How often the learner writes the live statistics (also at shutdown).
+  std::chrono::milliseconds stats_interval{10'000};
 };
+
+// The fastText options of a task's students: its word_ngrams,
+// char_ngram_min/max, epochs and dim over learn::ModelOptions's defaults.
+learn::ModelOptions ModelOptionsFor(const config::TaskConfig& task);
 
 // What the student says about one request.
 struct TaskDecision {
@@ -100,10 +121,12 @@ StudentReply BuildStudentReply(const TaskDecision& decision, std::string_view id
 
 class TaskRuntime {
  public:
+  enum class InputMode { kLastUser, kJsonField, kTemplateVar };
   struct Task {
     config::TaskConfig cfg;
     learn::LabelParser parser;
-    std::string json_field;  // input = "json_field:<name>"; "" = last user message
+    InputMode input_mode = InputMode::kLastUser;
+    std::string input_name;  // the JSON field or the template variable
   };
 
   static core::Result<std::unique_ptr<TaskRuntime>> Create(const config::Config& config,
@@ -114,16 +137,20 @@ class TaskRuntime {
   ~TaskRuntime();
 
   core::Result<const Task*> Find(std::string_view name) const;
+  // What the student reads; "" when it cannot read this request (template
+  // mismatch, counted here): Decide then abstains.
   core::Result<std::string> StudentInput(const Task& task, const core::ChatRequest& request) const;
   // `u` in [0, 1): the shadow-sampling draw (the caller's seeded generator).
+  // An empty input gets no decision (student null: the teacher answers).
   TaskDecision Decide(const Task& task, std::string_view input, double u) const;
-  // After the teacher answered: label, live comparison, learning.
+  // After the teacher answered: label (or the unparsed reply kept), live
+  // comparison, learning (not for an empty input).
   void OnTeacherAnswer(const Task& task, const TaskDecision& decision, std::string input,
                        std::string_view teacher_text, std::string_view request_id);
   // Counts an answered request (metrics: requests by answerer, coverage).
   void CountAnswer(const Task& task, bool by_student);
 
-  double student_cost_usd() const { return options_.student_cost_usd; }
+  double student_cost_usd(const Task& task) const { return task.cfg.student_cost_usd; }
   learn::StudentSet& students() { return students_; }
   learn::Registry& registry() { return *registry_; }
   learn::TaskLearner& learner() { return *learner_; }
@@ -135,6 +162,7 @@ class TaskRuntime {
     observe::Counter* by_teacher = nullptr;
     observe::Counter* unparseable = nullptr;
     observe::Counter* labels = nullptr;
+    observe::Counter* input_unmatched = nullptr;
   };
   TaskRuntime(std::shared_ptr<spdlog::logger> log, TaskRuntimeOptions options)
       : log_(std::move(log)), options_(std::move(options)) {}

@@ -13,14 +13,32 @@ void LiveAgreement::Record(bool student_accepted, bool agreed) {
   }
 }
 
+void LiveAgreement::Restore(const LiveStats& earlier) {
+  // Totals first, so that a concurrent Stats() never sees more agreements
+  // than comparisons (it clamps anyway).
+  compared_.fetch_add(earlier.compared, std::memory_order_relaxed);
+  accepted_.fetch_add(earlier.accepted, std::memory_order_relaxed);
+  agreed_.fetch_add(earlier.agreed, std::memory_order_relaxed);
+  accepted_agreed_.fetch_add(earlier.accepted_agreed, std::memory_order_relaxed);
+}
+
 LiveStats LiveAgreement::Stats() const {
-  LiveStats s;
   // Read the derived counters before their totals so that, with concurrent
   // writers, a snapshot never shows more agreements than comparisons.
-  s.accepted_agreed = accepted_agreed_.load(std::memory_order_relaxed);
-  s.agreed = agreed_.load(std::memory_order_relaxed);
-  s.accepted = accepted_.load(std::memory_order_relaxed);
-  s.compared = compared_.load(std::memory_order_relaxed);
+  const uint64_t accepted_agreed = accepted_agreed_.load(std::memory_order_relaxed);
+  const uint64_t agreed = agreed_.load(std::memory_order_relaxed);
+  const uint64_t accepted = accepted_.load(std::memory_order_relaxed);
+  const uint64_t compared = compared_.load(std::memory_order_relaxed);
+  return MakeLiveStats(compared, agreed, accepted, accepted_agreed);
+}
+
+LiveStats MakeLiveStats(uint64_t compared, uint64_t agreed, uint64_t accepted,
+                        uint64_t accepted_agreed) {
+  LiveStats s;
+  s.compared = compared;
+  s.agreed = agreed;
+  s.accepted = accepted;
+  s.accepted_agreed = accepted_agreed;
   if (s.accepted < s.accepted_agreed) s.accepted = s.accepted_agreed;
   if (s.compared < s.agreed) s.compared = s.agreed;
   if (s.compared < s.accepted) s.compared = s.accepted;

@@ -50,10 +50,17 @@ struct LiveStats {
   double upper_bound = 1;         // Wilson 95% upper bound of accepted agreement
 };
 
+// The derived fields (agreements, Wilson bounds) of the four counts.
+LiveStats MakeLiveStats(uint64_t compared, uint64_t agreed, uint64_t accepted,
+                        uint64_t accepted_agreed);
+
 // Counters for one (task, version).
 class LiveAgreement {
  public:
   void Record(bool student_accepted, bool agreed);
+  // Adds counts recorded earlier (restored from the learning store after a
+  // restart): compared, agreed, accepted and accepted_agreed of `earlier`.
+  void Restore(const LiveStats& earlier);
   LiveStats Stats() const;
   bool ShouldDemote(double target, const LiveOptions& options = {}) const;
 

@@ -272,6 +272,20 @@ ScoreKind Student::score_kind() const {
   return model_->kind;
 }
 
+ModelOptions Student::trained_options() const {
+  const fasttext::Args args = model_->fasttext.getArgs();
+  ModelOptions o;
+  o.dim = args.dim;
+  o.epoch = args.epoch;
+  o.word_ngrams = args.wordNgrams;
+  o.minn = args.minn;
+  o.maxn = args.maxn;
+  o.bucket = args.bucket;
+  o.min_count = args.minCount;
+  o.loss = args.loss == fasttext::loss_name::ova ? LossKind::kOneVsAll : LossKind::kSoftmax;
+  return o;
+}
+
 std::string Student::ModelName() const {
   return "student/" + task_ + "@v" + std::to_string(version_);
 }

@@ -118,6 +118,11 @@ class Student {
   // Index of `label` in labels(), or -1.
   int LabelIndex(std::string_view label) const;
   ScoreKind score_kind() const;
+  // The fastText settings the model was trained with, as read from the model:
+  // dim, epoch (the passes actually run), word_ngrams, minn, maxn, bucket,
+  // min_count and loss. The model file keeps no lr or seed: those fields hold
+  // the ModelOptions defaults.
+  ModelOptions trained_options() const;
 
   // Raw scores (logits), one per label, for `text` (normalised here).
   // Returns false, leaving *scores zero-filled, when the normalised text is

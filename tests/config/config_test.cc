@@ -936,6 +936,145 @@ TEST(TasksConfigTest, BadTasksNameTheKey) {
             "the labels");
 }
 
+// [[tasks]]: the student's input from a prompt template, fastText settings,
+// cost per student answer.
+const std::string kTaskHead =
+    "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+    "[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\n";
+
+TEST(TasksConfigTest, StudentSettingsDefaultAndParse) {
+  auto defaults = ParseConfig(kTaskHead, "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().message();
+  const TaskConfig& d = defaults->tasks[0];
+  EXPECT_EQ(d.input, "last_user");
+  EXPECT_EQ(d.word_ngrams, 2);
+  EXPECT_EQ(d.char_ngram_min, 0);
+  EXPECT_EQ(d.char_ngram_max, 0);
+  EXPECT_EQ(d.epochs, 0);
+  EXPECT_EQ(d.dim, 25);
+  EXPECT_DOUBLE_EQ(d.student_cost_usd, 1e-7);
+
+  auto cfg =
+      ParseConfig(kTaskHead +
+                      "word_ngrams = 3\nchar_ngram_min = 2\nchar_ngram_max = 5\n"
+                      "epochs = 12\ndim = 50\nstudent_cost_usd = 0.00002\n"
+                      "input = \"template_var:ticket\"\n"
+                      "input_template = \"\"\"\nFrom {{ sender }}:\n{{ticket}}\nQueue?\n\"\"\"\n",
+                  "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  const TaskConfig& t = cfg->tasks[0];
+  EXPECT_EQ(t.word_ngrams, 3);
+  EXPECT_EQ(t.char_ngram_min, 2);
+  EXPECT_EQ(t.char_ngram_max, 5);
+  EXPECT_EQ(t.epochs, 12);
+  EXPECT_EQ(t.dim, 50);
+  EXPECT_DOUBLE_EQ(t.student_cost_usd, 0.00002);
+  EXPECT_EQ(t.input, "template_var:ticket");
+  EXPECT_EQ(t.parsed_template.vars, (std::vector<std::string>{"sender", "ticket"}));
+  EXPECT_EQ(t.parsed_template.literals, (std::vector<std::string>{"From ", ":\n", "\nQueue?"}));
+  EXPECT_EQ(t.parsed_template.Extract("From ann:\nmy parcel is late\nQueue?\n", "ticket"),
+            "my parcel is late");
+}
+
+TEST(TasksConfigTest, BadStudentSettingsNameTheKey) {
+  EXPECT_EQ(ErrorOf(kTaskHead + "word_ngrams = 0\n"),
+            "conf.toml: tasks[0].word_ngrams: expected an integer in [1, 5], got 0");
+  EXPECT_EQ(ErrorOf(kTaskHead + "char_ngram_max = 11\n"),
+            "conf.toml: tasks[0].char_ngram_max: expected an integer in [0, 10], got 11");
+  EXPECT_EQ(ErrorOf(kTaskHead + "char_ngram_min = 4\nchar_ngram_max = 3\n"),
+            "conf.toml: tasks[0].char_ngram_min: expected 1 <= char_ngram_min <= "
+            "char_ngram_max (both 0 for none), got 4 and 3");
+  EXPECT_EQ(ErrorOf(kTaskHead + "char_ngram_max = 3\n"),
+            "conf.toml: tasks[0].char_ngram_min: expected 1 <= char_ngram_min <= "
+            "char_ngram_max (both 0 for none), got 0 and 3");
+  EXPECT_EQ(ErrorOf(kTaskHead + "epochs = -1\n"),
+            "conf.toml: tasks[0].epochs: expected an integer in [0, 1000], got -1");
+  EXPECT_EQ(ErrorOf(kTaskHead + "dim = 0\n"),
+            "conf.toml: tasks[0].dim: expected an integer in [1, 1000], got 0");
+  EXPECT_EQ(ErrorOf(kTaskHead + "student_cost_usd = -0.1\n"),
+            "conf.toml: tasks[0].student_cost_usd: expected a number >= 0 (USD per student "
+            "answer)");
+  EXPECT_EQ(ErrorOf(kTaskHead + "dim = \"big\"\n"),
+            "conf.toml: tasks[0].dim: expected an integer, got a string");
+}
+
+TEST(TasksConfigTest, BadTaskNamesAreRejected) {
+  const std::string head =
+      "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+      "[[tasks]]\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\nname = ";
+  for (const std::string& name :
+       std::vector<std::string>{"my tickets", ".hidden", "a/b", "", std::string(65, 'n')}) {
+    EXPECT_EQ(ErrorOf(head + "\"" + name + "\"\n"),
+              "conf.toml: tasks[0].name: expected 1-64 letters, digits, '.', '_' or '-' (not "
+              "starting with '.'), got \"" +
+                  name + "\"");
+  }
+  EXPECT_EQ(ErrorOf(head + "\"Tickets_v2.en-GB\"\n"), "<parsed OK>");
+  EXPECT_EQ(ErrorOf(head + "\"a\"\n[[tasks]]\nname = \"a\"\nlabels = [\"x\", \"y\"]\n"
+                           "teacher = \"t/m\"\n"),
+            "conf.toml: tasks[1].name: duplicate task name \"a\"");
+}
+
+TEST(TasksConfigTest, BadInputsAndTemplatesNameTheKey) {
+  EXPECT_EQ(ErrorOf(kTaskHead + "input = \"first_user\"\n"),
+            "conf.toml: tasks[0].input: expected \"last_user\", \"json_field:<name>\" or "
+            "\"template_var:<name>\", got \"first_user\"");
+  EXPECT_EQ(ErrorOf(kTaskHead + "input = \"json_field:\"\n"),
+            "conf.toml: tasks[0].input: expected \"last_user\", \"json_field:<name>\" or "
+            "\"template_var:<name>\", got \"json_field:\"");
+  EXPECT_EQ(ErrorOf(kTaskHead + "input = \"template_var:t\"\n"),
+            "conf.toml: tasks[0].input_template: expected the prompt template containing {{t}} "
+            "(input = \"template_var:t\")");
+  EXPECT_EQ(ErrorOf(kTaskHead + "input_template = \"Say {{t}}\"\n"),
+            "conf.toml: tasks[0].input_template: is read only with input = "
+            "\"template_var:<name>\" (input is \"last_user\")");
+  const std::string var = kTaskHead + "input = \"template_var:t\"\ninput_template = ";
+  EXPECT_EQ(ErrorOf(var + "\"Classify: {{text}}\"\n"),
+            "conf.toml: tasks[0].input_template: has no variable {{t}} (variables: text)");
+  EXPECT_EQ(ErrorOf(var + "\"Classify this\"\n"),
+            "conf.toml: tasks[0].input_template: has no variable {{t}} (variables: none)");
+  EXPECT_EQ(ErrorOf(var + "\"Classify: {{t\"\n"),
+            "conf.toml: tasks[0].input_template: unclosed \"{{\" at byte 10");
+  EXPECT_EQ(ErrorOf(var + "\"Classify: {{ }} {{t}}\"\n"),
+            "conf.toml: tasks[0].input_template: empty variable name at byte 10");
+  EXPECT_EQ(ErrorOf(var + "\"Classify: {{a b}} {{t}}\"\n"),
+            "conf.toml: tasks[0].input_template: variable name \"a b\" at byte 10 must be "
+            "letters, digits or '_'");
+  EXPECT_EQ(ErrorOf(var + "\"Classify: {{a}}{{t}}\"\n"),
+            "conf.toml: tasks[0].input_template: variables {{a}} and {{t}} must be separated by "
+            "literal text");
+  EXPECT_EQ(ErrorOf(var + "\"{{t}} and {{t}}\"\n"),
+            "conf.toml: tasks[0].input_template: variable {{t}} appears twice");
+}
+
+TEST(PromptTemplateTest, ExtractMatchesTheLiteralParts) {
+  auto t = PromptTemplate::Parse("  Ticket from {{who}}: {{text}} -- answer with a queue\n");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->literals,
+            (std::vector<std::string>{"Ticket from ", ": ", " -- answer with a queue"}));
+  // Whitespace around the message and around a variable's text is ignored.
+  EXPECT_EQ(t->Extract("\nTicket from ann: my box is late  -- answer with a queue\n", "text"),
+            "my box is late");
+  // A variable takes the shortest text up to the next literal part.
+  EXPECT_EQ(t->Extract("Ticket from bob: ok: really -- answer with a queue", "who"), "bob");
+  EXPECT_EQ(t->Extract("Ticket from bob: ok: really -- answer with a queue", "text"), "ok: really");
+  EXPECT_EQ(t->Extract("Ticket from : x -- answer with a queue", "who"), "");
+  // Not the template's shape, or an unknown variable: nullopt.
+  EXPECT_EQ(t->Extract("Ticket for bob: x -- answer with a queue", "text"), std::nullopt);
+  EXPECT_EQ(t->Extract("Ticket from bob: x -- answer", "text"), std::nullopt);
+  EXPECT_EQ(t->Extract("Ticket from bob -- answer with a queue", "text"), std::nullopt);
+  EXPECT_EQ(t->Extract("Ticket from bob: x -- answer with a queue", "nope"), std::nullopt);
+  // The final literal may not overlap the first one.
+  auto same = PromptTemplate::Parse("ab{{x}}ab");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->Extract("abab", "x"), "");
+  EXPECT_EQ(same->Extract("aba", "x"), std::nullopt);
+  // A template that is only the variable takes the whole message.
+  auto whole = PromptTemplate::Parse("{{x}}");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->Extract("  anything at all ", "x"), "anything at all");
+}
+
 TEST(GuardConfigTest, DefaultsParseAndErrors) {
   auto defaults = ParseConfig("", "conf.toml", FakeEnv({}));
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "app/learn_cmd.h"
 #include "app/recording.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -81,6 +83,7 @@ std::vector<Ticket> MakeTickets() {
 
 constexpr char kUnparseable1[] = "which queue is this";
 constexpr char kUnparseable2[] = "no idea at all";
+constexpr char kLongReply[] = "tell me a long story";
 
 class TasksTest : public ::testing::Test {
  protected:
@@ -94,6 +97,9 @@ class TasksTest : public ::testing::Test {
     for (const auto& t : tickets_) trace << t.text << "," << t.label << "\n";
     trace << kUnparseable1 << ",I am not sure which queue\n";
     trace << kUnparseable2 << ",sorry\n";
+    trace << kLongReply << "," << std::string(5000, 'z') << "\n";
+    trace << "Route this ticket: refund my order (answer with the queue),billing\n";
+    trace << "hello there,billing\n";
     trace << "\"{\"\"text\"\": \"\"refund my order\"\"}\",billing\n";
   }
 
@@ -105,25 +111,31 @@ class TasksTest : public ::testing::Test {
 
   // Starts on the trace `trace` (in dir_) with the task's shadow sampling
   // and demotion settings.
+  // `tickets_extra`: more TOML lines for the tickets task.
   void Start(const std::string& trace = "trace.csv", double shadow_sample = 0.0,
-             int min_live_samples = 200) {
-    const std::string text = "[server]\nlisten = \"127.0.0.1:0\"\n\n[storage]\ndata_dir = \"" +
-                             dir_ +
-                             "\"\n\n"
-                             "[[providers]]\nname = \"teacher\"\nkind = \"replay\"\n"
-                             "trace = \"" +
-                             dir_ + "/" + trace +
-                             "\"\n\n"
-                             "[[tasks]]\nname = \"tickets\"\n"
-                             "labels = [\"billing\", \"shipping\", \"account\", \"technical\"]\n"
-                             "teacher = \"teacher/gpt-4o-mini\"\n"
-                             "target_agreement = 0.9\nretrain_every = 60\nmin_train_labels = 120\n"
-                             "shadow_sample = " +
-                             std::to_string(shadow_sample) +
-                             "\nmin_live_samples = " + std::to_string(min_live_samples) + "\n" +
-                             "\n[[tasks]]\nname = \"json_tickets\"\n"
-                             "labels = [\"billing\", \"shipping\"]\n"
-                             "teacher = \"teacher/gpt-4o-mini\"\ninput = \"json_field:text\"\n";
+             int min_live_samples = 200, const std::string& tickets_extra = "") {
+    const std::string text =
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[storage]\ndata_dir = \"" + dir_ +
+        "\"\n\n"
+        "[[providers]]\nname = \"teacher\"\nkind = \"replay\"\n"
+        "trace = \"" +
+        dir_ + "/" + trace +
+        "\"\n\n"
+        "[[tasks]]\nname = \"tickets\"\n"
+        "labels = [\"billing\", \"shipping\", \"account\", \"technical\"]\n"
+        "teacher = \"teacher/gpt-4o-mini\"\n"
+        "target_agreement = 0.9\nretrain_every = 60\nmin_train_labels = 120\n"
+        "shadow_sample = " +
+        std::to_string(shadow_sample) + "\nmin_live_samples = " + std::to_string(min_live_samples) +
+        "\n" + tickets_extra +
+        "\n[[tasks]]\nname = \"json_tickets\"\n"
+        "labels = [\"billing\", \"shipping\"]\n"
+        "teacher = \"teacher/gpt-4o-mini\"\ninput = \"json_field:text\"\n"
+        "\n[[tasks]]\nname = \"tmpl_tickets\"\n"
+        "labels = [\"billing\", \"shipping\"]\n"
+        "teacher = \"teacher/gpt-4o-mini\"\ninput = \"template_var:ticket\"\n"
+        "input_template = \"Route this ticket: {{ticket}} (answer with the "
+        "queue)\"\n";
     auto cfg = config::ParseConfig(
         text, "test.toml",
         [](std::string_view) -> std::optional<std::string> { return std::nullopt; });
@@ -357,7 +369,29 @@ TEST_F(TasksTest, UnknownTaskIs404NamingTheConfiguredTasks) {
     EXPECT_EQ(r.status, 404);
     EXPECT_EQ(Field(r.body, "/error/code"), "task_not_found");
     EXPECT_EQ(Field(r.body, "/error/message"),
-              "unknown task 'nope' (configured tasks: tickets, json_tickets)");
+              "unknown task 'nope' (configured tasks: tickets, json_tickets, tmpl_tickets)");
+    // Nothing is lost: the refused request is in the ledger with its reason.
+    ledger::Record rec = RecordFor(r.headers["x-switchyard-request-id"]);
+    EXPECT_EQ(rec.status, 404);
+    EXPECT_EQ(rec.error_code, "task_not_found");
+    EXPECT_EQ(rec.route, "task:nope");
+  }
+}
+
+// Config validation and the registry (task names become directory names)
+// accept the same task names.
+TEST(TaskDefaultsTest, ConfigAndRegistryAgreeOnTaskNames) {
+  for (const std::string& name : std::vector<std::string>{
+           "tickets", "Tickets_v2.en-GB", "a", std::string(64, 'n'), std::string(65, 'n'), "",
+           "my tickets", ".hidden", "a/b", "tick\xC3\xA9ts", "x:y"}) {
+    const std::string text =
+        "[[providers]]\nname = \"t\"\nkind = \"replay\"\ntrace = \"x.csv\"\n"
+        "[[tasks]]\nlabels = [\"x\", \"y\"]\nteacher = \"t/m\"\nname = \"" +
+        name + "\"\n";
+    auto cfg = config::ParseConfig(
+        text, "c.toml",
+        [](std::string_view) -> std::optional<std::string> { return std::nullopt; });
+    EXPECT_EQ(cfg.ok(), learn::ValidateTaskName(name).ok()) << name;
   }
 }
 
@@ -381,23 +415,30 @@ TEST_F(TasksTest, JsonFieldInputReadsTheFieldOrSays400) {
             "task 'json_tickets': the last user message has no string field \"text\"");
 }
 
-TEST_F(TasksTest, UnparseableTeacherReplyIsCountedAndNotTrainedOn) {
+// Payload retention is "none" (the default): the ledger keeps no bodies, yet
+// every unparseable reply is kept (first 4 KB) in the learning store.
+TEST_F(TasksTest, UnparseableTeacherReplyIsKeptCountedAndNotTrainedOn) {
   Start();
-  for (const char* input : {kUnparseable1, kUnparseable2}) {
+  ASSERT_EQ(config_->ledger.store_payloads, "none");
+  std::vector<std::string> ids;
+  for (const char* input : {kUnparseable1, kUnparseable2, kLongReply}) {
     auto r = Ask(input);
     ASSERT_EQ(r.status, 200) << r.body;  // the client still gets the teacher's answer
     EXPECT_EQ(r.headers["x-switchyard-escalated"], "true");
-    ledger::Record rec = RecordFor(r.headers["x-switchyard-request-id"]);
+    ids.push_back(r.headers["x-switchyard-request-id"]);
+    ledger::Record rec = RecordFor(ids.back());
     EXPECT_EQ(rec.error_code, "");
     EXPECT_EQ(rec.task, "tickets");
   }
+  EXPECT_EQ(Content(Ask(kLongReply).body), std::string(5000, 'z'));  // unchanged for the client
   auto good = Ask(tickets_[0].text);
   ASSERT_EQ(good.status, 200);
   RecordFor(good.headers["x-switchyard-request-id"]);
   ASSERT_TRUE(tasks_->learner().WaitIdle(std::chrono::seconds(10)));
-  EXPECT_EQ(Metric("switchyard_task_unparseable_total{task=\"tickets\"}"), 2.0);
+  EXPECT_EQ(Metric("switchyard_task_unparseable_total{task=\"tickets\"}"), 4.0);
   EXPECT_EQ(Metric("switchyard_task_labels_total{task=\"tickets\"}"), 1.0);
   EXPECT_EQ(tasks_->learner().labels_seen("tickets"), 1);
+  EXPECT_EQ(tasks_->learner().counts("tickets").unparseable, 4);
   auto store = learn::LabelStore::Open(config_->LedgerPath(), clock_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto labels = (*store)->Load("tickets");
@@ -405,6 +446,100 @@ TEST_F(TasksTest, UnparseableTeacherReplyIsCountedAndNotTrainedOn) {
   ASSERT_EQ(labels->size(), 1u);
   EXPECT_EQ((*labels)[0].text, tickets_[0].text);
   EXPECT_EQ((*labels)[0].label, tickets_[0].label);
+  auto unparsed = (*store)->LoadUnparsed("tickets");
+  ASSERT_TRUE(unparsed.ok()) << unparsed.status().ToString();
+  ASSERT_EQ(unparsed->size(), 4u);
+  EXPECT_EQ((*unparsed)[0].request_id, ids[0]);
+  EXPECT_EQ((*unparsed)[0].reply, "I am not sure which queue");
+  EXPECT_EQ((*unparsed)[0].error,
+            "teacher reply \"I am not sure which queue\" is not one of the labels: billing, "
+            "shipping, account, technical");
+  EXPECT_EQ((*unparsed)[1].request_id, ids[1]);
+  EXPECT_EQ((*unparsed)[1].reply, "sorry");
+  EXPECT_EQ((*unparsed)[2].request_id, ids[2]);
+  EXPECT_EQ((*unparsed)[2].reply, std::string(4096, 'z'));
+  EXPECT_EQ((*unparsed)[2].reply_bytes, 5000);
+
+  // `switchyard tasks` reads the count from the store.
+  app::TasksOptions o;
+  o.registry_db = config_->LedgerPath();
+  o.tasks.push_back({"tickets", {"billing", "shipping", "account", "technical"}, 0.9});
+  ASSERT_TRUE(app::ReadTaskStats(o.registry_db, o).ok());
+  EXPECT_EQ(o.counts["tickets"].unparseable, 4);
+  EXPECT_EQ(o.counts["tickets"].labels, 1);
+  o.json = true;
+  auto json = app::RenderTasks(o);
+  ASSERT_TRUE(json.ok()) << json.status().ToString();
+  EXPECT_NE(json->find("\"labels_seen\":1,\"unparseable\":4,\"input_unmatched\":0,"
+                       "\"demotions\":0,\"live\":null,\"student\":null"),
+            std::string::npos)
+      << *json;
+}
+
+TEST_F(TasksTest, TemplateVarInputReadsTheVariableOrAbstains) {
+  Start();
+  auto ok = Ask("Route this ticket: refund my order (answer with the queue)", "task:tmpl_tickets");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(Content(ok.body), "billing");
+  EXPECT_EQ(ok.headers["x-switchyard-escalated"], "true");
+  RecordFor(ok.headers["x-switchyard-request-id"]);
+  // Not the template's shape: the student abstains, the teacher answers.
+  auto miss = Ask("hello there", "task:tmpl_tickets");
+  ASSERT_EQ(miss.status, 200) << miss.body;
+  EXPECT_EQ(Content(miss.body), "billing");
+  EXPECT_EQ(miss.headers["x-switchyard-escalated"], "true");
+  EXPECT_EQ(miss.headers["x-switchyard-route"], "teacher/gpt-4o-mini");
+  EXPECT_EQ(miss.headers.count("x-switchyard-confidence"), 0u);
+  ledger::Record rec = RecordFor(miss.headers["x-switchyard-request-id"]);
+  EXPECT_EQ(rec.task, "tmpl_tickets");
+  EXPECT_TRUE(rec.escalated);
+  ASSERT_TRUE(tasks_->learner().WaitIdle(std::chrono::seconds(10)));
+  // Only the variable's text was learned, and only from the matching request.
+  EXPECT_EQ(tasks_->learner().labels_seen("tmpl_tickets"), 1);
+  EXPECT_EQ(Metric("switchyard_task_labels_total{task=\"tmpl_tickets\"}"), 1.0);
+  EXPECT_EQ(Metric("switchyard_task_input_unmatched_total{task=\"tmpl_tickets\"}"), 1.0);
+  EXPECT_EQ(tasks_->learner().counts("tmpl_tickets").input_unmatched, 1);
+  auto store = learn::LabelStore::Open(config_->LedgerPath(), clock_);
+  ASSERT_TRUE(store.ok());
+  auto labels = (*store)->Load("tmpl_tickets");
+  ASSERT_TRUE(labels.ok());
+  ASSERT_EQ(labels->size(), 1u);
+  EXPECT_EQ((*labels)[0].text, "refund my order");
+  EXPECT_EQ((*labels)[0].label, "billing");
+  // The count is written at shutdown and kept across a restart.
+  Stop();
+  EXPECT_EQ((*store)->LoadCounters()->at("tmpl_tickets").input_unmatched, 1);
+  Start();
+  EXPECT_EQ(tasks_->learner().counts("tmpl_tickets").input_unmatched, 1);
+}
+
+TEST_F(TasksTest, StudentCostIsConfiguredPerTask) {
+  Start("trace.csv", 0.0, 200, "student_cost_usd = 0.00002\n");
+  Teach(0, 120);
+  ASSERT_NE(tasks_->students().Get("tickets"), nullptr);
+  bool answered_locally = false;
+  for (size_t i = 120; i < tickets_.size() && !answered_locally; ++i) {
+    auto r = Ask(tickets_[i].text);
+    ASSERT_EQ(r.status, 200) << r.body;
+    if (r.headers["x-switchyard-escalated"] != "false") continue;
+    answered_locally = true;
+    EXPECT_EQ(r.headers["x-switchyard-cost-usd"], "0.00002");
+    ledger::Record rec = RecordFor(r.headers["x-switchyard-request-id"]);
+    EXPECT_DOUBLE_EQ(rec.cost_usd, 0.00002);
+  }
+  EXPECT_TRUE(answered_locally);
+}
+
+TEST(TaskDefaultsTest, ConfigDefaultsAreTheStudentDefaults) {
+  const config::TaskConfig task;
+  const learn::ModelOptions defaults;
+  const learn::ModelOptions o = ModelOptionsFor(task);
+  EXPECT_EQ(o.word_ngrams, defaults.word_ngrams);
+  EXPECT_EQ(o.minn, defaults.minn);
+  EXPECT_EQ(o.maxn, defaults.maxn);
+  EXPECT_EQ(o.epoch, defaults.epoch);
+  EXPECT_EQ(o.dim, defaults.dim);
+  EXPECT_DOUBLE_EQ(task.student_cost_usd, kStudentCostUsd);
 }
 
 TEST_F(TasksTest, RestartKeepsThePromotedStudent) {
@@ -478,6 +613,44 @@ TEST_F(TasksTest, StudentIsDemotedWhenLiveAgreementDrops) {
   auto promoted = tasks_->registry().Promoted("tickets");
   ASSERT_TRUE(promoted.ok());
   EXPECT_FALSE(promoted->has_value());
+
+  // The live statistics are written at shutdown: `switchyard tasks` shows
+  // them, and a restart continues from them.
+  const learn::LiveStats live = tasks_->live().For("tickets", 1)->Stats();
+  EXPECT_EQ(live.compared, 30u);
+  EXPECT_GE(live.accepted, 10u);
+  EXPECT_EQ(tasks_->learner().counts("tickets").demotions, 1);
+  Stop();
+  app::TasksOptions o;
+  o.registry_db = config_->LedgerPath();
+  o.tasks.push_back({"tickets", {"billing", "shipping", "account", "technical"}, 0.9});
+  ASSERT_TRUE(app::ReadTaskStats(o.registry_db, o).ok());
+  const std::pair<std::string, int64_t> v1_key("tickets", 1);
+  ASSERT_EQ(o.live.count(v1_key), 1u);
+  EXPECT_EQ(o.live[v1_key].compared, live.compared);
+  EXPECT_EQ(o.live[v1_key].agreed, live.agreed);
+  EXPECT_EQ(o.live[v1_key].accepted, live.accepted);
+  EXPECT_EQ(o.live[v1_key].accepted_agreed, live.accepted_agreed);
+  EXPECT_EQ(o.counts["tickets"].demotions, 1);
+  auto table = app::RenderTasks(o);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  char cell[96];
+  std::snprintf(cell, sizeof(cell), "%.3f (n=%llu, lower %.3f)", live.accepted_agreement,
+                static_cast<unsigned long long>(live.accepted), live.lower_bound);
+  const size_t row = table->find("\ntickets ");
+  ASSERT_NE(row, std::string::npos) << *table;
+  const std::string line = table->substr(row + 1, table->find('\n', row + 1) - row - 1);
+  EXPECT_NE(line.find("demoted"), std::string::npos) << line;
+  EXPECT_NE(line.find(cell), std::string::npos) << line << "\nexpected " << cell;
+  EXPECT_NE(line.find("live agreement lower bound 0.0000 < target 0.9000"), std::string::npos)
+      << line;
+
+  Start("flipped.csv", 1.0, 10);
+  const learn::LiveStats restored = tasks_->live().For("tickets", 1)->Stats();
+  EXPECT_EQ(restored.compared, live.compared);
+  EXPECT_EQ(restored.accepted, live.accepted);
+  EXPECT_EQ(restored.accepted_agreed, live.accepted_agreed);
+  EXPECT_EQ(tasks_->learner().counts("tickets").demotions, 1);
 }
 
 }  // namespace
