@@ -239,8 +239,10 @@ function renderTasks(t) {
                      text: s.serving ? "serving" : s.status }))
       : el("span", { class: "muted", text: task.candidate ? "candidate" : "none yet" });
     const live = task.live;
-    const liveText = live && live.compared
-      ? `${pct(live.agreement)} of ${int(live.compared)}`
+    // Live: the accepted comparisons (the answers users get from the student).
+    const liveText = live && live.accepted
+      ? `${pct(live.accepted_agreement)} of ${int(live.accepted)}`
+      : live && live.compared ? `${pct(live.agreement)} of ${int(live.compared)}`
       : (task.expected_agreement !== null ? `expected ${pct(task.expected_agreement)}` : "—");
     const total = task.labels.reduce((a, l) => a + l.count, 0);
     const bar = el("div", { class: "labelbar", title: task.labels_source });

@@ -9,6 +9,8 @@
 # `switchyard ledger stats --since all --json`, and saves a screenshot to
 # $SWITCHYARD_SCREENSHOT (default WORK_DIR/dashboard.png; the README's image is
 # made with SWITCHYARD_SCREENSHOT=docs/img/dashboard.png).
+# SWITCHYARD_E2E_BATCH / SWITCHYARD_E2E_PAUSE (seconds between batches; default
+# 250 / 0) spread the workload over several minutes for a screenshot with history.
 # Exit 77 (CTest: skipped) when chromium, node, python3 or playwright-core is missing.
 set -euo pipefail
 SY=$1
@@ -77,7 +79,7 @@ node "$SRC/tests/e2e/dashboard_e2e.mjs" --url "http://127.0.0.1:$PORT/" --expect
   --chromium "$CHROMIUM" --node-modules "$NODE_MODULES"
 
 python3 "$SRC/scripts/demo_tickets.py" run --trace "$DEMO/tickets.csv" --port "$PORT" \
-  --batch 250 --threads 4
+  --batch "${SWITCHYARD_E2E_BATCH:-250}" --pause "${SWITCHYARD_E2E_PAUSE:-0}" --threads 4
 
 # Wait until the ledger writer has committed every request.
 stats() { "$SY" ledger stats -c "$DEMO/demo.toml" --since all --json; }
