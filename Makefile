@@ -11,7 +11,7 @@ BUILD_DIR := build
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache ca-certificates \
   libboost-dev libssl-dev libsimdjson-dev libtomlplusplus-dev libcli11-dev \
   libspdlog-dev libfmt-dev libsqlite3-dev liblinear-dev libhyperscan-dev libfasttext-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  curl python3
+  curl python3 chromium
 
 .PHONY: deps build test quickstart asan tsan format tidy clean
 

@@ -30,32 +30,6 @@ core::Result<config::Config> LoadConfig(const std::string& path) {
   return path.empty() ? config::DefaultConfig(env) : config::LoadConfigFile(path, env);
 }
 
-// The embedded price book with the config's [[prices]] applied (as the
-// gateway's accounting does).
-core::Result<economics::PriceBook> BookFor(const config::Config& cfg) {
-  auto book = economics::PriceBook::Embedded();
-  if (!book.ok()) return book.take_status();
-  for (const auto& p : cfg.prices) {
-    economics::ModelPrice mp;
-    mp.provider = p.provider;
-    mp.id = p.model;
-    mp.input = p.input < 0 ? 0 : p.input;
-    mp.output = p.output < 0 ? 0 : p.output;
-    mp.cached_input = p.cached_input;
-    mp.cache_write = p.cache_write;
-    book->Override(std::move(mp));
-  }
-  return book;
-}
-
-std::vector<std::string> LocalProviders(const config::Config& cfg) {
-  std::vector<std::string> out;
-  for (const auto& p : cfg.providers) {
-    if (p.owned) out.push_back(p.name);
-  }
-  return out;
-}
-
 core::Status WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return core::FailedPrecondition("cannot write " + path);
@@ -115,6 +89,32 @@ core::Result<int64_t> SinceMillis(const std::string& since, const core::Clock& c
 
 }  // namespace
 
+// The embedded price book with the config's [[prices]] applied (as the
+// gateway's accounting does).
+core::Result<economics::PriceBook> AdvisorPriceBook(const config::Config& cfg) {
+  auto book = economics::PriceBook::Embedded();
+  if (!book.ok()) return book.take_status();
+  for (const auto& p : cfg.prices) {
+    economics::ModelPrice mp;
+    mp.provider = p.provider;
+    mp.id = p.model;
+    mp.input = p.input < 0 ? 0 : p.input;
+    mp.output = p.output < 0 ? 0 : p.output;
+    mp.cached_input = p.cached_input;
+    mp.cache_write = p.cache_write;
+    book->Override(std::move(mp));
+  }
+  return book;
+}
+
+std::vector<std::string> OwnedProviders(const config::Config& cfg) {
+  std::vector<std::string> out;
+  for (const auto& p : cfg.providers) {
+    if (p.owned) out.push_back(p.name);
+  }
+  return out;
+}
+
 int RunAdvise(const AdviseOptions& options, const core::Clock& clock, std::string& out,
               std::string& err) {
   const Failer fail{err, "advise"};
@@ -135,7 +135,7 @@ int RunAdvise(const AdviseOptions& options, const core::Clock& clock, std::strin
   }
   auto cfg = LoadConfig(options.config_path);
   if (!cfg.ok()) return fail(2, cfg.status().message());
-  auto book = BookFor(*cfg);
+  auto book = AdvisorPriceBook(*cfg);
   if (!book.ok()) return fail(1, book.status().message());
 
   if (options.what_if) {
@@ -177,7 +177,7 @@ int RunAdvise(const AdviseOptions& options, const core::Clock& clock, std::strin
   ao.now_ms = clock.UnixMillis();
   ao.since_ms = *since;
   ao.assumptions = assumptions;
-  ao.local_providers = LocalProviders(*cfg);
+  ao.local_providers = OwnedProviders(*cfg);
   for (const auto& t : cfg->tasks) ao.task_kinds[t.name] = t.kind;
   auto report = economics::Advise(**store, *book, ao);
   if (!report.ok()) {
@@ -227,7 +227,7 @@ int RunReplay(const ReplayCmdOptions& options, const core::Clock& clock, std::st
   }
   auto cfg = LoadConfig(options.config_path);
   if (!cfg.ok()) return fail(2, cfg.status().message());
-  auto book = BookFor(*cfg);
+  auto book = AdvisorPriceBook(*cfg);
   if (!book.ok()) return fail(1, book.status().message());
   auto policy = economics::LoadPolicyFile(options.policy_path);
   if (!policy.ok()) return fail(2, policy.status().message());
@@ -267,7 +267,7 @@ int RunReplay(const ReplayCmdOptions& options, const core::Clock& clock, std::st
     source = "trace " + options.trace_path;
   }
   economics::ReplayOptions ro;
-  ro.local_providers = LocalProviders(*cfg);
+  ro.local_providers = OwnedProviders(*cfg);
   auto report = economics::Replay(records, *policy, *book, ro, source);
   if (!report.ok()) return fail(2, report.status().message());
   out += options.json ? economics::RenderReplayJson(*report) + "\n"

@@ -21,7 +21,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "config/config.h"
 #include "core/clock.h"
 #include "economics/advisor.h"
 
@@ -52,6 +54,12 @@ struct AdviseOptions {
   std::string in_out = "1000:1000";      // --in-out INPUT:OUTPUT tokens per request
   int64_t cached_input_tokens = 0;       // --cached-in: of the input, cached tokens
 };
+
+// The embedded price book with the config's [[prices]] applied (as the
+// gateway's accounting does). Errors: the embedded book's parse error.
+core::Result<economics::PriceBook> AdvisorPriceBook(const config::Config& cfg);
+// The config's owned providers: their answers count as local.
+std::vector<std::string> OwnedProviders(const config::Config& cfg);
 
 int RunAdvise(const AdviseOptions& options);
 // For tests: an injected clock, output and error text instead of stdout/stderr.

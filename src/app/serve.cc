@@ -12,7 +12,9 @@
 
 #include "app/accounting.h"
 #include "app/admin_api.h"
+#include "app/advise_cmd.h"
 #include "app/commands.h"
+#include "app/dashboard.h"
 #include "app/recording.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -134,6 +136,54 @@ void RegisterLedgerMetrics(observe::Registry& metrics, ledger::AsyncWriter& writ
   metrics.AddCallbackGauge("switchyard_ledger_last_batch_seconds",
                            "Duration of the last committed ledger transaction",
                            [&writer] { return writer.Stats().last_batch_ms / 1000.0; });
+}
+
+// The admin API's view of the running process: the advisor's inputs from the
+// config, the students' live agreement and the providers' circuits.
+AdminApiOptions MakeAdminOptions(const config::Config& cfg, const gateway::Gateway& gw,
+                                 gateway::TaskRuntime* tasks,
+                                 const std::shared_ptr<spdlog::logger>& log) {
+  AdminApiOptions o;
+  o.ledger_path = cfg.LedgerPath();
+  if (auto book = AdvisorPriceBook(cfg); book.ok()) {
+    o.book = std::move(*book);
+  } else {
+    log->warn("admin: no price book for the advisor: {}", book.status().message());
+  }
+  o.local_providers = OwnedProviders(cfg);
+  for (const auto& t : cfg.tasks) o.task_kinds[t.name] = t.kind;
+  if (tasks != nullptr) {
+    o.live_tasks = [tasks, names = o.task_kinds] {
+      std::vector<TaskLive> out;
+      const auto snapshot = tasks->live().Snapshot();
+      for (const auto& [name, kind] : names) {
+        TaskLive t;
+        t.task = name;
+        if (auto student = tasks->students().Get(name)) {
+          t.has_student = true;
+          t.version = student->version();
+          t.serving = student->serving();
+          for (const auto& [key, stats] : snapshot) {
+            if (key.first == name && key.second == t.version) t.live = stats;
+          }
+        }
+        out.push_back(std::move(t));
+      }
+      return out;
+    };
+  }
+  o.providers = [&gw] {
+    std::vector<ProviderHealth> out;
+    for (const auto& slot : gw.providers()) {
+      const auto& pc = slot.provider->config();
+      out.push_back({pc.name, pc.kind, pc.owned,
+                     slot.breaker != nullptr
+                         ? std::string(providers::CircuitBreaker::StateName(slot.breaker->state()))
+                         : std::string("none")});
+    }
+    return out;
+  };
+  return o;
 }
 
 }  // namespace
@@ -290,7 +340,7 @@ int RunServe(const ServeOptions& options) {
     hooks.audit = audit.get();
     gw->set_guard(std::move(hooks));
   }
-  AdminApi admin(cfg->LedgerPath());
+  AdminApi admin(MakeAdminOptions(*cfg, *gw, tasks.get(), log));
   gw->set_admin_handler(
       [&admin](http::ServerRequest& req, http::ResponseWriter& w) { return admin.Handle(req, w); });
   UsageMetrics usage_metrics(metrics);
@@ -309,7 +359,14 @@ int RunServe(const ServeOptions& options) {
   so.body_timeout = std::chrono::milliseconds(cfg->server.body_timeout_ms);
   http::Server server(
       loops, so,
-      [gw](http::ServerRequest& req, http::ResponseWriter& w) { return gw->Handle(req, w); },
+      [gw](http::ServerRequest& req, http::ResponseWriter& w) {
+        // The dashboard's static page and assets; everything else is the gateway's.
+        const std::string_view target = req.target;
+        const DashboardAsset* asset = req.method == http::bhttp::verb::get
+                                          ? FindDashboardAsset(target.substr(0, target.find('?')))
+                                          : nullptr;
+        return asset != nullptr ? ServeDashboardAsset(*asset, w) : gw->Handle(req, w);
+      },
       [gw](int status, std::string_view msg) { return gw->ServerErrorBody(status, msg); });
   if (auto s = server.Start(); !s.ok()) {
     std::fprintf(stderr, "switchyard: %s\n", s.message().c_str());

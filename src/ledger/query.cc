@@ -7,6 +7,8 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <map>
+#include <utility>
 
 #include "core/json_writer.h"
 
@@ -299,6 +301,247 @@ std::string RenderTail(const std::vector<Record>& records) {
     out += '\n';
   }
   return out;
+}
+
+bool IsLocalAnswer(std::string_view answered_by, const std::vector<std::string>& local_providers) {
+  if (answered_by.empty()) return false;
+  const std::string_view provider = answered_by.substr(0, answered_by.find('/'));
+  if (provider == "student") return true;
+  return std::find(local_providers.begin(), local_providers.end(), provider) !=
+         local_providers.end();
+}
+
+namespace {
+
+constexpr std::string_view kOther = "(other)";
+
+// Top `max_keys` by requests (then key), the rest summed into "(other)".
+std::vector<KeyedSeries> TopKeys(std::unordered_map<std::string, KeyedSeries>& keys,
+                                 size_t max_keys, size_t buckets) {
+  std::vector<KeyedSeries> all;
+  all.reserve(keys.size());
+  for (auto& [k, v] : keys) all.push_back(std::move(v));
+  std::sort(all.begin(), all.end(), [](const KeyedSeries& a, const KeyedSeries& b) {
+    if (a.requests_total != b.requests_total) return a.requests_total > b.requests_total;
+    return a.key < b.key;
+  });
+  if (all.size() <= max_keys) return all;
+  KeyedSeries other;
+  other.key = kOther;
+  other.requests.assign(buckets, 0);
+  other.frontier.assign(buckets, 0);
+  other.cost_usd.assign(buckets, 0);
+  for (size_t i = max_keys; i < all.size(); ++i) {
+    other.requests_total += all[i].requests_total;
+    other.cost_total_usd += all[i].cost_total_usd;
+    for (size_t b = 0; b < buckets; ++b) {
+      other.requests[b] += all[i].requests[b];
+      other.frontier[b] += all[i].frontier[b];
+      other.cost_usd[b] += all[i].cost_usd[b];
+    }
+  }
+  all.resize(max_keys);
+  all.push_back(std::move(other));
+  return all;
+}
+
+void WriteKeyed(core::JsonWriter& w, const std::vector<KeyedSeries>& list) {
+  w.BeginArray();
+  for (const KeyedSeries& k : list) {
+    w.BeginObject();
+    w.Field("key", k.key);
+    w.Field("requests_total", k.requests_total);
+    Number(w, "cost_total_usd", k.cost_total_usd);
+    w.Key("requests").BeginArray();
+    for (int64_t v : k.requests) w.Int(v);
+    w.EndArray();
+    w.Key("frontier").BeginArray();
+    for (int64_t v : k.frontier) w.Int(v);
+    w.EndArray();
+    w.Key("cost_usd").BeginArray();
+    for (double v : k.cost_usd) {
+      if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
+        w.Int(static_cast<int64_t>(v));
+      } else {
+        w.Double(v);
+      }
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+}  // namespace
+
+core::Result<SeriesReport> ComputeSeries(Store& store, const SeriesQuery& query) {
+  if (query.bucket_ms <= 0) return core::InvalidArgument("bucket_ms must be > 0");
+  if (query.until_ms <= query.since_ms) {
+    return core::InvalidArgument("until_ms must be after since_ms");
+  }
+  SeriesReport report;
+  report.query = query;
+  const int64_t first =
+      query.since_ms - (((query.since_ms % query.bucket_ms) + query.bucket_ms) % query.bucket_ms);
+  report.first_bucket_ms = first;
+  const size_t n =
+      static_cast<size_t>((query.until_ms - first + query.bucket_ms - 1) / query.bucket_ms);
+  report.buckets.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    report.buckets[i].start_ms = first + static_cast<int64_t>(i) * query.bucket_ms;
+  }
+  std::unordered_map<std::string, KeyedSeries> routes, tasks;
+  auto add_key = [n](std::unordered_map<std::string, KeyedSeries>& m, const std::string& raw,
+                     size_t b, bool frontier, double cost) {
+    const std::string key = raw.empty() ? std::string(kNone) : raw;
+    auto [it, inserted] = m.try_emplace(key);
+    KeyedSeries& k = it->second;
+    if (inserted) {
+      k.key = key;
+      k.requests.assign(n, 0);
+      k.frontier.assign(n, 0);
+      k.cost_usd.assign(n, 0);
+    }
+    ++k.requests_total;
+    k.cost_total_usd += cost;
+    ++k.requests[b];
+    if (frontier) ++k.frontier[b];
+    k.cost_usd[b] += cost;
+  };
+  core::Status st = store.Scan(ScanOptions{.since_ms = first}, [&](Record& r) {
+    if (r.ts_ms >= query.until_ms) return false;
+    const size_t b = static_cast<size_t>((r.ts_ms - first) / query.bucket_ms);
+    if (b >= n) return true;
+    SeriesBucket& bucket = report.buckets[b];
+    ++bucket.requests;
+    if (IsError(r)) ++bucket.errors;
+    bool frontier = false;
+    if (!r.answered_by.empty()) {
+      if (IsLocalAnswer(r.answered_by, query.local_providers)) {
+        ++bucket.local;
+      } else {
+        ++bucket.frontier;
+        frontier = true;
+      }
+    }
+    bucket.cost_usd += r.cost_usd;
+    add_key(routes, r.route, b, frontier, r.cost_usd);
+    add_key(tasks, r.task, b, frontier, r.cost_usd);
+    return true;
+  });
+  if (!st.ok()) return st;
+  report.by_route = TopKeys(routes, query.max_keys, n);
+  report.by_task = TopKeys(tasks, query.max_keys, n);
+  return report;
+}
+
+std::string RenderSeriesJson(const SeriesReport& report) {
+  std::string out;
+  core::JsonWriter w(out);
+  w.BeginObject();
+  w.Field("bucket_ms", report.query.bucket_ms);
+  w.Field("since_ms", report.query.since_ms);
+  w.Field("until_ms", report.query.until_ms);
+  w.Key("buckets").BeginArray();
+  for (const SeriesBucket& b : report.buckets) {
+    w.BeginObject();
+    w.Field("start_ms", b.start_ms);
+    w.Field("requests", b.requests);
+    w.Field("errors", b.errors);
+    w.Field("local", b.local);
+    w.Field("frontier", b.frontier);
+    const int64_t answered = b.local + b.frontier;
+    Number(w, "frontier_share",
+           answered > 0 ? static_cast<double>(b.frontier) / static_cast<double>(answered) : 0.0);
+    Number(w, "cost_usd", b.cost_usd);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("by_route");
+  WriteKeyed(w, report.by_route);
+  w.Key("by_task");
+  WriteKeyed(w, report.by_task);
+  w.EndObject();
+  return out;
+}
+
+core::Result<std::vector<LatencyGroup>> ComputeLatency(
+    Store& store, int64_t since_ms, const std::vector<std::string>& local_providers) {
+  struct Acc {
+    LatencyGroup group;
+    std::vector<double> total, first_byte;
+  };
+  std::map<std::pair<std::string, std::string>, Acc> groups;
+  auto add = [&](const std::string& route, const std::string& where, const Record& r) {
+    Acc& a = groups[{route, where}];
+    a.group.route = route;
+    a.group.where = where;
+    ++a.group.requests;
+    a.total.push_back(r.total_ms);
+    if (r.first_byte_ms > 0) a.first_byte.push_back(r.first_byte_ms);
+  };
+  core::Status st = store.Scan(ScanOptions{.since_ms = since_ms}, [&](Record& r) {
+    const std::string where = r.answered_by.empty()                           ? "unanswered"
+                              : IsLocalAnswer(r.answered_by, local_providers) ? "local"
+                                                                              : "api";
+    add("*", where, r);
+    add(r.route.empty() ? std::string(kNone) : r.route, where, r);
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::vector<LatencyGroup> out;
+  for (auto& [key, a] : groups) {
+    a.group.p50_ms = NearestRankPercentile(a.total, 50);
+    a.group.p95_ms = NearestRankPercentile(a.total, 95);
+    a.group.p99_ms = NearestRankPercentile(a.total, 99);
+    a.group.first_byte_p50_ms = NearestRankPercentile(a.first_byte, 50);
+    a.group.first_byte_p95_ms = NearestRankPercentile(a.first_byte, 95);
+    out.push_back(std::move(a.group));
+  }
+  // "*" sorts before letters; keep the map order (route, then where).
+  return out;
+}
+
+std::string RenderLatencyJson(int64_t since_ms, const std::vector<LatencyGroup>& groups) {
+  std::string out;
+  core::JsonWriter w(out);
+  w.BeginObject();
+  w.Field("since_ms", since_ms);
+  w.Key("groups").BeginArray();
+  for (const LatencyGroup& g : groups) {
+    w.BeginObject();
+    w.Field("route", g.route);
+    w.Field("where", g.where);
+    w.Field("requests", g.requests);
+    Number(w, "p50_ms", g.p50_ms);
+    Number(w, "p95_ms", g.p95_ms);
+    Number(w, "p99_ms", g.p99_ms);
+    Number(w, "first_byte_p50_ms", g.first_byte_p50_ms);
+    Number(w, "first_byte_p95_ms", g.first_byte_p95_ms);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return out;
+}
+
+core::Result<std::vector<Record>> TailWithBodies(Store& store, size_t n) {
+  auto latest = store.Latest(n);
+  if (!latest.ok() || latest->empty()) return latest;
+  std::unordered_map<std::string, size_t> index;
+  int64_t since = latest->front().ts_ms;
+  for (size_t i = 0; i < latest->size(); ++i) {
+    index.emplace((*latest)[i].id, i);
+    since = std::min(since, (*latest)[i].ts_ms);
+  }
+  core::Status st =
+      store.Scan(ScanOptions{.since_ms = since, .include_bodies = true}, [&](Record& r) {
+        auto it = index.find(r.id);
+        if (it != index.end()) (*latest)[it->second] = std::move(r);
+        return true;
+      });
+  if (!st.ok()) return st;
+  return latest;
 }
 
 core::Result<int64_t> ParseSince(std::string_view text) {

@@ -113,6 +113,81 @@ std::string RenderTailLine(const Record& r);
 // One line per record, each ending with '\n'.
 std::string RenderTail(const std::vector<Record>& records);
 
+// ---------------------------------------------------------------------------
+// Dashboard queries (the admin endpoints /admin/timeseries, /admin/latency,
+// /admin/ledger/tail). "Local" answers: answered_by "student/..." or whose
+// provider (the part before '/') is in `local_providers` (owned providers);
+// "frontier" answers: answered by anything else. Unanswered requests are
+// neither.
+
+// True when `answered_by` ("provider/model") is a local answer (see above).
+bool IsLocalAnswer(std::string_view answered_by, const std::vector<std::string>& local_providers);
+
+struct SeriesQuery {
+  int64_t since_ms = 0;   // first bucket starts at since_ms rounded down to bucket_ms
+  int64_t until_ms = 0;   // exclusive; records at or after it are ignored
+  int64_t bucket_ms = 0;  // > 0
+  size_t max_keys = 8;    // per breakdown; the rest is folded into "(other)"
+  std::vector<std::string> local_providers;
+};
+
+struct SeriesBucket {
+  int64_t start_ms = 0;
+  int64_t requests = 0;
+  int64_t errors = 0;
+  int64_t local = 0;     // answered locally
+  int64_t frontier = 0;  // answered by an API provider
+  double cost_usd = 0;
+};
+
+// One key's values, aligned with SeriesReport::buckets.
+struct KeyedSeries {
+  std::string key;
+  int64_t requests_total = 0;
+  double cost_total_usd = 0;
+  std::vector<int64_t> requests;
+  std::vector<int64_t> frontier;
+  std::vector<double> cost_usd;
+};
+
+struct SeriesReport {
+  SeriesQuery query;
+  int64_t first_bucket_ms = 0;
+  std::vector<SeriesBucket> buckets;  // dense, empty buckets included
+  // By Record::route and by Record::task (empty key: "(none)"), ordered by
+  // requests (desc) then key; at most max_keys plus "(other)".
+  std::vector<KeyedSeries> by_route;
+  std::vector<KeyedSeries> by_task;
+};
+
+// Errors: InvalidArgument "bucket_ms must be > 0" / "until_ms must be after
+// since_ms"; store errors.
+core::Result<SeriesReport> ComputeSeries(Store& store, const SeriesQuery& query);
+// {"bucket_ms":..,"since_ms":..,"until_ms":..,"buckets":[{"start_ms":..,"requests":..,
+//  "errors":..,"local":..,"frontier":..,"frontier_share":..,"cost_usd":..}],
+//  "by_route":[{"key":..,"requests_total":..,"cost_total_usd":..,"requests":[..],
+//  "frontier":[..],"cost_usd":[..]}],"by_task":[..]}
+std::string RenderSeriesJson(const SeriesReport& report);
+
+struct LatencyGroup {
+  std::string route;  // Record::route ("(none)" when empty)
+  std::string where;  // "local" | "api" | "unanswered"
+  int64_t requests = 0;
+  double p50_ms = 0, p95_ms = 0, p99_ms = 0;  // total_ms, nearest rank
+  double first_byte_p50_ms = 0, first_byte_p95_ms = 0;
+};
+
+// Records with ts_ms >= since_ms grouped by (route, where), ordered by route
+// then where; a group per `where` over all routes comes first with route "*".
+core::Result<std::vector<LatencyGroup>> ComputeLatency(
+    Store& store, int64_t since_ms, const std::vector<std::string>& local_providers);
+// {"since_ms":..,"groups":[{"route":..,"where":..,"requests":..,"p50_ms":..,...}]}
+std::string RenderLatencyJson(int64_t since_ms, const std::vector<LatencyGroup>& groups);
+
+// The latest n records, oldest first, with their payloads and PII findings
+// (whatever the retention policy kept: bodies are "" otherwise).
+core::Result<std::vector<Record>> TailWithBodies(Store& store, size_t n);
+
 // "90s", "30m", "24h", "7d" -> milliseconds.
 // Errors: InvalidArgument `--since: expected a duration like 30m, 24h or 7d, got "<text>"`.
 core::Result<int64_t> ParseSince(std::string_view text);
