@@ -166,6 +166,9 @@ int main(int argc, char** argv) {
   app.add_option("--answer-words-weight", answer_words_w, "Feature group weight");
   app.add_option("--cascade-prompt-weight", cascade_prompt_w, "Feature group weight");
   app.add_flag("--curve", curve, "Print the pooled curve too");
+  app.add_option("--inner-folds", base.inner_folds,
+                 "Folds of the inner (selection) cross-validation")
+      ->capture_default_str();
   bool fixed = false;
   app.add_flag("--fixed", fixed,
                "Train the shipped defaults (with --c/--target) instead of the nested choice");

@@ -499,6 +499,25 @@ int DanglingResults(const std::vector<ArithmeticStep>& steps, std::optional<doub
   return dangling;
 }
 
+std::string AskedUnit(std::string_view prompt) {
+  static constexpr std::string_view kNotUnits[] = {
+      "more",  "less",       "fewer", "of",    "times",     "in",   "total", "does",  "did",
+      "do",    "are",        "is",    "were",  "was",       "will", "can",   "would", "the",
+      "extra", "additional", "each",  "other", "different", "many", "much",  "a",     "an"};
+  const std::string lower = Lowercase(prompt);
+  const size_t at = lower.rfind("how many ");
+  if (at == std::string::npos) return "";
+  size_t i = at + 9;
+  size_t j = i;
+  while (j < lower.size() && std::isalpha(static_cast<unsigned char>(lower[j]))) ++j;
+  const std::string word = lower.substr(i, j - i);
+  if (word.size() < 2) return "";
+  for (std::string_view n : kNotUnits) {
+    if (word == n) return "";
+  }
+  return word;
+}
+
 int ForeignOperands(const std::vector<ArithmeticStep>& steps,
                     const std::vector<double>& prompt_numbers,
                     const std::vector<double>& prompt_word_values) {
@@ -681,6 +700,18 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
     if (!used) ++a.unused_number_words;
   }
   a.foreign_operands = ForeignOperands(arith.steps, prompt_numbers, prompt_word_values);
+  a.asked_unit = AskedUnit(prompt);
+  if (!a.asked_unit.empty()) {
+    // Stem: drop a plural "s" ("gallons" matches "gallon").
+    std::string_view stem = a.asked_unit;
+    if (stem.size() > 3 && stem.back() == 's') stem.remove_suffix(1);
+    size_t cut = trimmed.size();
+    for (int n = 0; n < 2 && cut != std::string_view::npos && cut > 0; ++n) {
+      cut = trimmed.rfind('\n', cut - 1);
+    }
+    const std::string_view ending = cut == std::string_view::npos ? trimmed : trimmed.substr(cut);
+    a.asked_unit_in_ending = Lowercase(ending).find(stem) != std::string::npos;
+  }
   return a;
 }
 

@@ -92,11 +92,20 @@ struct AnswerAnalysis {
   // or a number word), not an earlier result, not a common unit constant
   // (0-12, 24, 30, 52, 60, 100, 365, 1000 and their reciprocals).
   int foreign_operands = 0;
+  // The unit the prompt asks for ("How many gallons ...": "gallons"; empty
+  // when it asks no "how many <unit>" or the word is not a unit, e.g.
+  // "more"), and whether its stem appears in the answer's last two lines.
+  std::string asked_unit;
+  bool asked_unit_in_ending = false;
 };
 
 // The number of dangling results of `steps` (see AnswerAnalysis) given the
 // stated final number (nullopt when there is none).
 int DanglingResults(const std::vector<ArithmeticStep>& steps, std::optional<double> final_value);
+
+// The word after the prompt's last "how many" when it names a unit
+// ("How many gallons of tea" -> "gallons"), lower-cased; "" otherwise.
+std::string AskedUnit(std::string_view prompt);
 
 // The foreign operands of `steps` (see AnswerAnalysis) given the prompt's
 // distinct numbers and the values of the number words it spells out.

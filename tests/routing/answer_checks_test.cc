@@ -240,5 +240,25 @@ TEST(AnalyzeAnswerTest, ImplicitFinalOnTheLastLine) {
   EXPECT_FALSE(words.implicit_final);
 }
 
+TEST(AnalyzeAnswerTest, AskedUnit) {
+  EXPECT_EQ(AskedUnit("Tea was left. How many gallons of tea were there?"), "gallons");
+  EXPECT_EQ(AskedUnit("How many more apples does he have?"), "");  // not a unit
+  EXPECT_EQ(AskedUnit("What is the total cost?"), "");
+  // The last "how many" counts.
+  EXPECT_EQ(AskedUnit("How many cats? How many Dogs?"), "dogs");
+
+  const auto quarts = AnalyzeAnswer("How many gallons of tea were there?",
+                                    "4 * 1.5 = 6\n6 + 34 = 40\nThere were 40 quarts.\n#### 40");
+  EXPECT_EQ(quarts.asked_unit, "gallons");
+  EXPECT_FALSE(quarts.asked_unit_in_ending);
+  const auto gallons = AnalyzeAnswer("How many gallons of tea were there?",
+                                     "40 / 4 = 10\nThere were 10 gallon jugs.\n#### 10");
+  EXPECT_TRUE(gallons.asked_unit_in_ending);  // "gallon" is the stem of "gallons"
+  // Only the last two lines are read.
+  const auto early = AnalyzeAnswer("How many gallons of tea were there?",
+                                   "Gallons first.\n40 / 4 = 10\nSo 10.\n#### 10");
+  EXPECT_FALSE(early.asked_unit_in_ending);
+}
+
 }  // namespace
 }  // namespace switchyard::routing

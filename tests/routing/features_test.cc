@@ -131,6 +131,14 @@ TEST(FeaturesTest, CascadeStepFeatures) {
   v = ExtractFeatures(RouterKind::kCascade, o, in);
   EXPECT_TRUE(Has(v, "a:final_unexplained", bits));
   EXPECT_TRUE(Has(v, "a:dangling=1", bits));
+  EXPECT_FALSE(Has(v, "a:asked_unit_missing", bits));  // the prompt asks no "how many"
+
+  in.prompt = "There are 10 boxes of 5 pens. How many pens are there?";
+  v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:asked_unit_missing", bits));
+  in.weak_response = std::string_view("10 * 5 = 50 pens\n#### 50");
+  v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:asked_unit_in_ending", bits));
 }
 
 }  // namespace
