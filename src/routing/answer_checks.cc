@@ -700,6 +700,17 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
     if (!used) ++a.unused_number_words;
   }
   a.foreign_operands = ForeignOperands(arith.steps, prompt_numbers, prompt_word_values);
+  if (!arith.steps.empty()) {
+    for (double p : prompt_numbers) {
+      bool used = false;
+      for (const ArithmeticStep& st : arith.steps) {
+        for (double v : st.operands) {
+          if (std::fabs(v - p) <= 1e-9 * std::max(1.0, std::fabs(p))) used = true;
+        }
+      }
+      if (!used) ++a.prompt_numbers_not_operands;
+    }
+  }
   a.asked_unit = AskedUnit(prompt);
   if (!a.asked_unit.empty()) {
     // Stem: drop a plural "s" ("gallons" matches "gallon").

@@ -95,6 +95,9 @@ struct AnswerAnalysis {
   // The unit the prompt asks for ("How many gallons ...": "gallons"; empty
   // when it asks no "how many <unit>" or the word is not a unit, e.g.
   // "more"), and whether its stem appears in the answer's last two lines.
+  // Distinct prompt numbers that no step uses as an operand (0 when the
+  // answer shows no checked step).
+  int prompt_numbers_not_operands = 0;
   std::string asked_unit;
   bool asked_unit_in_ending = false;
 };

@@ -336,6 +336,9 @@ void AnswerFeatures(const FeatureOptions& o, const RouterInput& in, SparseVector
     if (a.final_is_prompt_number) b.Add("a:final_is_prompt_number", w);
     if (a.final_unexplained) b.Add("a:final_unexplained", w);
     if (a.foreign_operands > 0) b.Bucket("a:foreign_operands", std::min(a.foreign_operands, 3), w);
+    if (a.arithmetic_checked > 0) {
+      b.Bucket("a:prompt_not_operands", std::min(a.prompt_numbers_not_operands, 3), w);
+    }
     if (!a.asked_unit.empty()) {
       b.Add(a.asked_unit_in_ending ? "a:asked_unit_in_ending" : "a:asked_unit_missing", w);
     }

@@ -240,6 +240,16 @@ TEST(AnalyzeAnswerTest, ImplicitFinalOnTheLastLine) {
   EXPECT_FALSE(words.implicit_final);
 }
 
+TEST(AnalyzeAnswerTest, PromptNumbersNotOperands) {
+  // 3 is written ("3 times") but never computed with; 2 and 4 are operands.
+  const auto a = AnalyzeAnswer("Jim watches 2 hours of TV 3 times a week. How long in 4 weeks?",
+                               "He watches 3 times.\n2 * 4 = <<2*4=8>>8\n#### 8");
+  EXPECT_EQ(a.unused_prompt_numbers, 0);
+  EXPECT_EQ(a.prompt_numbers_not_operands, 1);
+  // Without a checked step it stays 0.
+  EXPECT_EQ(AnalyzeAnswer("Add 2 and 3.", "It is five.").prompt_numbers_not_operands, 0);
+}
+
 TEST(AnalyzeAnswerTest, AskedUnit) {
   EXPECT_EQ(AskedUnit("Tea was left. How many gallons of tea were there?"), "gallons");
   EXPECT_EQ(AskedUnit("How many more apples does he have?"), "");  // not a unit

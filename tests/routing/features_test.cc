@@ -114,6 +114,7 @@ TEST(FeaturesTest, CascadeStepFeatures) {
   in.weak_response = std::string_view("36 / 6 = <<36/6=6>>6\n24 / 8 = <<24/8=3>>3\n#### 6");
   auto v = ExtractFeatures(RouterKind::kCascade, o, in);
   EXPECT_TRUE(Has(v, "a:dangling=1", bits));
+  EXPECT_TRUE(Has(v, "a:prompt_not_operands=0", bits));  // 36, 6, 24, 8 all used
   EXPECT_TRUE(Has(v, "a:final_is_prompt_number", bits));
   EXPECT_FALSE(Has(v, "a:final_unexplained", bits));
   EXPECT_FALSE(Has(v, "a:foreign_operands=1", bits));
