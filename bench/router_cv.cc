@@ -229,7 +229,8 @@ int main(int argc, char** argv) {
     if (answer_words_w) f.answer_words_weight = *answer_words_w;
     if (cascade_prompt_w) f.cascade_prompt_weight = *cascade_prompt_w;
     if (!fixed && !c && target.empty()) {
-      // Grids fixed a priori; the choice is made inside each outer fold.
+      // Grids fixed here (docs/BENCHMARKS.md says how they came about); the
+      // choice is made inside each outer fold from its training rows only.
       using switchyard::routing::Target;
       const std::vector<Target> targets =
           b.kind == RouterKind::kPrompt
