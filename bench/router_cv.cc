@@ -6,8 +6,12 @@
 //
 //   router_cv [--data-dir ../shared/data] [--only mmlu|gsm8k] [--seed N]
 //             [--curve] [--scores-dir DIR]
-//             [--c X] [--target benefit|difference|weak_wrong] [...feature flags]
-// The defaults are the shipped DefaultTrainOptions; the flags are for tuning.
+//             [--fixed] [--c X] [--target benefit|difference|weak_wrong|discordant]
+//             [...feature flags]
+// By default every outer fold chooses its target and C by an inner 3-fold
+// cross-validation on its own training rows (nested; grids fixed below, the
+// features are the shipped DefaultTrainOptions plus any feature flags).
+// --fixed trains the shipped DefaultTrainOptions (with the flags) instead.
 //
 // Exits 0 after printing a Markdown table, 2 on bad usage, 1 when a data file
 // is missing (with a message naming it).
@@ -93,6 +97,15 @@ int Run(const std::string& title, const std::string& path, CvOptions options, bo
               mean.reached80 ? Pct(mean.cpt80).c_str() : "not reached");
   Row("random (mean of draws)", cv->random);
   Row("oracle", cv->oracle);
+  if (!cv->chosen.empty()) {
+    std::printf("\nChosen per outer fold by the inner cross-validation (target, C):");
+    for (size_t k = 0; k < cv->chosen.size(); ++k) {
+      const auto& t = options.candidates[cv->chosen[k]];
+      std::printf("%s %s %.2g", k == 0 ? "" : ";",
+                  std::string(switchyard::routing::TargetName(t.target)).c_str(), t.c);
+    }
+    std::printf("\n");
+  }
   // Serving cost: a model trained on every row, scoring each row once.
   auto full = switchyard::routing::RouterModel::Train(*data, options.train);
   if (full.ok()) {
@@ -138,7 +151,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", base.seed, "Fold assignment seed")->capture_default_str();
   app.add_option("--folds", base.folds, "Number of folds")->capture_default_str();
   app.add_option("--c", c, "liblinear C (overrides the default)");
-  app.add_option("--target", target, "benefit, difference or weak_wrong");
+  app.add_option("--target", target, "benefit, difference, weak_wrong or discordant");
   app.add_option("--word-ngrams", word_ngrams, "Prompt word n-grams");
   app.add_option("--answer-ngrams", answer_ngrams, "Weak-answer word n-grams");
   app.add_option("--char-min", char_min, "Prompt char n-gram minimum (0 = none)");
@@ -153,6 +166,12 @@ int main(int argc, char** argv) {
   app.add_option("--answer-words-weight", answer_words_w, "Feature group weight");
   app.add_option("--cascade-prompt-weight", cascade_prompt_w, "Feature group weight");
   app.add_flag("--curve", curve, "Print the pooled curve too");
+  app.add_option("--inner-folds", base.inner_folds,
+                 "Folds of the inner (selection) cross-validation")
+      ->capture_default_str();
+  bool fixed = false;
+  app.add_flag("--fixed", fixed,
+               "Train the shipped defaults (with --c/--target) instead of the nested choice");
   app.add_option("--scores-dir", scores_dir,
                  "Write the out-of-fold scores as <dir>/<benchmark>_oof_scores.csv (for "
                  "`switchyard router eval --plot`)");
@@ -209,6 +228,31 @@ int main(int argc, char** argv) {
     if (answer_w) f.answer_weight = *answer_w;
     if (answer_words_w) f.answer_words_weight = *answer_words_w;
     if (cascade_prompt_w) f.cascade_prompt_weight = *cascade_prompt_w;
+    if (!fixed && !c && target.empty()) {
+      // Grids fixed here (docs/BENCHMARKS.md says how they came about); the
+      // choice is made inside each outer fold from its training rows only.
+      using switchyard::routing::Target;
+      const std::vector<Target> targets =
+          b.kind == RouterKind::kPrompt
+              ? std::vector<Target>{Target::kDifference, Target::kDiscordant}
+              : std::vector<Target>{Target::kBenefit, Target::kDifference};
+      const std::vector<double> cs = b.kind == RouterKind::kPrompt
+                                         ? std::vector<double>{1, 3}
+                                         : std::vector<double>{0.1, 0.3, 1};
+      // APGR itself on MMLU's thousands of rows; on GSM8K's few hundred it is
+      // too noisy and the smooth squared error of the benefit estimate decides.
+      o.selection = b.kind == RouterKind::kPrompt
+                        ? switchyard::routing::Selection::kApgr
+                        : switchyard::routing::Selection::kBenefitSquaredError;
+      for (Target t : targets) {
+        for (double cv_c : cs) {
+          auto cand = o.train;
+          cand.target = t;
+          cand.c = cv_c;
+          o.candidates.push_back(cand);
+        }
+      }
+    }
     const std::string scores_out =
         scores_dir.empty()
             ? std::string()

@@ -266,7 +266,7 @@ std::optional<double> ReadRhs(std::string_view s, size_t i, int* decimals, bool*
 // Checks one "lhs = rhs" (lhs already cut out). Tries shorter suffixes of lhs
 // (dropping leading words) until one parses with an operator.
 void CheckStatement(std::string_view lhs, std::optional<double> rhs, int decimals, bool percent,
-                    ArithmeticCheck* out) {
+                    size_t position, ArithmeticCheck* out) {
   if (!rhs) return;
   while (!lhs.empty()) {
     while (!lhs.empty() &&
@@ -277,7 +277,9 @@ void CheckStatement(std::string_view lhs, std::optional<double> rhs, int decimal
     if (lhs.empty()) return;
     if (auto v = Evaluate(lhs); v && v->binary) {
       ++out->checked;
-      if (!Matches(v->value, *rhs, decimals, percent)) ++out->wrong;
+      const bool correct = Matches(v->value, *rhs, decimals, percent);
+      if (!correct) ++out->wrong;
+      out->steps.push_back({position, NumbersIn(lhs), *rhs, correct});
       return;
     }
     const size_t space = lhs.find(' ');
@@ -327,7 +329,9 @@ ArithmeticCheck CheckArithmetic(std::string_view text) {
             auto v = Evaluate(inner.substr(0, eq));
             if (v && v->binary) {
               ++out.checked;
-              if (!Matches(v->value, *rhs, decimals, percent)) ++out.wrong;
+              const bool correct = Matches(v->value, *rhs, decimals, percent);
+              if (!correct) ++out.wrong;
+              out.steps.push_back({i + 2 + eq, NumbersIn(inner.substr(0, eq)), *rhs, correct});
             }
             out.results.push_back(*rhs);
           }
@@ -339,6 +343,7 @@ ArithmeticCheck CheckArithmetic(std::string_view text) {
     }
     prose.push_back(text[i++]);
   }
+  const size_t annotation_steps = out.steps.size();
   for (size_t eq = prose.find('='); eq != std::string::npos; eq = prose.find('=', eq + 1)) {
     if ((eq > 0 && (prose[eq - 1] == '=' || prose[eq - 1] == '<' || prose[eq - 1] == '>' ||
                     prose[eq - 1] == '!')) ||
@@ -359,9 +364,30 @@ ArithmeticCheck CheckArithmetic(std::string_view text) {
       const size_t p = lhs.find('(');
       lhs.remove_prefix(p + 1);
     }
-    CheckStatement(lhs, rhs, decimals, percent, &out);
+    CheckStatement(lhs, rhs, decimals, percent, eq, &out);
     if (out.checked > before && rhs) out.results.push_back(*rhs);
   }
+  // Prose positions index `prose`, where each annotation is one byte; map
+  // them back to offsets in `text` so all steps share one order.
+  std::vector<size_t> prose_to_text;
+  prose_to_text.reserve(prose.size() + 1);
+  for (size_t t = 0; t < text.size();) {
+    if (text.compare(t, 2, "<<") == 0) {
+      const size_t close = text.find(">>", t + 2);
+      if (close != std::string_view::npos) {
+        prose_to_text.push_back(t);
+        t = close + 2;
+        continue;
+      }
+    }
+    prose_to_text.push_back(t++);
+  }
+  for (size_t k = annotation_steps; k < out.steps.size(); ++k) {
+    out.steps[k].position = prose_to_text[out.steps[k].position];
+  }
+  std::stable_sort(
+      out.steps.begin(), out.steps.end(),
+      [](const ArithmeticStep& a, const ArithmeticStep& b) { return a.position < b.position; });
   return out;
 }
 
@@ -449,6 +475,81 @@ std::vector<double> NumbersIn(std::string_view text) {
   return out;
 }
 
+int DanglingResults(const std::vector<ArithmeticStep>& steps, std::optional<double> final_value) {
+  auto same = [](double a, double b) {
+    return std::fabs(a - b) <= 1e-6 * std::max(1.0, std::fabs(a));
+  };
+  int dangling = 0;
+  // Without a final answer the last step stands for it.
+  const size_t counted = final_value || steps.empty() ? steps.size() : steps.size() - 1;
+  for (size_t k = 0; k < counted; ++k) {
+    const double r = steps[k].result;
+    if (final_value && same(r, *final_value)) continue;
+    bool used = false;
+    for (size_t later = k + 1; later < steps.size() && !used; ++later) {
+      for (double v : steps[later].operands) {
+        if (same(r, v)) {
+          used = true;
+          break;
+        }
+      }
+    }
+    if (!used) ++dangling;
+  }
+  return dangling;
+}
+
+std::string AskedUnit(std::string_view prompt) {
+  static constexpr std::string_view kNotUnits[] = {
+      "more",  "less",       "fewer", "of",    "times",     "in",   "total", "does",  "did",
+      "do",    "are",        "is",    "were",  "was",       "will", "can",   "would", "the",
+      "extra", "additional", "each",  "other", "different", "many", "much",  "a",     "an"};
+  const std::string lower = Lowercase(prompt);
+  const size_t at = lower.rfind("how many ");
+  if (at == std::string::npos) return "";
+  size_t i = at + 9;
+  size_t j = i;
+  while (j < lower.size() && std::isalpha(static_cast<unsigned char>(lower[j]))) ++j;
+  const std::string word = lower.substr(i, j - i);
+  if (word.size() < 2) return "";
+  for (std::string_view n : kNotUnits) {
+    if (word == n) return "";
+  }
+  return word;
+}
+
+int ForeignOperands(const std::vector<ArithmeticStep>& steps,
+                    const std::vector<double>& prompt_numbers,
+                    const std::vector<double>& prompt_word_values) {
+  static constexpr double kConstants[] = {24, 30, 52, 60, 100, 365, 1000};
+  auto same = [](double a, double b) {
+    return std::fabs(a - b) <= 1e-6 * std::max(1.0, std::fabs(a));
+  };
+  auto known = [&](double v, size_t step) {
+    if (v >= 0 && v <= 12 && same(v, std::round(v))) return true;
+    for (double c : kConstants) {
+      if (same(v, c) || same(v, 1 / c)) return true;
+    }
+    for (double p : prompt_numbers) {
+      if (same(v, p) || same(v, p / 100)) return true;
+    }
+    for (double p : prompt_word_values) {
+      if (same(v, p) || same(v, 1 / p)) return true;
+    }
+    for (size_t k = 0; k < step; ++k) {
+      if (same(v, steps[k].result)) return true;
+    }
+    return false;
+  };
+  int foreign = 0;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    for (double v : steps[k].operands) {
+      if (!known(v, k)) ++foreign;
+    }
+  }
+  return foreign;
+}
+
 AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response) {
   AnswerAnalysis a;
   a.chars = static_cast<int>(response.size());
@@ -488,6 +589,20 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
     a.truncated = !complete;
   }
   if (trimmed.empty()) a.truncated = true;
+  if (!a.has_final_answer && !trimmed.empty()) {
+    const size_t nl = trimmed.rfind('\n');
+    const std::string_view last_line =
+        nl == std::string_view::npos ? trimmed : trimmed.substr(nl + 1);
+    const std::vector<double> numbers = NumbersIn(last_line);
+    if (!numbers.empty()) {
+      a.implicit_final = true;
+      if (!arith.steps.empty()) {
+        const double r = arith.steps.back().result;
+        a.implicit_matches_last_result =
+            std::fabs(r - numbers.back()) <= 1e-6 * std::max(1.0, std::fabs(r));
+      }
+    }
+  }
 
   const std::string lower = Lowercase(response);
   static constexpr const char* kHedges[] = {
@@ -522,6 +637,16 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
   prompt_numbers.erase(std::unique(prompt_numbers.begin(), prompt_numbers.end()),
                        prompt_numbers.end());
   a.prompt_numbers = static_cast<int>(prompt_numbers.size());
+  a.dangling_results = DanglingResults(arith.steps, final_value);
+  if (final_value) {
+    auto same = [&](double v) {
+      return std::fabs(v - std::fabs(*final_value)) <= 1e-6 * std::max(1.0, std::fabs(v));
+    };
+    a.final_is_prompt_number = std::any_of(prompt_numbers.begin(), prompt_numbers.end(), same);
+    const bool computed = std::any_of(arith.steps.begin(), arith.steps.end(),
+                                      [&](const ArithmeticStep& st) { return same(st.result); });
+    a.final_unexplained = !computed && !a.final_is_prompt_number;
+  }
   if (final_value && !prompt_numbers.empty() && prompt_numbers.back() > 0) {
     a.final_to_prompt_max = std::fabs(*final_value) / prompt_numbers.back();
   }
@@ -546,6 +671,7 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
       {"fifty", 50},  {"hundred", 100}, {"dozen", 12},  {"twice", 2},   {"double", 2},
       {"triple", 3},  {"thrice", 3},    {"half", 2},    {"quarter", 4}, {"third", 3}};
   const std::string prompt_lower = Lowercase(prompt);
+  std::vector<double> prompt_word_values;
   for (const auto& nw : kNumberWords) {
     const std::string_view word = nw.word;
     bool found = false;
@@ -562,6 +688,7 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
       }
     }
     if (!found) continue;
+    prompt_word_values.push_back(nw.value);
     bool used = false;
     for (double v : response_numbers) {
       if (std::fabs(v - nw.value) < 1e-9 || (nw.value == 2 && std::fabs(v - 0.5) < 1e-9) ||
@@ -571,6 +698,30 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
       }
     }
     if (!used) ++a.unused_number_words;
+  }
+  a.foreign_operands = ForeignOperands(arith.steps, prompt_numbers, prompt_word_values);
+  if (!arith.steps.empty()) {
+    for (double p : prompt_numbers) {
+      bool used = false;
+      for (const ArithmeticStep& st : arith.steps) {
+        for (double v : st.operands) {
+          if (std::fabs(v - p) <= 1e-9 * std::max(1.0, std::fabs(p))) used = true;
+        }
+      }
+      if (!used) ++a.prompt_numbers_not_operands;
+    }
+  }
+  a.asked_unit = AskedUnit(prompt);
+  if (!a.asked_unit.empty()) {
+    // Stem: drop a plural "s" ("gallons" matches "gallon").
+    std::string_view stem = a.asked_unit;
+    if (stem.size() > 3 && stem.back() == 's') stem.remove_suffix(1);
+    size_t cut = trimmed.size();
+    for (int n = 0; n < 2 && cut != std::string_view::npos && cut > 0; ++n) {
+      cut = trimmed.rfind('\n', cut - 1);
+    }
+    const std::string_view ending = cut == std::string_view::npos ? trimmed : trimmed.substr(cut);
+    a.asked_unit_in_ending = Lowercase(ending).find(stem) != std::string::npos;
   }
   return a;
 }

@@ -19,10 +19,19 @@ namespace switchyard::routing {
 // divides by zero.
 std::optional<double> EvaluateArithmetic(std::string_view expr);
 
+// One checked "a op b = c" statement.
+struct ArithmeticStep {
+  size_t position = 0;           // offset of its '=' in the text
+  std::vector<double> operands;  // the numbers of the left side, in order
+  double result = 0;             // c
+  bool correct = true;           // c equals a op b at c's printed precision
+};
+
 struct ArithmeticCheck {
-  int checked = 0;              // "a op b = c" statements found and evaluated
-  int wrong = 0;                // of those, where c is not a op b (at c's printed precision)
-  std::vector<double> results;  // the right-hand sides, in order
+  int checked = 0;                    // "a op b = c" statements found and evaluated
+  int wrong = 0;                      // of those, where c is not a op b (at c's printed precision)
+  std::vector<double> results;        // the right-hand sides (annotations first, then prose)
+  std::vector<ArithmeticStep> steps;  // every checked statement, in text order
 };
 
 // Finds "a op b = c" statements — calculator annotations like <<20*4=80>> and
@@ -66,7 +75,46 @@ struct AnswerAnalysis {
   // Numbers the prompt spells out ("three", "twice", "a dozen") that the answer
   // never writes as digits.
   int unused_number_words = 0;
+  // Steps whose result is never used again: not an operand of a later step
+  // and not the final answer (without a final answer the last step is not
+  // counted). A worked answer that computes something and then drops it often
+  // took a wrong path.
+  int dangling_results = 0;
+  // The stated final number is one of the prompt's numbers (copied, not computed).
+  bool final_is_prompt_number = false;
+  // The stated final number is neither a computed result nor a prompt number.
+  bool final_unexplained = false;
+  // Without a final-answer marker: the last line states a number (its last
+  // one), and whether that number is the last computed result.
+  bool implicit_final = false;
+  bool implicit_matches_last_result = false;
+  // Operands of the steps that come from nowhere: not a prompt number (digits
+  // or a number word), not an earlier result, not a common unit constant
+  // (0-12, 24, 30, 52, 60, 100, 365, 1000 and their reciprocals).
+  int foreign_operands = 0;
+  // The unit the prompt asks for ("How many gallons ...": "gallons"; empty
+  // when it asks no "how many <unit>" or the word is not a unit, e.g.
+  // "more"), and whether its stem appears in the answer's last two lines.
+  // Distinct prompt numbers that no step uses as an operand (0 when the
+  // answer shows no checked step).
+  int prompt_numbers_not_operands = 0;
+  std::string asked_unit;
+  bool asked_unit_in_ending = false;
 };
+
+// The number of dangling results of `steps` (see AnswerAnalysis) given the
+// stated final number (nullopt when there is none).
+int DanglingResults(const std::vector<ArithmeticStep>& steps, std::optional<double> final_value);
+
+// The word after the prompt's last "how many" when it names a unit
+// ("How many gallons of tea" -> "gallons"), lower-cased; "" otherwise.
+std::string AskedUnit(std::string_view prompt);
+
+// The foreign operands of `steps` (see AnswerAnalysis) given the prompt's
+// distinct numbers and the values of the number words it spells out.
+int ForeignOperands(const std::vector<ArithmeticStep>& steps,
+                    const std::vector<double>& prompt_numbers,
+                    const std::vector<double>& prompt_word_values);
 
 AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response);
 

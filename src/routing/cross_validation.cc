@@ -41,7 +41,16 @@ core::Result<CvResult> CrossValidate(const std::vector<RoutingExample>& examples
       }
     }
     const auto start = std::chrono::steady_clock::now();
-    auto model = RouterModel::Train(train, options.train);
+    TrainOptions train_options = options.train;
+    if (!options.candidates.empty()) {
+      auto pick =
+          SelectTrainOptions(train, options.candidates, options.inner_folds,
+                             options.seed + 1000 + static_cast<uint64_t>(k), options.selection);
+      if (!pick.ok()) return pick.take_status();
+      train_options = options.candidates[*pick];
+      result.chosen.push_back(*pick);
+    }
+    auto model = RouterModel::Train(train, train_options);
     if (!model.ok()) return model.take_status();
     result.train_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -74,6 +83,42 @@ core::Result<CvResult> CrossValidate(const std::vector<RoutingExample>& examples
   if (!orc.ok()) return orc.take_status();
   result.oracle = std::move(*orc);
   return result;
+}
+
+double BenefitSquaredError(const std::vector<RoutingExample>& examples,
+                           const std::vector<double>& scores) {
+  if (examples.empty() || examples.size() != scores.size()) return 0;
+  double sum = 0;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const double d = scores[i] - (examples[i].strong_correct - examples[i].weak_correct);
+    sum += d * d;
+  }
+  return sum / static_cast<double>(examples.size());
+}
+
+core::Result<size_t> SelectTrainOptions(const std::vector<RoutingExample>& examples,
+                                        const std::vector<TrainOptions>& candidates, int folds,
+                                        uint64_t seed, Selection selection) {
+  if (candidates.empty()) return core::InvalidArgument("no candidate options");
+  size_t best = 0;
+  double best_loss = 0;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    CvOptions inner;
+    inner.folds = folds;
+    inner.seed = seed;
+    inner.random_draws = 1;
+    inner.train = candidates[c];
+    auto cv = CrossValidate(examples, inner);
+    if (!cv.ok()) return cv.take_status();
+    // Lower is better.
+    const double loss = selection == Selection::kApgr ? -cv->pooled.apgr
+                                                      : BenefitSquaredError(examples, cv->scores);
+    if (c == 0 || loss < best_loss) {
+      best = c;
+      best_loss = loss;
+    }
+  }
+  return best;
 }
 
 FoldMean MeanOverFolds(const std::vector<RouterMetrics>& folds) {

@@ -17,11 +17,24 @@
 
 namespace switchyard::routing {
 
+// How SelectTrainOptions ranks candidates on the inner out-of-fold scores.
+enum class Selection {
+  kApgr,                 // highest APGR (the metric itself; noisy on a few hundred rows)
+  kBenefitSquaredError,  // lowest BenefitSquaredError (smooth; favours calibration)
+};
+
 struct CvOptions {
   int folds = 5;
   uint64_t seed = 20240601;  // fold assignment and the random baseline
   int random_draws = 100;
   TrainOptions train;
+  // Nested selection: when not empty, each outer fold picks one of these by
+  // an inner `inner_folds`-fold cross-validation on its own training rows
+  // (SelectTrainOptions) instead of using `train`; the held-out fold is never
+  // seen by the choice.
+  std::vector<TrainOptions> candidates;
+  int inner_folds = 3;
+  Selection selection = Selection::kApgr;
 };
 
 struct FoldResult {
@@ -37,7 +50,8 @@ struct CvResult {
   RouterMetrics random;        // random router on all rows
   RouterMetrics oracle;        // oracle on all rows
   std::vector<FoldResult> per_fold;
-  double train_seconds = 0;  // summed over folds (wall clock, informational)
+  std::vector<size_t> chosen;  // per fold: index into CvOptions::candidates (when given)
+  double train_seconds = 0;    // summed over folds (wall clock, informational)
 };
 
 // Fold assignment: a seeded Fisher-Yates shuffle, then round robin.
@@ -47,6 +61,20 @@ std::vector<int> AssignFolds(size_t rows, int folds, uint64_t seed);
 // plus training and metric errors.
 core::Result<CvResult> CrossValidate(const std::vector<RoutingExample>& examples,
                                      const CvOptions& options);
+
+// Mean squared error of `scores` as estimates of strong_correct - weak_correct
+// (the accuracy gained by calling the strong model; every target's score
+// estimates it). 0 when the sizes differ or there are no rows.
+double BenefitSquaredError(const std::vector<RoutingExample>& examples,
+                           const std::vector<double>& scores);
+
+// Picks the candidate whose pooled out-of-fold scores in a `folds`-fold
+// cross-validation on `examples` (fold seed `seed`) rank best by `selection`;
+// the first wins ties. Returns its index.
+// Errors: "no candidate options", plus those of CrossValidate.
+core::Result<size_t> SelectTrainOptions(const std::vector<RoutingExample>& examples,
+                                        const std::vector<TrainOptions>& candidates, int folds,
+                                        uint64_t seed, Selection selection = Selection::kApgr);
 
 // Mean of a metric over folds (CPTs that a fold never reaches are skipped;
 // `reached` counts the folds that reached it).

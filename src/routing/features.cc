@@ -332,6 +332,21 @@ void AnswerFeatures(const FeatureOptions& o, const RouterInput& in, SparseVector
       }
     }
     if (a.truncated) b.Add("a:truncated", w);
+    if (a.dangling_results > 0) b.Bucket("a:dangling", std::min(a.dangling_results, 3), w);
+    if (a.final_is_prompt_number) b.Add("a:final_is_prompt_number", w);
+    if (a.final_unexplained) b.Add("a:final_unexplained", w);
+    if (a.foreign_operands > 0) b.Bucket("a:foreign_operands", std::min(a.foreign_operands, 3), w);
+    if (a.arithmetic_checked > 0) {
+      b.Bucket("a:prompt_not_operands", std::min(a.prompt_numbers_not_operands, 3), w);
+    }
+    if (!a.asked_unit.empty()) {
+      b.Add(a.asked_unit_in_ending ? "a:asked_unit_in_ending" : "a:asked_unit_missing", w);
+    }
+    if (a.implicit_final) {
+      b.Add(a.implicit_matches_last_result ? "a:implicit_final_is_last_result"
+                                           : "a:implicit_final_other",
+            w);
+    }
     b.Bucket("a:arith_checked", std::min(a.arithmetic_checked, 8), w);
     if (a.arithmetic_checked == 0) b.Add("a:no_arith", w);
     if (a.arithmetic_wrong > 0) {

@@ -103,6 +103,8 @@ std::string_view TargetName(Target target) {
       return "difference";
     case Target::kWeakWrong:
       return "weak_wrong";
+    case Target::kDiscordant:
+      return "discordant";
   }
   return "benefit";
 }
@@ -118,8 +120,9 @@ core::Result<Target> ParseTarget(std::string_view name) {
   if (name == "benefit") return Target::kBenefit;
   if (name == "difference") return Target::kDifference;
   if (name == "weak_wrong") return Target::kWeakWrong;
+  if (name == "discordant") return Target::kDiscordant;
   return core::InvalidArgument("unknown target '" + std::string(name) +
-                               "' (expected benefit, difference or weak_wrong)");
+                               "' (expected benefit, difference, weak_wrong or discordant)");
 }
 
 TrainOptions DefaultTrainOptions(RouterKind kind) {
@@ -199,6 +202,16 @@ core::Result<RouterModel> RouterModel::Train(const std::vector<RoutingExample>& 
     case Target::kWeakWrong:
       for (size_t i = 0; i < examples.size(); ++i) y[i] = 1 - examples[i].weak_correct;
       if (auto s = add_head(internal::Loss::kLogistic, y, 1); !s.ok()) return s;
+      break;
+    case Target::kDiscordant:
+      for (size_t i = 0; i < examples.size(); ++i) {
+        y[i] = examples[i].strong_correct > examples[i].weak_correct ? 1 : 0;
+      }
+      if (auto s = add_head(internal::Loss::kLogistic, y, 1); !s.ok()) return s;
+      for (size_t i = 0; i < examples.size(); ++i) {
+        y[i] = examples[i].weak_correct > examples[i].strong_correct ? 1 : 0;
+      }
+      if (auto s = add_head(internal::Loss::kLogistic, y, -1); !s.ok()) return s;
       break;
   }
   return model;

@@ -8,11 +8,15 @@
 //               which is what the RouteLLM metrics reward;
 //   kDifference two logistic models, P(strong correct) - P(weak correct);
 //   kWeakWrong  logistic P(weak wrong) (ignores whether strong would do better).
+//   kDiscordant two logistic models of the pairs where the models disagree,
+//               P(strong right, weak wrong) - P(weak right, strong wrong): the
+//               same expectation as kDifference, with the rows both models get
+//               right or wrong as negatives of both heads.
 //
 // Model file (text, one item per line):
 //   switchyard-router 1
 //   kind prompt|cascade
-//   target benefit|difference|weak_wrong
+//   target benefit|difference|weak_wrong|discordant
 //   hash_bits 18
 //   word_ngrams <prompt n> <answer n>
 //   char_ngrams 0 0
@@ -39,7 +43,7 @@
 
 namespace switchyard::routing {
 
-enum class Target { kBenefit, kDifference, kWeakWrong };
+enum class Target { kBenefit, kDifference, kWeakWrong, kDiscordant };
 
 struct TrainOptions {
   RouterKind kind = RouterKind::kPrompt;
@@ -55,7 +59,7 @@ TrainOptions DefaultTrainOptions(RouterKind kind);
 std::string_view RouterKindName(RouterKind kind);
 std::string_view TargetName(Target target);
 // Errors: "unknown router kind 'x' (expected prompt or cascade)",
-// "unknown target 'x' (expected benefit, difference or weak_wrong)".
+// "unknown target 'x' (expected benefit, difference, weak_wrong or discordant)".
 core::Result<RouterKind> ParseRouterKind(std::string_view name);
 core::Result<Target> ParseTarget(std::string_view name);
 

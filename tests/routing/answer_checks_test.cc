@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <vector>
+
 namespace switchyard::routing {
 namespace {
 
@@ -138,6 +141,133 @@ TEST(AnalyzeAnswerTest, NumberWordsAndNegativeResults) {
   EXPECT_TRUE(a.final_is_negative);
   // "twice" (2), "three" (3) and "dozen" (12) never appear as digits.
   EXPECT_EQ(a.unused_number_words, 3);
+}
+
+TEST(CheckArithmeticTest, StepsInTextOrderWithOperands) {
+  // A prose statement first, then an annotation, then prose again: the steps
+  // come back in text order although annotations are read in a first pass.
+  const auto c = CheckArithmetic(
+      "First 3 + 4 = 7 apples.\nThen 7 * 2 = <<7*2=14>>14.\nFinally 14 - 5 = 10.\n");
+  ASSERT_EQ(c.steps.size(), 3u);
+  EXPECT_DOUBLE_EQ(c.steps[0].result, 7);
+  EXPECT_DOUBLE_EQ(c.steps[1].result, 14);
+  EXPECT_DOUBLE_EQ(c.steps[2].result, 10);
+  EXPECT_EQ(c.steps[0].operands, (std::vector<double>{3, 4}));
+  EXPECT_EQ(c.steps[1].operands, (std::vector<double>{7, 2}));
+  EXPECT_TRUE(c.steps[0].correct);
+  EXPECT_TRUE(c.steps[1].correct);
+  EXPECT_FALSE(c.steps[2].correct);  // 14 - 5 is 9
+  EXPECT_LT(c.steps[0].position, c.steps[1].position);
+  EXPECT_LT(c.steps[1].position, c.steps[2].position);
+  // "First 3 + 4 = " puts the '=' at offset 12.
+  EXPECT_EQ(c.steps[0].position, 12u);
+}
+
+TEST(DanglingResultsTest, ResultsNeverUsedAgain) {
+  auto step = [](std::vector<double> operands, double result) {
+    ArithmeticStep s;
+    s.operands = std::move(operands);
+    s.result = result;
+    return s;
+  };
+  // 36/6=6 and 24/8=3, then the answer is 6: the 3 is dropped.
+  const std::vector<ArithmeticStep> tulips = {step({36, 6}, 6), step({24, 8}, 3)};
+  EXPECT_EQ(DanglingResults(tulips, 6.0), 1);
+  // Both used by a final sum: none dangling. The last step never counts.
+  const std::vector<ArithmeticStep> sum = {step({36, 6}, 6), step({24, 8}, 3), step({6, 3}, 9)};
+  EXPECT_EQ(DanglingResults(sum, 9.0), 0);
+  EXPECT_EQ(DanglingResults(sum, std::nullopt), 0);
+  // Without a final answer the last step stands for it; the 6 is still dropped.
+  EXPECT_EQ(DanglingResults(tulips, std::nullopt), 1);
+  // A final answer that no step computed: the last step dangles too.
+  EXPECT_EQ(DanglingResults(sum, 12.0), 1);
+  EXPECT_EQ(DanglingResults({}, 1.0), 0);
+}
+
+TEST(ForeignOperandsTest, NumbersFromNowhere) {
+  auto step = [](std::vector<double> operands, double result) {
+    ArithmeticStep s;
+    s.operands = std::move(operands);
+    s.result = result;
+    return s;
+  };
+  const std::vector<double> prompt = {25, 40};
+  const std::vector<double> words = {3};  // "three"
+  // 40 (prompt) * 3 (word) = 120; 120 + 17 (foreign) = 137; 137 * 0.25 (25%
+  // of the prompt's 25) = 34.25; 34.25 * 60 (a constant) = 2055; 2055 / 7 (small
+  // integer) = ...; 2055 * 1.5 (foreign) = ...
+  const std::vector<ArithmeticStep> steps = {step({40, 3}, 120),       step({120, 17}, 137),
+                                             step({137, 0.25}, 34.25), step({34.25, 60}, 2055),
+                                             step({2055, 7}, 293.57),  step({2055, 1.5}, 3082.5)};
+  EXPECT_EQ(ForeignOperands(steps, prompt, words), 2);
+  // An operand equal to a later step's result is still foreign.
+  EXPECT_EQ(ForeignOperands({step({40, 99}, 139), step({25, 4}, 99)}, prompt, words), 1);
+  EXPECT_EQ(ForeignOperands({}, prompt, words), 0);
+}
+
+TEST(AnalyzeAnswerTest, DanglingCopiedAndUnexplainedFinals) {
+  const auto tulips = AnalyzeAnswer(
+      "He can fit 6 red tulips in a row and 8 blue tulips in a row. He buys 36 red and 24 blue.",
+      "Red: 36 / 6 = <<36/6=6>>6 rows.\nBlue: 24 / 8 = <<24/8=3>>3 rows.\n#### 6");
+  EXPECT_EQ(tulips.dangling_results, 1);
+  EXPECT_TRUE(tulips.final_is_prompt_number);  // 6 is also in the prompt
+  EXPECT_FALSE(tulips.final_unexplained);
+  EXPECT_EQ(tulips.foreign_operands, 0);
+
+  const auto guess =
+      AnalyzeAnswer("Tom has 5 bags of 4 apples.", "Tom has 5 * 4 = <<5*4=20>>20 apples.\n#### 23");
+  EXPECT_FALSE(guess.final_is_prompt_number);
+  EXPECT_TRUE(guess.final_unexplained);
+  EXPECT_EQ(guess.dangling_results, 1);  // 20 is computed, then 23 is stated
+}
+
+TEST(AnalyzeAnswerTest, ImplicitFinalOnTheLastLine) {
+  const auto a = AnalyzeAnswer("Toni has 60% more than Fred's 10 plants; Shondra 7 fewer.",
+                               "Toni has 10 + 6 = 16 plants.\nShondra has 16 - 7 = 9 plants.\n\n"
+                               "So, Shondra has 9 plants.");
+  EXPECT_FALSE(a.has_final_answer);
+  EXPECT_TRUE(a.implicit_final);
+  EXPECT_TRUE(a.implicit_matches_last_result);
+
+  const auto other = AnalyzeAnswer("Share 10 cookies.", "10 / 2 = 5\nEach gets about 4 of them.");
+  EXPECT_TRUE(other.implicit_final);
+  EXPECT_FALSE(other.implicit_matches_last_result);
+
+  const auto marked = AnalyzeAnswer("Share 10 cookies.", "10 / 2 = 5\n#### 5");
+  EXPECT_FALSE(marked.implicit_final);  // an explicit final answer is not implicit
+
+  const auto words = AnalyzeAnswer("Share 10 cookies.", "We cannot tell.");
+  EXPECT_FALSE(words.implicit_final);
+}
+
+TEST(AnalyzeAnswerTest, PromptNumbersNotOperands) {
+  // 3 is written ("3 times") but never computed with; 2 and 4 are operands.
+  const auto a = AnalyzeAnswer("Jim watches 2 hours of TV 3 times a week. How long in 4 weeks?",
+                               "He watches 3 times.\n2 * 4 = <<2*4=8>>8\n#### 8");
+  EXPECT_EQ(a.unused_prompt_numbers, 0);
+  EXPECT_EQ(a.prompt_numbers_not_operands, 1);
+  // Without a checked step it stays 0.
+  EXPECT_EQ(AnalyzeAnswer("Add 2 and 3.", "It is five.").prompt_numbers_not_operands, 0);
+}
+
+TEST(AnalyzeAnswerTest, AskedUnit) {
+  EXPECT_EQ(AskedUnit("Tea was left. How many gallons of tea were there?"), "gallons");
+  EXPECT_EQ(AskedUnit("How many more apples does he have?"), "");  // not a unit
+  EXPECT_EQ(AskedUnit("What is the total cost?"), "");
+  // The last "how many" counts.
+  EXPECT_EQ(AskedUnit("How many cats? How many Dogs?"), "dogs");
+
+  const auto quarts = AnalyzeAnswer("How many gallons of tea were there?",
+                                    "4 * 1.5 = 6\n6 + 34 = 40\nThere were 40 quarts.\n#### 40");
+  EXPECT_EQ(quarts.asked_unit, "gallons");
+  EXPECT_FALSE(quarts.asked_unit_in_ending);
+  const auto gallons = AnalyzeAnswer("How many gallons of tea were there?",
+                                     "40 / 4 = 10\nThere were 10 gallon jugs.\n#### 10");
+  EXPECT_TRUE(gallons.asked_unit_in_ending);  // "gallon" is the stem of "gallons"
+  // Only the last two lines are read.
+  const auto early = AnalyzeAnswer("How many gallons of tea were there?",
+                                   "Gallons first.\n40 / 4 = 10\nSo 10.\n#### 10");
+  EXPECT_FALSE(early.asked_unit_in_ending);
 }
 
 }  // namespace

@@ -41,5 +41,69 @@ TEST(CrossValidateTest, Errors) {
   EXPECT_EQ(CrossValidate(testing::Generated(3), o).status().message(), "folds must be at least 2");
 }
 
+TrainOptions Learner() {
+  TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
+  o.features.hash_bits = 14;
+  o.target = Target::kBenefit;
+  o.c = 1;
+  return o;
+}
+
+TrainOptions Blind() {
+  TrainOptions o = Learner();
+  o.features.word_weight = 0;
+  o.features.subject_weight = 0;
+  o.features.structure_weight = 0;
+  return o;
+}
+
+TEST(BenefitSquaredErrorTest, HandComputed) {
+  std::vector<RoutingExample> rows(3);
+  rows[0].strong_correct = 1;  // benefit +1
+  rows[1].weak_correct = 1;    // benefit -1
+  rows[2].weak_correct = 1;    // benefit 0
+  rows[2].strong_correct = 1;
+  // (0.5 - 1)^2 + (0 + 1)^2 + (0.5 - 0)^2 = 0.25 + 1 + 0.25 = 1.5; / 3 = 0.5
+  EXPECT_DOUBLE_EQ(BenefitSquaredError(rows, {0.5, 0, 0.5}), 0.5);
+  EXPECT_DOUBLE_EQ(BenefitSquaredError(rows, {1, -1, 0}), 0);
+  EXPECT_DOUBLE_EQ(BenefitSquaredError(rows, {1, 2}), 0);  // sizes differ
+}
+
+TEST(SelectTrainOptionsTest, PrefersTheCandidateThatLearns) {
+  // Candidate 0 sees no feature (every score is its bias: APGR 0.5);
+  // candidate 1 sees the prompt. The inner cross-validation must pick 1.
+  const TrainOptions strong = Learner();
+  const TrainOptions weak = Blind();
+  const auto rows = testing::Generated(90);
+  auto pick = SelectTrainOptions(rows, {weak, strong}, 3, 5);
+  ASSERT_TRUE(pick.ok()) << pick.status().message();
+  EXPECT_EQ(*pick, 1u);
+  auto by_error = SelectTrainOptions(rows, {weak, strong}, 3, 5, Selection::kBenefitSquaredError);
+  ASSERT_TRUE(by_error.ok());
+  EXPECT_EQ(*by_error, 1u);
+  auto first = SelectTrainOptions(rows, {strong, strong}, 3, 5);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, 0u);  // ties go to the first
+  EXPECT_EQ(SelectTrainOptions(rows, {}, 3, 5).status().message(), "no candidate options");
+}
+
+TEST(CrossValidateTest, NestedSelectionRecordsTheChoicePerFold) {
+  CvOptions o;
+  o.random_draws = 5;
+  const TrainOptions strong = Learner();
+  const TrainOptions weak = Blind();
+  o.candidates = {weak, strong};
+  auto cv = CrossValidate(testing::Generated(150), o);
+  ASSERT_TRUE(cv.ok()) << cv.status().message();
+  EXPECT_EQ(cv->chosen, (std::vector<size_t>{1, 1, 1, 1, 1}));
+  EXPECT_GT(cv->pooled.apgr, 0.8);
+  // Without candidates nothing is chosen.
+  o.candidates.clear();
+  o.train = strong;
+  auto plain = CrossValidate(testing::Generated(150), o);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->chosen.empty());
+}
+
 }  // namespace
 }  // namespace switchyard::routing

@@ -106,5 +106,41 @@ TEST(FeaturesTest, CascadeTruncatedNoFinal) {
   EXPECT_FALSE(Has(v, "a:lp_present", o.hash_bits));
 }
 
+TEST(FeaturesTest, CascadeStepFeatures) {
+  FeatureOptions o;
+  const int bits = o.hash_bits;
+  RouterInput in;
+  in.prompt = "He fits 6 red tulips in a row and 8 blue ones. He buys 36 red and 24 blue.";
+  in.weak_response = std::string_view("36 / 6 = <<36/6=6>>6\n24 / 8 = <<24/8=3>>3\n#### 6");
+  auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:dangling=1", bits));
+  EXPECT_TRUE(Has(v, "a:prompt_not_operands=0", bits));  // 36, 6, 24, 8 all used
+  EXPECT_TRUE(Has(v, "a:final_is_prompt_number", bits));
+  EXPECT_FALSE(Has(v, "a:final_unexplained", bits));
+  EXPECT_FALSE(Has(v, "a:foreign_operands=1", bits));
+  EXPECT_FALSE(Has(v, "a:implicit_final_is_last_result", bits));
+
+  in.prompt = "There are 10 boxes of 5 pens.";
+  in.weak_response = std::string_view("10 * 5 = 50\n50 + 17 = 67\nSo there are 67 pens.");
+  v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:foreign_operands=1", bits));
+  EXPECT_TRUE(Has(v, "a:implicit_final_is_last_result", bits));
+  EXPECT_FALSE(Has(v, "a:implicit_final_other", bits));
+  EXPECT_FALSE(Has(v, "a:dangling=1", bits));
+
+  in.weak_response = std::string_view("10 * 5 = 50\n#### 55");
+  v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:final_unexplained", bits));
+  EXPECT_TRUE(Has(v, "a:dangling=1", bits));
+  EXPECT_FALSE(Has(v, "a:asked_unit_missing", bits));  // the prompt asks no "how many"
+
+  in.prompt = "There are 10 boxes of 5 pens. How many pens are there?";
+  v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:asked_unit_missing", bits));
+  in.weak_response = std::string_view("10 * 5 = 50 pens\n#### 50");
+  v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_TRUE(Has(v, "a:asked_unit_in_ending", bits));
+}
+
 }  // namespace
 }  // namespace switchyard::routing

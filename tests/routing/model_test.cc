@@ -23,7 +23,8 @@ double Mean(const std::vector<double>& v, const std::vector<RoutingExample>& row
 
 TEST(RouterModelTest, LearnsWhereTheStrongModelHelps) {
   const auto rows = Generated(90);
-  for (Target target : {Target::kBenefit, Target::kDifference, Target::kWeakWrong}) {
+  for (Target target :
+       {Target::kBenefit, Target::kDifference, Target::kWeakWrong, Target::kDiscordant}) {
     TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
     o.target = target;
     o.features.hash_bits = 14;
@@ -123,8 +124,10 @@ TEST(RouterModelTest, NamesParse) {
   EXPECT_EQ(ParseRouterKind("both").status().message(),
             "unknown router kind 'both' (expected prompt or cascade)");
   EXPECT_EQ(*ParseTarget("weak_wrong"), Target::kWeakWrong);
+  EXPECT_EQ(*ParseTarget("discordant"), Target::kDiscordant);
+  EXPECT_EQ(TargetName(Target::kDiscordant), "discordant");
   EXPECT_EQ(ParseTarget("x").status().message(),
-            "unknown target 'x' (expected benefit, difference or weak_wrong)");
+            "unknown target 'x' (expected benefit, difference, weak_wrong or discordant)");
 }
 
 std::string Header() {
