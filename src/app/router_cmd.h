@@ -13,7 +13,7 @@ struct RouterTrainOptions {
   std::string data_path;        // --data: id,prompt,weak_correct,strong_correct[,...]
   std::string out_path;         // --out: model file to write
   std::string kind = "prompt";  // --kind: prompt | cascade
-  std::string target;           // --target: benefit | difference | weak_wrong ("" = default)
+  std::string target;           // --target: benefit | difference | discordant | weak_wrong ("" = default)
   std::optional<double> c;      // --c: liblinear C (default: DefaultTrainOptions)
 };
 
