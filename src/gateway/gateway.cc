@@ -168,6 +168,11 @@ core::Result<std::unique_ptr<Gateway>> Gateway::Create(
   auto policies = PolicyTable::Create(*config, clock, latency);
   if (!policies.ok()) return policies.take_status();
   gw->policies_ = std::move(*policies);
+  for (const RoutePolicy& p : gw->policies_->policies()) {
+    gw->log_->info("route {}: {} {} -> {}, threshold {} ({})", p.route,
+                   p.kind == RoutePolicy::Kind::kCascade ? "cascade" : "router", p.weak, p.strong,
+                   p.threshold, p.threshold_note);
+  }
   uint64_t seed = options.seed;
   if (seed == 0)
     seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();

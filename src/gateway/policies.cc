@@ -129,7 +129,14 @@ core::Result<std::unique_ptr<PolicyTable>> PolicyTable::Create(const config::Con
       auto choice = routing::ThresholdFromHoldout(*model, route.holdout, target);
       if (!choice.ok()) return core::InvalidArgument(where + choice.status().message());
       p.threshold = choice->threshold;
+      char note[256];
+      std::snprintf(note, sizeof(note), "%s %g on %s: %.1f%% strong, PGR %.3f there",
+                    route.target_pgr ? "target_pgr" : "max_strong_share",
+                    route.target_pgr ? *route.target_pgr : *route.max_strong_share,
+                    route.holdout.c_str(), 100 * choice->strong_share, choice->pgr);
+      p.threshold_note = note;
     }
+    if (p.threshold_note.empty()) p.threshold_note = "fixed";
     p.model = std::make_shared<const routing::RouterModel>(std::move(*model));
     if (p.latency_slo_ms > 0) tracked.push_back(p.strong_provider);
     table->policies_.push_back(std::move(p));

@@ -92,7 +92,8 @@ struct RoutePolicy {
   std::string strong_provider;
   std::shared_ptr<const routing::RouterModel> model;
   double threshold = 0;
-  int latency_slo_ms = 0;  // 0 = off
+  std::string threshold_note;  // where the threshold came from, for the startup log
+  int latency_slo_ms = 0;      // 0 = off
 };
 
 class PolicyTable {
