@@ -537,6 +537,9 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     call.accounting = accounting_;
     call.log = log_.get();
     call.answer_body = &policy_answer;
+    call.count_attempt = [this](std::string_view provider, std::string_view what) {
+      metrics_->attempts.WithLabels({provider, what}).Inc();
+    };
     const PolicyStep step = co_await ApplyPolicy(*rp, *policies_, *plan, call, outcome, headers, w);
     if (step != PolicyStep::kContinue) {
       const bool ok = step == PolicyStep::kAnswered && !w.failed();

@@ -385,13 +385,18 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
   NoStreamSink sink;
   const auto started = SteadyClock::now();
   auto result = co_await weak->provider->Chat(ctx, sink);
+  auto count = [&call, &pcfg](std::string_view what) {
+    if (call.count_attempt) call.count_attempt(pcfg.name, what);
+  };
   if (!result.ok()) {
     const core::Status& err = result.status();
     if (err.code() == core::StatusCode::kCancelled || call.cancel->cancelled()) {
+      count("cancelled");
       weak->breaker->RecordAbandoned();
       outcome.provider = pcfg.name;
       co_return PolicyStep::kCancelled;
     }
+    count("error");
     if (err.code() == core::StatusCode::kInvalidArgument) {
       weak->breaker->RecordSuccess();
     } else {
@@ -409,6 +414,7 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
     escalate(std::nullopt, "weak_failed");
     co_return PolicyStep::kContinue;
   }
+  count("ok");
   weak->breaker->RecordSuccess();
   table.latency().Record(
       pcfg.name, std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count());

@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -161,6 +162,9 @@ struct PolicyCall {
   // Holds the accepted cascade answer sent to the client (Outcome's
   // response_body points into it); must outlive the outcome's recording.
   std::string* answer_body = nullptr;
+  // Counts the weak call in the upstream-attempt metric (provider, outcome:
+  // ok | error | cancelled); may be empty.
+  std::function<void(std::string_view provider, std::string_view outcome)> count_attempt;
 };
 
 enum class PolicyStep {

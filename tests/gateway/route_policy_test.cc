@@ -339,6 +339,14 @@ TEST_F(RoutePolicyTest, CascadeEscalatesWhenTheWeakCallFails) {
   EXPECT_EQ(d[0].route_reason, "weak_failed");
   EXPECT_FALSE(d[0].confidence.has_value());
   EXPECT_EQ(d[0].stages_tried, (std::vector<std::string>{"local/small", "cloud/big"}));
+  // The weak call counts as an upstream attempt.
+  HttpResult m = HttpRequest(port(), "GET", "/metrics");
+  EXPECT_NE(
+      m.body.find("switchyard_upstream_attempts_total{provider=\"local\",outcome=\"error\"} 1"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("switchyard_upstream_attempts_total{provider=\"cloud\",outcome=\"ok\"} 1"),
+            std::string::npos);
 }
 
 TEST_F(RoutePolicyTest, RouterPicksWeakOrStrongByTheScore) {
