@@ -147,6 +147,7 @@ class RoutePolicyTest : public GatewayFixture {
       ex.prompt = "question number " + std::to_string(i);
       const bool wrong = i % 3 == 0;
       ex.weak_response = wrong ? kBad : "It is 3 + 4 = 7.\n#### 7";
+      ex.weak_logprobs = wrong ? kBadLogprobs : kGoodLogprobs;
       ex.weak_correct = wrong ? 0 : 1;
       ex.strong_correct = 1;
       rows.push_back(ex);
@@ -213,6 +214,15 @@ TEST_F(RoutePolicyTest, CascadeEscalatesExactlyTheAnswersTheScorerRejects) {
   const std::vector<std::string> prompts = {"prove that 7 is prime", "add 3 and 4",
                                             "please prove it again", "what is 3 + 4",
                                             "now prove the lemma",   "sum of 3 and 4"};
+  // The model reads the logprobs: the scores below need the gateway to pass
+  // on the ones the weak upstream returned.
+  {
+    routing::RouterInput in;
+    in.prompt = prompts[0];
+    in.weak_response = kBad;
+    const double without = *cascade_->Score(in);
+    ASSERT_NE(without, CascadeScore(prompts[0]));
+  }
   // The threshold between the accepted and the rejected answers' scores.
   double lowest_hard = 1e300, highest_easy = -1e300;
   for (const auto& p : prompts) {
