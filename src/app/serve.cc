@@ -57,6 +57,11 @@ void PrintBanner(const config::Config& cfg, uint16_t port, size_t threads) {
                       : "");
     }
     for (const auto& r : cfg.routes) {
+      if (r.policy != "fallback") {
+        std::printf("Route \"%s\" (%s): weak %s, strong %s\n", r.name.c_str(), r.policy.c_str(),
+                    r.weak.c_str(), r.strong.c_str());
+        continue;
+      }
       std::printf("Route \"%s\" tries, in order:", r.name.c_str());
       for (const auto& t : r.targets) std::printf(" %s", t.c_str());
       std::printf("\n");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -493,7 +494,26 @@ RouteConfig ReadRoute(const toml::table& table, const std::string& path, Errors&
   RouteConfig route;
   TableReader r(table, path, errors);
   if (r.Require("name", kExpectName)) r.String("name", &route.name);
-  if (r.Require("targets", kExpectTargets)) r.StringList("targets", &route.targets);
+  r.String("policy", &route.policy);
+  if (route.policy != "fallback") {
+    r.StringList("targets", &route.targets);  // derived from weak and strong
+  } else if (r.Require("targets", kExpectTargets)) {
+    r.StringList("targets", &route.targets);
+  }
+  r.String("weak", &route.weak);
+  r.String("strong", &route.strong);
+  r.String("model", &route.model);
+  auto optional_double = [&r](std::string_view key, std::optional<double>* out) {
+    if (r.Take(key) == nullptr) return;
+    double value = 0;
+    r.Double(key, &value);
+    *out = value;
+  };
+  optional_double("threshold", &route.threshold);
+  optional_double("target_pgr", &route.target_pgr);
+  optional_double("max_strong_share", &route.max_strong_share);
+  r.String("holdout", &route.holdout);
+  r.Int("latency_slo_ms", &route.latency_slo_ms);
   r.Finish();
   return route;
 }
@@ -707,6 +727,104 @@ void ValidateProvider(ProviderConfig& p, const std::string& path, Errors& errors
   }
 }
 
+// A route's policy keys (router and cascade); derives route.targets = {weak, strong}.
+void ValidateRoutePolicy(const Config& config, RouteConfig& route, const std::string& path,
+                         Errors& errors, bool providers_complete) {
+  static constexpr std::string_view kPolicies[] = {"fallback", "router", "cascade"};
+  CheckOneOf(errors, path + ".policy", route.policy, kPolicies);
+  if (errors.Has(path + ".policy")) return;
+  const std::string needed = " (required by policy " + Quote(route.policy) + ")";
+  if (!route.targets.empty() && !errors.Has(path + ".targets")) {
+    errors.Add(path + ".targets", "not used with policy " + Quote(route.policy) +
+                                      " (weak and strong are the targets)");
+  }
+  auto check_target = [&](const char* key, const std::string& target) {
+    const std::string key_path = path + "." + key;
+    if (errors.Has(key_path)) return false;
+    const size_t slash = target.find('/');
+    if (target.empty()) {
+      errors.Add(key_path, "expected \"provider/model\"" + needed);
+      return false;
+    }
+    if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {
+      errors.Add(key_path, "expected \"provider/model\", got " + Quote(target));
+      return false;
+    }
+    const ProviderConfig* provider = config.FindProvider(target.substr(0, slash));
+    if (provider == nullptr) {
+      if (providers_complete) {
+        errors.Add(key_path,
+                   "unknown provider " + Quote(target.substr(0, slash)) +
+                       " (expected \"provider/model\" with a provider defined in [[providers]])");
+      }
+      return false;
+    }
+    const std::string model = target.substr(slash + 1);
+    bool listed = provider->models.empty();
+    for (const std::string& m : provider->models) listed = listed || m == model;
+    if (!listed) {
+      errors.Add(key_path,
+                 "provider " + Quote(provider->name) + " does not list model " + Quote(model));
+      return false;
+    }
+    return true;
+  };
+  const bool weak_ok = check_target("weak", route.weak);
+  const bool strong_ok = check_target("strong", route.strong);
+  if (weak_ok && strong_ok) {
+    if (route.weak == route.strong) {
+      errors.Add(path + ".strong", "expected a target other than weak, got " + Quote(route.strong));
+    } else {
+      route.targets = {route.weak, route.strong};
+    }
+  }
+  if (route.model.empty() && !errors.Has(path + ".model")) {
+    errors.Add(path + ".model",
+               "expected the path of a model file from `switchyard router train`" + needed);
+  }
+  const int chosen = static_cast<int>(route.threshold.has_value()) +
+                     static_cast<int>(route.target_pgr.has_value()) +
+                     static_cast<int>(route.max_strong_share.has_value());
+  if (chosen == 0) {
+    errors.Add(path, "expected one of threshold, target_pgr or max_strong_share" + needed);
+  } else if (chosen > 1) {
+    errors.Add(path, "expected only one of threshold, target_pgr and max_strong_share");
+  }
+  if (route.threshold && !std::isfinite(*route.threshold) && !errors.Has(path + ".threshold")) {
+    errors.Add(path + ".threshold", "expected a finite number");
+  }
+  if (route.target_pgr && !(*route.target_pgr > 0 && *route.target_pgr <= 1) &&
+      !errors.Has(path + ".target_pgr")) {
+    errors.Add(path + ".target_pgr", "expected a number in (0, 1]");
+  }
+  if (route.max_strong_share && !(*route.max_strong_share >= 0 && *route.max_strong_share <= 1) &&
+      !errors.Has(path + ".max_strong_share")) {
+    errors.Add(path + ".max_strong_share", "expected a number in [0, 1]");
+  }
+  const bool from_target = route.target_pgr.has_value() || route.max_strong_share.has_value();
+  if (chosen == 1 && from_target && route.holdout.empty() && !errors.Has(path + ".holdout")) {
+    errors.Add(path + ".holdout",
+               "expected the path of a held-out CSV with outcomes, to set the threshold from " +
+                   std::string(route.target_pgr ? "target_pgr" : "max_strong_share"));
+  } else if (!from_target && !route.holdout.empty()) {
+    errors.Add(path + ".holdout", "only used with target_pgr or max_strong_share");
+  }
+  CheckMin(errors, path + ".latency_slo_ms", route.latency_slo_ms, 0);
+}
+
+// Policy keys on a fallback route: each is an error naming the key.
+void CheckFallbackRoute(const RouteConfig& route, const std::string& path, Errors& errors) {
+  const std::string what = "only used with policy \"router\" or \"cascade\"";
+  if (!route.weak.empty()) errors.Add(path + ".weak", what);
+  if (!route.strong.empty()) errors.Add(path + ".strong", what);
+  if (!route.model.empty()) errors.Add(path + ".model", what);
+  if (route.threshold) errors.Add(path + ".threshold", what);
+  if (route.target_pgr) errors.Add(path + ".target_pgr", what);
+  if (route.max_strong_share) errors.Add(path + ".max_strong_share", what);
+  if (!route.holdout.empty()) errors.Add(path + ".holdout", what);
+  if (route.latency_slo_ms != 0) errors.Add(path + ".latency_slo_ms", what);
+}
+
 void ValidateRoutes(Config& config, Errors& errors, bool providers_complete) {
   // Bare model name -> index of the provider that lists it.
   std::map<std::string, size_t, std::less<>> model_owner;
@@ -735,6 +853,11 @@ void ValidateRoutes(Config& config, Errors& errors, bool providers_complete) {
       }
     }
     const std::string targets_path = path + ".targets";
+    if (route.policy != "fallback") {
+      ValidateRoutePolicy(config, route, path, errors, providers_complete);
+      continue;
+    }
+    CheckFallbackRoute(route, path, errors);
     if (route.targets.empty()) {
       errors.Add(targets_path, std::string(kExpectTargets) + ", got []");
     }

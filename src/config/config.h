@@ -138,6 +138,24 @@ struct TaskConfig {
 struct RouteConfig {
   std::string name;                  // requests may say model = "<name>"
   std::vector<std::string> targets;  // "provider/model", tried in order
+  // How the target is chosen (docs/CONFIG.md, gateway/policies.h):
+  //   fallback  targets in order (the default);
+  //   router    a prompt router model scores the request: strong when
+  //             score >= threshold, else weak;
+  //   cascade   the weak target answers first; a cascade model scores its
+  //             answer and escalates to strong when score >= threshold.
+  // For router and cascade, `targets` is derived: {weak, strong}.
+  std::string policy = "fallback";
+  std::string weak;    // "provider/model" (router, cascade)
+  std::string strong;  // "provider/model" (router, cascade)
+  std::string model;   // router model file written by `switchyard router train`
+  // Exactly one of: a fixed threshold, or a target the threshold is set from
+  // at startup on the held-out CSV `holdout` (outcome columns required).
+  std::optional<double> threshold;
+  std::optional<double> target_pgr;        // (0, 1]: smallest strong share reaching it
+  std::optional<double> max_strong_share;  // [0, 1]: at most this share goes strong
+  std::string holdout;                     // held-out CSV for target_pgr / max_strong_share
+  int latency_slo_ms = 0;                  // > 0: prefer weak while strong's recent p95 exceeds it
 };
 
 struct LedgerConfig {

@@ -8,6 +8,7 @@
 
 #include "api/errors.h"
 #include "core/json_writer.h"
+#include "gateway/policies.h"
 #include "guard/hardening.h"
 
 namespace switchyard::gateway {
@@ -190,6 +191,17 @@ core::Result<std::unique_ptr<Gateway>> Gateway::Create(
     gw->slots_.push_back(std::move(slot));
   }
   gw->resolver_ = std::make_unique<Resolver>(*config, gw->slots_);
+  LatencyTracker::Options latency;
+  latency.window = std::chrono::milliseconds(options.latency_window_ms);
+  latency.min_samples = options.latency_min_samples;
+  auto policies = PolicyTable::Create(*config, clock, latency);
+  if (!policies.ok()) return policies.take_status();
+  gw->policies_ = std::move(*policies);
+  for (const RoutePolicy& p : gw->policies_->policies()) {
+    gw->log_->info("route {}: {} {} -> {}, threshold {} ({})", p.route,
+                   p.kind == RoutePolicy::Kind::kCascade ? "cascade" : "router", p.weak, p.strong,
+                   p.threshold, p.threshold_note);
+  }
   uint64_t seed = options.seed;
   if (seed == 0)
     seed = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
@@ -547,6 +559,33 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   core::Status last_error = core::Unavailable("route \"" + plan->route + "\" has no targets");
   const int64_t created = outcome.start_unix_ms / 1000;
 
+  // Router and cascade routes (gateway/policies.h) pick the targets here; an
+  // accepted cascade answer is sent from here.
+  std::string policy_answer;
+  if (const RoutePolicy* rp = task == nullptr ? policies_->Find(plan->route) : nullptr) {
+    PolicyCall call;
+    call.chat = &chat;
+    call.raw_body = req.body;
+    call.subject = req.Header("x-switchyard-subject");
+    call.client = &loop.client;
+    call.cancel = &cancel;
+    call.request_id = outcome.id;
+    call.created = created;
+    call.json = &loop.answers;
+    call.accounting = accounting_;
+    call.log = log_.get();
+    call.answer_body = &policy_answer;
+    call.count_attempt = [this](std::string_view provider, std::string_view what) {
+      metrics_->attempts.WithLabels({provider, what}).Inc();
+    };
+    const PolicyStep step = co_await ApplyPolicy(*rp, *policies_, *plan, call, outcome, headers, w);
+    if (step != PolicyStep::kContinue) {
+      const bool ok = step == PolicyStep::kAnswered && !w.failed();
+      finish(ok ? 200 : 499, ok ? core::Status::Ok() : core::Cancelled("client went away"));
+      co_return;
+    }
+  }
+
   for (const Target& target : plan->targets) {
     if (!target.breaker->Allow()) {
       last_error = core::Unavailable("provider '" + target.provider->config().name +
@@ -592,10 +631,12 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
           log_->warn("request {}: egress audit: {}", outcome.id, s.message());
         }
       }
+      const Clock::time_point attempt_start = Clock::now();
       auto result = co_await target.provider->Chat(ctx, sink);
 
       if (result.ok()) {
         target.breaker->RecordSuccess();
+        policies_->latency().Record(pcfg.name, MsSince(attempt_start, Clock::now()));
         metrics_->attempts.WithLabels({pcfg.name, "ok"}).Inc();
         outcome.answered_by = target.label;
         outcome.provider = pcfg.name;
@@ -605,7 +646,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
           accounting_->EstimateUsage(chat, outcome.model, result->completion_text, outcome.usage);
         }
         if (accounting_ != nullptr) {
-          outcome.cost_usd =
+          outcome.cost_usd +=  // += : a cascade's weak call is already in it
               accounting_->CostUsd(pcfg, outcome.model, outcome.usage, &outcome.priced);
         }
         if (result->streamed) {

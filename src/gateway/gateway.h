@@ -67,6 +67,10 @@ struct Outcome {
   // summary ({"email":1}; "" when nothing was scanned).
   std::string tenant;
   std::string pii_findings;
+  // Router and cascade routes (gateway/policies.h): why the policy's choice
+  // was forced ("" when the score decided; else latency_slo, local_only,
+  // weak_failed, weak_unavailable or score_error).
+  std::string route_reason;
 };
 // Called once per request, as its last step: the recorder may move the
 // outcome's strings away (the gateway does not read them afterwards).
@@ -94,7 +98,13 @@ struct GuardHooks {
 
 struct GatewayOptions {
   uint64_t seed = 0;  // 0: seeded from std::random_device (jitter, ids)
+  // latency_slo_ms routes: the strong provider's p95 is taken over calls of
+  // the last `latency_window_ms`, once there are `latency_min_samples`.
+  int latency_window_ms = 60'000;
+  size_t latency_min_samples = 3;
 };
+
+class PolicyTable;  // gateway/policies.h
 
 class Gateway {
  public:
@@ -158,6 +168,7 @@ class Gateway {
   const http::Server* server_ = nullptr;
   TaskRuntime* tasks_ = nullptr;
   GuardHooks guard_;
+  std::unique_ptr<PolicyTable> policies_;  // router and cascade routes
 };
 
 }  // namespace switchyard::gateway
