@@ -29,6 +29,7 @@ ledger::Record ToRecord(gateway::Outcome o, const config::LedgerConfig& cfg) {
   r.task = std::move(o.task);
   r.tenant = std::move(o.tenant);
   r.pii_findings = std::move(o.pii_findings);
+  r.route_reason = std::move(o.route_reason);
   r.escalated = o.escalated;
   r.confidence = o.confidence;
   if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);

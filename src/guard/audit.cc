@@ -183,6 +183,7 @@ AuditStore::~AuditStore() {
     queue_cv_.notify_all();
     writer_.join();
   }
+  if (insert_ != nullptr) sqlite3_finalize(insert_);
 }
 
 core::Status AuditStore::Record(AuditRecord record) {
@@ -193,6 +194,7 @@ core::Status AuditStore::Record(AuditRecord record) {
     std::lock_guard lock(db_mu_);
     return Insert({std::move(record)});
   }
+  bool wake = false;
   {
     std::lock_guard lock(queue_mu_);
     if (queue_.size() >= options_.max_queue) {
@@ -202,8 +204,11 @@ core::Status AuditStore::Record(AuditRecord record) {
     }
     queue_.push_back(std::move(record));
     ++enqueued_;
+    wake = waiting_ == Waiting::kIdle ||
+           (waiting_ == Waiting::kFilling && queue_.size() >= options_.max_batch);
+    if (wake) waiting_ = Waiting::kNone;
   }
-  queue_cv_.notify_one();
+  if (wake) queue_cv_.notify_one();
   return core::Status::Ok();
 }
 
@@ -211,6 +216,11 @@ core::Status AuditStore::Flush() {
   if (!writer_.joinable()) return core::Status::Ok();
   std::unique_lock lock(queue_mu_);
   const uint64_t target = enqueued_;
+  if (written_ < target) {
+    urgent_ = true;
+    waiting_ = Waiting::kNone;
+    queue_cv_.notify_one();
+  }
   drained_cv_.wait(lock, [&] { return written_ >= target; });
   return last_error_;
 }
@@ -218,13 +228,27 @@ core::Status AuditStore::Flush() {
 void AuditStore::WriterLoop() {
   std::unique_lock lock(queue_mu_);
   while (true) {
+    waiting_ = Waiting::kIdle;
     queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty() && stop_) return;
+    if (queue_.empty() && stop_) {
+      waiting_ = Waiting::kNone;
+      return;
+    }
+    // One transaction per batch: give the batch a moment to fill instead of
+    // committing (and syncing the WAL) once per record.
+    if (!stop_ && !urgent_ && queue_.size() < options_.max_batch) {
+      waiting_ = Waiting::kFilling;
+      queue_cv_.wait_for(lock, options_.batch_delay,
+                         [&] { return stop_ || urgent_ || queue_.size() >= options_.max_batch; });
+    }
+    waiting_ = Waiting::kNone;
     std::vector<AuditRecord> batch;
-    while (!queue_.empty() && batch.size() < 512) {
+    batch.reserve(std::min(queue_.size(), options_.max_batch));
+    while (!queue_.empty() && batch.size() < options_.max_batch) {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
+    if (queue_.empty()) urgent_ = false;
     lock.unlock();
     core::Status s;
     {
@@ -242,14 +266,17 @@ core::Status AuditStore::Insert(const std::vector<AuditRecord>& records) {
   if (core::Status s = db_->Exec("BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
     return s;
   }
-  const std::string sql = std::string("INSERT INTO guard_egress_audit (") + kColumns +
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-  auto stmt = db_->Prepare(sql.c_str(), "cannot write audit records");
-  if (!stmt.ok()) {
-    (void)db_->Exec("ROLLBACK", "cannot roll back");
-    return stmt.take_status();
+  if (insert_ == nullptr) {
+    const std::string sql = std::string("INSERT INTO guard_egress_audit (") + kColumns +
+                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    auto stmt = db_->Prepare(sql.c_str(), "cannot write audit records");
+    if (!stmt.ok()) {
+      (void)db_->Exec("ROLLBACK", "cannot roll back");
+      return stmt.take_status();
+    }
+    insert_ = stmt->Release();
   }
-  sqlite3_stmt* s = stmt->get();
+  sqlite3_stmt* s = insert_;
   for (const AuditRecord& r : records) {
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, r.ts_ms);
@@ -265,10 +292,12 @@ core::Status AuditStore::Insert(const std::vector<AuditRecord>& records) {
     sqlite3_bind_int64(s, 11, r.payload_bytes);
     if (const int rc = sqlite3_step(s); rc != SQLITE_DONE) {
       core::Status err = db_->Error(rc, "cannot write audit records");
+      sqlite3_reset(s);
       (void)db_->Exec("ROLLBACK", "cannot roll back");
       return err;
     }
   }
+  sqlite3_reset(s);
   return db_->Exec("COMMIT", "cannot commit audit records");
 }
 

@@ -18,6 +18,7 @@
 // are safe from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,8 @@
 #include <vector>
 
 #include "core/status.h"
+
+struct sqlite3_stmt;  // <sqlite3.h>
 
 namespace switchyard::guard {
 
@@ -70,6 +73,10 @@ struct AuditStoreOptions {
   bool read_only = false;    // CLI: open an existing file, no writes
   bool background = false;   // Record() queues; a writer thread inserts
   size_t max_queue = 65536;  // background: records queued before Record() fails
+  // Background: one transaction per batch of up to max_batch records; the
+  // writer waits at most batch_delay after the first record to fill a batch.
+  size_t max_batch = 512;
+  std::chrono::milliseconds batch_delay{20};
 };
 
 struct AuditQuery {
@@ -105,6 +112,7 @@ class AuditStore {
   void WriterLoop();
 
   std::unique_ptr<internal::SqliteDb> db_;
+  sqlite3_stmt* insert_ = nullptr;  // prepared once (writer side, under db_mu_); finalized first
   AuditStoreOptions options_;
   std::mutex db_mu_;
 
@@ -115,6 +123,9 @@ class AuditStore {
   uint64_t enqueued_ = 0;
   uint64_t written_ = 0;  // records taken from the queue and handled
   bool stop_ = false;
+  bool urgent_ = false;  // Flush() is waiting: don't wait to fill a batch
+  // What the writer waits for; Record() wakes it only when that arrives.
+  enum class Waiting { kNone, kIdle, kFilling } waiting_ = Waiting::kNone;
   core::Status last_error_;
   std::thread writer_;
 };

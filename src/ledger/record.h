@@ -44,6 +44,7 @@ struct Record {
   bool escalated = false;
   std::optional<double> confidence;
   std::string template_hash;  // PromptTemplateHash(): 16 lowercase hex chars
+  std::string route_reason;   // why a router/cascade route forced its choice; "" = the score
 
   // Payloads: empty unless the retention policy keeps them.
   std::string request_body;

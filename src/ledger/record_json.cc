@@ -41,6 +41,7 @@ void AppendRecordJson(std::string& out, const Record& r) {
     w.Null();
   }
   w.Field("template_hash", r.template_hash);
+  w.Field("route_reason", r.route_reason);
   w.Field("request_body", r.request_body);
   w.Field("response_body", r.response_body);
   w.Field("pii_findings", r.pii_findings);
@@ -156,6 +157,8 @@ core::Result<Record> ParseRecordJson(std::string_view json) {
       }
     } else if (key == "template_hash") {
       st = str(r.template_hash);
+    } else if (key == "route_reason") {
+      st = str(r.route_reason);
     } else if (key == "request_body") {
       st = str(r.request_body);
     } else if (key == "response_body") {

@@ -66,6 +66,11 @@ DROP INDEX IF EXISTS records_tenant_ts;
 DROP INDEX IF EXISTS records_model_ts;
 DROP INDEX IF EXISTS records_template_ts;
 )sql"},
+    // Why a policy route forced its choice (latency_slo, local_only,
+    // weak_failed, ...); "" when the score decided.
+    {3, R"sql(
+ALTER TABLE records ADD COLUMN route_reason TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -76,13 +81,13 @@ static_assert(kLatestVersion == kLedgerSchemaVersion);
   "id, ts_ms, tenant, task, route, stages_tried, answered_by, provider, model, stream, "       \
   "attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "           \
   "reasoning_tokens, usage_estimated, cost_usd, first_byte_ms, total_ms, status, error_code, " \
-  "escalated, confidence, template_hash, "
+  "escalated, confidence, template_hash, route_reason, "
 
 constexpr const char* kInsertSql =
     "INSERT OR IGNORE INTO records (" SY_LEDGER_COLUMNS_HEAD
     "request_body, response_body, pii_findings) VALUES "
     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-    "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+    "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
 #define SY_LEDGER_SELECT_BODIES \
   "SELECT " SY_LEDGER_COLUMNS_HEAD "request_body, response_body, pii_findings FROM records "
 #define SY_LEDGER_SELECT_NO_BODIES "SELECT " SY_LEDGER_COLUMNS_HEAD "NULL, NULL, NULL FROM records "
@@ -175,9 +180,10 @@ void ReadRow(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
     r.confidence = sqlite3_column_double(s, 23);
   }
   r.template_hash = ColumnText(s, 24);
-  r.request_body = ColumnText(s, 25);
-  r.response_body = ColumnText(s, 26);
-  r.pii_findings = ColumnText(s, 27);
+  r.route_reason = ColumnText(s, 25);
+  r.request_body = ColumnText(s, 26);
+  r.response_body = ColumnText(s, 27);
+  r.pii_findings = ColumnText(s, 28);
 }
 
 }  // namespace
@@ -400,9 +406,10 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
       sqlite3_bind_null(s, 24);
     }
     BindText(s, 25, r.template_hash);
-    BindText(s, 26, r.request_body);
-    BindText(s, 27, r.response_body);
-    BindText(s, 28, r.pii_findings);
+    BindText(s, 26, r.route_reason);
+    BindText(s, 27, r.request_body);
+    BindText(s, 28, r.response_body);
+    BindText(s, 29, r.pii_findings);
     rc = sqlite3_step(s);
     if (rc != SQLITE_DONE) return rollback(Error(rc, "cannot insert a record"));
     inserted += static_cast<size_t>(sqlite3_changes(db_));

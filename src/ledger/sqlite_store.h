@@ -41,7 +41,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build creates and expects.
-inline constexpr int kLedgerSchemaVersion = 2;
+inline constexpr int kLedgerSchemaVersion = 3;
 
 // "<data_dir>/ledger.db".
 std::string LedgerDbPath(std::string_view data_dir);

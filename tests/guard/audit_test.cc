@@ -132,6 +132,26 @@ TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {
   EXPECT_EQ((*reopened)->Query({})->size(), 1001u);
 }
 
+// The writer waits up to batch_delay to fill a batch (one transaction per
+// batch), but neither Flush() nor destruction waits for that delay.
+TEST_F(AuditStoreTest, BatchDelayNeverHoldsUpFlushOrShutdown) {
+  AuditStoreOptions o;
+  o.background = true;
+  o.max_batch = 1000;
+  o.batch_delay = std::chrono::hours(1);
+  {
+    auto store = AuditStore::Open(path_, o);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE((*store)->Record(Sample(i, "openai")).ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+    EXPECT_EQ((*store)->Query({})->size(), 3u);
+    ASSERT_TRUE((*store)->Record(Sample(3, "openai")).ok());
+  }
+  auto reopened = AuditStore::Open(path_);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->Query({})->size(), 4u);
+}
+
 TEST_F(AuditStoreTest, Errors) {
   auto store = AuditStore::Open(path_);
   ASSERT_TRUE(store.ok());

@@ -45,6 +45,7 @@ inline Record SampleRecord(int n) {
   r.escalated = true;
   r.confidence = 0.875;
   r.template_hash = "0123456789abcdef";
+  r.route_reason = n % 2 == 1 ? "latency_slo" : "";
   r.request_body = "{\"model\":\"default\",\"messages\":[]}";
   r.response_body = "{\"id\":\"x\",\"note\":\"line1\\nline2 \xc3\xa9\"}";
   r.pii_findings = "[{\"kind\":\"email\",\"count\":1}]";

@@ -75,6 +75,32 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
   sqlite3_finalize(stmt);
 }
 
+// Migration 3 adds route_reason to a version-2 file and keeps its rows.
+TEST(SqliteStoreTest, MigratesAVersionTwoFileAddingRouteReason) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  {
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    std::vector<Record> one{SampleRecord(0)};
+    ASSERT_TRUE(store->WriteBatch(one).ok());
+  }
+  {
+    RawDb raw(path);  // back to the version-2 layout
+    ASSERT_EQ(raw.Exec("ALTER TABLE records DROP COLUMN route_reason"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 2"), SQLITE_OK);
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), 3);
+  std::vector<Record> two{SampleRecord(1)};
+  ASSERT_TRUE(store->WriteBatch(two).ok());
+  const std::vector<Record> rows = ScanAll(*store, true);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], SampleRecord(0));
+  EXPECT_EQ(rows[1].route_reason, "latency_slo");
+}
+
 TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("ledger.db"));

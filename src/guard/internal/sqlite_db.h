@@ -41,6 +41,12 @@ class SqliteDb {
     Stmt& operator=(Stmt&& o) noexcept;
     ~Stmt();
     sqlite3_stmt* get() const { return s_; }
+    // Hands the statement over; the caller finalizes it.
+    sqlite3_stmt* Release() {
+      sqlite3_stmt* s = s_;
+      s_ = nullptr;
+      return s;
+    }
 
    private:
     sqlite3_stmt* s_ = nullptr;
