@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../gateway/gateway_fixture.h"
@@ -261,6 +263,222 @@ TEST_F(GuardGatewayTest, LocalOnlyIsServedByTheOwnedTargetAndAuditsEgress) {
   EXPECT_EQ((*records)[0].tenant, "acme");
   EXPECT_EQ((*records)[0].policy, "local_only");
   EXPECT_EQ((*records)[0].payload_sha256, guard::Sha256Hex(clean));
+}
+
+// --- redact ---------------------------------------------------------------
+
+// The upstream's answer naming the placeholders it was given.
+constexpr char kPlaceholderAnswer[] =
+    R"({"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"gpt-up",)"
+    R"("choices":[{"index":0,"message":{"role":"assistant","content":)"
+    R"("Sent to \u003cEMAIL_1\u003e, charged <CARD_1>."},"finish_reason":"stop"}],)"
+    R"("usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})";
+
+std::string SseChunk(const std::string& content, const std::string& finish = "null") {
+  std::string delta = content.empty() ? "{}" : R"({"content":")" + content + "\"}";
+  return R"(data: {"id":"u1","object":"chat.completion.chunk","created":1,"model":"gpt-up",)"
+         R"("choices":[{"index":0,"delta":)" +
+         delta + R"(,"finish_reason":)" + finish + "}]}\n\n";
+}
+
+// The concatenated delta contents of an SSE body.
+std::string StreamedText(const std::string& sse) {
+  std::string text;
+  simdjson::dom::parser p;
+  size_t pos = 0;
+  while ((pos = sse.find("data: ", pos)) != std::string::npos) {
+    size_t end = sse.find("\n\n", pos);
+    if (end == std::string::npos) end = sse.size();
+    const std::string data = sse.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") continue;
+    std::string_view v;
+    if (!p.parse(data).at_pointer("/choices/0/delta/content").get(v)) text += v;
+  }
+  return text;
+}
+
+TEST_F(GuardGatewayTest, RedactSendsPlaceholdersAndRestoresTheJsonAnswer) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(kPlaceholderAnswer));
+  StartGuarded(Provider("up", up.base_url(), "gpt-up", false), guard::PolicyAction::kRedact);
+  const std::string key = NewKey("acme");
+  const std::string body = std::string(R"({"model":"gpt-up","user":")") + kEmail +
+                           R"(","messages":[{"role":"user","content":"mail )" + kEmail + " card " +
+                           kCard + R"("}]})";
+  HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions", body, Bearer(key));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(up.request_count(), 1u);
+  const std::string sent = up.requests()[0].body;
+  ExpectNoLeak(up);
+  EXPECT_EQ(sent, R"({"model":"gpt-up","user":"<EMAIL_1>","messages":[{"role":"user","content":)"
+                  R"("mail <EMAIL_1> card <CARD_1>"}]})");
+  // The client gets the originals back.
+  simdjson::dom::parser p;
+  std::string_view content;
+  ASSERT_FALSE(p.parse(r.body).at_pointer("/choices/0/message/content").get(content)) << r.body;
+  EXPECT_EQ(content, std::string("Sent to ") + kEmail + ", charged " + kCard + ".");
+  EXPECT_EQ(r.body.find("<EMAIL_1>"), std::string::npos);
+
+  // The egress audit: what left had no findings, and its hash is what arrived.
+  auto records = audit_->Query({});
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  const guard::AuditRecord& rec = (*records)[0];
+  EXPECT_EQ(rec.policy, "redact");
+  // (the e-mail twice: in the message and in the user field)
+  EXPECT_EQ(rec.findings_before,
+            (std::map<std::string, int64_t, std::less<>>{{"card", 1}, {"email", 2}}));
+  EXPECT_TRUE(rec.findings_after.empty());
+  EXPECT_EQ(rec.payload_sha256, guard::Sha256Hex(sent));
+  EXPECT_EQ(rec.payload_bytes, static_cast<int64_t>(sent.size()));
+}
+
+TEST_F(GuardGatewayTest, RedactRestoresStreamsWithPlaceholdersSplitAcrossChunks) {
+  FakeUpstream up;
+  // HTTP chunks split one event in the middle of "<EMAIL_1>" inside its JSON
+  // string, and "<CARD_1>" is split across two delta events (and chunks).
+  const std::string first = SseChunk("To <EMAIL_1> now, ");
+  const size_t cut = first.find("<EMAIL_1>") + 4;  // ...<EMA | IL_1>...
+  up.SetDefault(testing::SseResponse(
+      {first.substr(0, cut), first.substr(cut), SseChunk("card <CA"), SseChunk("RD_1>"),
+       SseChunk(", bye <EM"), SseChunk("AIL_1>"), SseChunk("", "\"stop\""), "data: [DONE]\n\n"},
+      std::chrono::milliseconds(5)));
+  StartGuarded(Provider("up", up.base_url(), "gpt-up", false), guard::PolicyAction::kRedact,
+               /*auth=*/false);
+  const std::string body = std::string(R"({"model":"gpt-up","stream":true,"messages":[)") +
+                           R"({"role":"user","content":"mail )" + kEmail + " card " + kCard +
+                           R"("}]})";
+  HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectNoLeak(up);
+  ASSERT_EQ(up.request_count(), 1u);
+  EXPECT_NE(up.requests()[0].body.find("mail <EMAIL_1> card <CARD_1>"), std::string::npos);
+  EXPECT_EQ(StreamedText(r.body),
+            std::string("To ") + kEmail + " now, card " + kCard + ", bye " + kEmail);
+  EXPECT_EQ(r.body.find("<EMAIL_1>"), std::string::npos);
+  EXPECT_EQ(r.body.find("<CARD_1>"), std::string::npos);
+  EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos);
+}
+
+TEST_F(GuardGatewayTest, RedactGivesOwnedTargetsTheOriginal) {
+  FakeUpstream owned;
+  owned.SetDefault(JsonResponse(R"({"error":{"message":"overloaded"}})", 503));
+  FakeUpstream external;
+  external.SetDefault(JsonResponse(kPlaceholderAnswer));
+  StartGuarded(Provider("local", owned.base_url(), "llama", true) +
+                   Provider("ext", external.base_url(), "gpt-ext", false) +
+                   Route("mixed", {"local/llama", "ext/gpt-ext"}),
+               guard::PolicyAction::kRedact);
+  const std::string key = NewKey("acme");
+  const std::string body = Chat("mixed", std::string("mail ") + kEmail + " card " + kCard);
+  HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions", body, Bearer(key));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-switchyard-route"], "ext/gpt-ext");
+  // The owned target saw the original (only the model name is rewritten).
+  ASSERT_EQ(owned.request_count(), 1u);
+  EXPECT_NE(owned.requests()[0].body.find(kEmail), std::string::npos);
+  EXPECT_NE(owned.requests()[0].body.find(kCard), std::string::npos);
+  // The external one did not, and the answer is restored.
+  ASSERT_EQ(external.request_count(), 1u);
+  ExpectNoLeak(external);
+  EXPECT_NE(r.body.find(kEmail), std::string::npos);
+  auto records = audit_->Query({});
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].provider, "ext");
+  EXPECT_TRUE((*records)[0].findings_after.empty());
+}
+
+TEST_F(GuardGatewayTest, AllowAuditsFindingsAfterAsSent) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(kAnswer));
+  StartGuarded(Provider("up", up.base_url(), "gpt-up", false), guard::PolicyAction::kAllow);
+  const std::string key = NewKey("acme");
+  HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions",
+                             Chat("gpt-up", std::string("mail ") + kEmail), Bearer(key));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto records = audit_->Query({});
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].findings_after,
+            (std::map<std::string, int64_t, std::less<>>{{"email", 1}}));
+}
+
+// --- no echo of secrets --------------------------------------------------------
+
+TEST_F(GuardGatewayTest, UpstreamErrorsEchoingPiiOrKeysAreMasked) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(std::string(R"({"error":{"message":"Invalid 'user': )") + kEmail +
+                                 R"(; Incorrect API key provided: )"
+                                 R"(sk-proj-Xa8bC3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1yZ3"}})",
+                             401));
+  StartGuarded(Provider("up", up.base_url(), "gpt-up", false), guard::PolicyAction::kAllow,
+               /*auth=*/false);
+  HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions",
+                             Chat("gpt-up", std::string("mail ") + kEmail));
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(Message(r.body),
+            "provider 'up' answered HTTP 401: Invalid 'user': [email]; Incorrect API key "
+            "provided: [secret]");
+  EXPECT_EQ(r.body.find(kEmail), std::string::npos);
+  EXPECT_EQ(r.body.find("sk-proj"), std::string::npos);
+}
+
+// --- limits ------------------------------------------------------------------
+
+TEST_F(GuardGatewayTest, ConcurrentRequestsNeverExceedTheRpm) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(kAnswer));
+  StartGuarded(Provider("up", up.base_url(), "gpt-up", false), guard::PolicyAction::kAllow);
+  const std::string key = NewKey("busy", /*rpm=*/5);
+  std::atomic<int> ok{0}, limited{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i) {
+        HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions", Chat("gpt-up", "hello"),
+                                   Bearer(key));
+        (r.status == 200 ? ok : r.status == 429 ? limited : other)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 5);
+  EXPECT_EQ(limited.load(), 19);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(up.request_count(), 5u);
+}
+
+TEST_F(GuardGatewayTest, RevokedKeyFailsOnTheNextRequestWhileOthersRun) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(kAnswer));
+  StartGuarded(Provider("up", up.base_url(), "gpt-up", false), guard::PolicyAction::kAllow);
+  const std::string doomed = NewKey("acme");
+  const std::string kept = NewKey("acme");
+  std::atomic<bool> stop{false};
+  std::atomic<int> kept_failures{0};
+  std::thread other([&] {
+    while (!stop) {
+      HttpResult r =
+          HttpRequest(port(), "POST", "/v1/chat/completions", Chat("gpt-up", "hi"), Bearer(kept));
+      if (r.status != 200) ++kept_failures;
+    }
+  });
+  ASSERT_EQ(
+      HttpRequest(port(), "POST", "/v1/chat/completions", Chat("gpt-up", "hi"), Bearer(doomed))
+          .status,
+      200);
+  ASSERT_TRUE(keys_->Revoke(doomed).ok());
+  for (int i = 0; i < 5; ++i) {
+    HttpResult r =
+        HttpRequest(port(), "POST", "/v1/chat/completions", Chat("gpt-up", "hi"), Bearer(doomed));
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(Message(r.body), "revoked API key");
+  }
+  stop = true;
+  other.join();
+  EXPECT_EQ(kept_failures.load(), 0);
 }
 
 }  // namespace
