@@ -7,9 +7,13 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "../gateway/gateway_fixture.h"
 #include "guard/audit.h"
@@ -467,6 +471,63 @@ TEST_F(GuardGatewayTest, UpstreamErrorsEchoingPiiOrKeysAreMasked) {
             "provided: [secret]");
   EXPECT_EQ(r.body.find(kEmail), std::string::npos);
   EXPECT_EQ(r.body.find("sk-proj"), std::string::npos);
+}
+
+// The gateway's log lines (an ostream logger instead of the fixture's null
+// one) carry neither the upstream's echo of the request nor keys.
+TEST_F(GuardGatewayTest, LogLinesNeverCarryPiiOrKeys) {
+  FakeUpstream up;
+  up.SetDefault(JsonResponse(std::string(R"({"error":{"message":"bad 'user' )") + kEmail +
+                                 R"(, card )" + kCard +
+                                 R"(, auth Bearer sk-live-abcdef0123456789"}})",
+                             500));
+  // As GatewayFixture::Start, with a logger we can read.
+  auto cfg = config::ParseConfig(
+      "[server]\nlisten = \"127.0.0.1:0\"\n" + Provider("up", up.base_url(), "gpt-up", false),
+      "test.toml", [](std::string_view) -> std::optional<std::string> { return std::nullopt; });
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  config_ = std::make_shared<const config::Config>(std::move(*cfg));
+  loops_ = std::make_unique<http::EventLoops>(1);
+  auto tls = http::UpstreamClient::MakeTlsContext();
+  ASSERT_TRUE(tls.ok());
+  tls_ = std::move(*tls);
+  std::ostringstream log_text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
+  auto options = observe::ParseLogOptions("info", "text");
+  ASSERT_TRUE(options.ok());
+  auto gw = Gateway::Create(config_, *loops_, *tls_, metrics_, clock_,
+                            observe::MakeLogger("gateway", sink, *options));
+  ASSERT_TRUE(gw.ok()) << gw.status().ToString();
+  gateway_ = std::move(*gw);
+  GuardHooks hooks;
+  hooks.scanner = scanner_.get();
+  gateway_->set_guard(std::move(hooks));
+  http::ServerOptions so;
+  so.host = "127.0.0.1";
+  so.port = 0;
+  Gateway* raw = gateway_.get();
+  server_ = std::make_unique<http::Server>(
+      *loops_, so,
+      [raw](http::ServerRequest& req, http::ResponseWriter& w) { return raw->Handle(req, w); },
+      [raw](int status, std::string_view msg) { return raw->ServerErrorBody(status, msg); });
+  ASSERT_TRUE(server_->Start().ok());
+  loops_->Start();
+
+  HttpResult r = HttpRequest(port(), "POST", "/v1/chat/completions",
+                             Chat("gpt-up", std::string("mail ") + kEmail),
+                             Bearer("sk-live-abcdef0123456789"));
+  EXPECT_EQ(r.status, 502) << r.body;
+  Stop();  // every log line is written
+  const std::string logged = log_text.str();
+  EXPECT_NE(logged.find("attempt 1 on up/gpt-up failed: provider 'up' answered HTTP 500: bad "
+                        "'user' [email], card [card], auth Bearer [secret]"),
+            std::string::npos)
+      << logged;
+  for (const std::string& raw_value :
+       {std::string(kEmail), std::string(kCard), std::string("sk-live-abcdef0123456789")}) {
+    EXPECT_EQ(logged.find(raw_value), std::string::npos) << raw_value;
+    EXPECT_EQ(r.body.find(raw_value), std::string::npos) << raw_value;
+  }
 }
 
 // --- limits ------------------------------------------------------------------
