@@ -134,14 +134,15 @@ core::Result<std::string> RestoreJsonString(std::string_view literal, const Reda
 
 // Replaces every occurrence of every original the map issued a placeholder
 // for by that placeholder, wherever it occurs in `text` (longest originals
-// first). Used on the parts of a request that were not scanned themselves
-// (the `user` field, names, raw content parts), so a value found in a message
-// cannot leave the boundary through another field.
+// first). Used on every string of a request body, so a value found in a
+// message also disappears from fields that were not scanned themselves
+// (names, raw content parts, tool definitions, metadata).
 std::string RedactKnown(std::string_view text, const RedactionMap& map);
 
 // Rewrites the strings of a JSON document. `fn` is called for every string
 // (object keys too, with is_key set) with its JSON-pointer-like path
-// ("/choices/0/delta/content"; array elements by position, keys unescaped)
+// ("/choices/0/delta/content"; array elements by position, keys unescaped; a
+// key gets the path of its object)
 // and its decoded value; it returns the new value, or nullopt to keep the
 // literal byte for byte. Everything else is copied unchanged. Errors,
 // InvalidArgument: "invalid JSON: unterminated string at byte N",

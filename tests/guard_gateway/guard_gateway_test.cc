@@ -446,7 +446,7 @@ TEST_F(GuardGatewayTest, RedactWorksThroughTheAnthropicAdapterStreamed) {
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(up.request_count(), 1u);
   ExpectNoLeak(up);
-  const std::string& sent = up.requests()[0].body;
+  const std::string sent = up.requests()[0].body;
   EXPECT_NE(sent.find("customer <EMAIL_1>"), std::string::npos) << sent;
   EXPECT_NE(sent.find("charge <CARD_1>"), std::string::npos) << sent;
   EXPECT_EQ(StreamedText(r.body), std::string("Card ") + kCard + " for " + kEmail + ".");
