@@ -9,6 +9,7 @@
 #include "api/errors.h"
 #include "core/json_writer.h"
 #include "gateway/policies.h"
+#include "gateway/redaction.h"
 #include "guard/hardening.h"
 
 namespace switchyard::gateway {
@@ -85,18 +86,6 @@ std::string NewRequestId(int64_t unix_ms, std::mt19937_64& rng) {
     id[i] = kAlnum[r1 % 62];
   for (size_t i = kPrefix.size() + 14; i < id.size(); ++i, r2 /= 62) id[i] = kAlnum[r2 % 62];
   return id;
-}
-
-// The texts a request carries to the model: message contents and tool-call arguments.
-std::vector<std::string_view> RequestTexts(const core::ChatRequest& chat) {
-  std::vector<std::string_view> texts;
-  for (const core::Message& m : chat.messages) {
-    if (!m.content.empty()) texts.push_back(m.content);
-    for (const core::ToolCall& call : m.tool_calls) {
-      if (!call.arguments.empty()) texts.push_back(call.arguments);
-    }
-  }
-  return texts;
 }
 
 }  // namespace
@@ -326,6 +315,32 @@ std::chrono::milliseconds Gateway::Backoff(LoopState& loop, const config::Provid
   return std::chrono::milliseconds(static_cast<int64_t>(capped * j));
 }
 
+core::Result<std::optional<guard::Reservation>> Gateway::ReserveLimits(
+    const guard::TenantInfo& tenant, const core::ChatRequest& chat, size_t body_bytes,
+    const Target* first, double local_cost_usd) const {
+  if (guard_.limits == nullptr || guard_.keys == nullptr)
+    return std::optional<guard::Reservation>();
+  core::Usage estimate;
+  if (accounting_ != nullptr && first != nullptr) {
+    accounting_->EstimateUsage(chat, first->model, "", estimate);
+  }
+  if (estimate.prompt_tokens == 0) estimate.prompt_tokens = static_cast<int64_t>(body_bytes / 4);
+  double est_usd = 0;
+  if (first != nullptr) {
+    estimate.completion_tokens = chat.max_tokens.value_or(guard_.default_max_tokens);
+    bool priced = false;
+    if (accounting_ != nullptr) {
+      est_usd = accounting_->CostUsd(first->provider->config(), first->model, estimate, &priced);
+    }
+  } else {
+    est_usd = local_cost_usd;
+  }
+  auto reserved = guard_.limits->Reserve(
+      tenant.tenant, tenant.limits, estimate.prompt_tokens + estimate.completion_tokens, est_usd);
+  if (!reserved.ok()) return reserved.take_status();
+  return std::optional<guard::Reservation>(std::move(*reserved));
+}
+
 http::awaitable<bool> Gateway::Sleep(LoopState& loop, std::chrono::milliseconds d,
                                      http::CancelToken& cancel) {
   http::asio::steady_timer timer(loop.ctx, d);
@@ -447,9 +462,23 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       co_return;
     }
   }
-  // local_only (and redact, enforced the same way): only owned targets.
-  const bool owned_only = !findings.empty() && (policy == guard::PolicyAction::kLocalOnly ||
-                                                policy == guard::PolicyAction::kRedact);
+  // local_only: only owned targets. redact: external targets get placeholders
+  // (gateway/redaction.h); if the request cannot be redacted it stays owned-only.
+  bool owned_only = !findings.empty() && policy == guard::PolicyAction::kLocalOnly;
+  std::unique_ptr<RedactedRequest> redacted;
+  if (!findings.empty() && policy == guard::PolicyAction::kRedact) {
+    auto r = RedactRequest(req.body, chat, findings, *guard_.scanner, loop.parser);
+    if (r.ok() && (*r)->findings_after.empty()) {
+      redacted = std::move(*r);
+    } else {
+      // (e.g. a value split across two content parts: found in the joined
+      // text, so not replaced in either part)
+      owned_only = true;
+      log_->warn("request {}: cannot redact ({}); owned targets only", outcome.id,
+                 r.ok() ? "findings left after redaction"
+                        : guard::MaskUpstreamText(r.status().message(), guard_.scanner));
+    }
+  }
 
   // Task requests (gateway/tasks.h): the student answers here when it is
   // confident enough; otherwise the task's teacher is the target.
@@ -481,6 +510,16 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       headers.emplace_back("x-switchyard-confidence", conf);
     }
     if (decision.local()) {
+      // Limits count every request, whoever answers it.
+      auto reserved =
+          ReserveLimits(tenant, chat, req.body.size(), nullptr, tasks_->student_cost_usd(*task));
+      if (!reserved.ok()) {
+        headers.emplace_back(kCostHeader, "0.0");
+        co_await SendError(w, reserved.status(), headers);
+        finish(429, reserved.status());
+        co_return;
+      }
+      reservation = std::move(*reserved);
       const StudentReply reply =
           BuildStudentReply(decision, outcome.id, outcome.start_unix_ms / 1000, chat.stream);
       outcome.answered_by = reply.model;
@@ -529,20 +568,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     }
   }
   // Limits: reserve the estimate before any upstream call; finish() settles it.
-  if (guard_.limits != nullptr && guard_.keys != nullptr && !plan->targets.empty()) {
-    core::Usage estimate;
-    const Target& first = plan->targets.front();
-    if (accounting_ != nullptr) accounting_->EstimateUsage(chat, first.model, "", estimate);
-    if (estimate.prompt_tokens == 0)
-      estimate.prompt_tokens = static_cast<int64_t>(req.body.size() / 4);
-    estimate.completion_tokens = chat.max_tokens.value_or(guard_.default_max_tokens);
-    bool priced = false;
-    const double est_usd =
-        accounting_ != nullptr
-            ? accounting_->CostUsd(first.provider->config(), first.model, estimate, &priced)
-            : 0.0;
-    auto reserved = guard_.limits->Reserve(
-        tenant.tenant, tenant.limits, estimate.prompt_tokens + estimate.completion_tokens, est_usd);
+  if (!plan->targets.empty()) {
+    auto reserved = ReserveLimits(tenant, chat, req.body.size(), &plan->targets.front());
     if (!reserved.ok()) {
       headers.emplace_back(kCostHeader, "0.0");
       co_await SendError(w, reserved.status(), headers);
@@ -559,10 +586,44 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   core::Status last_error = core::Unavailable("route \"" + plan->route + "\" has no targets");
   const int64_t created = outcome.start_unix_ms / 1000;
 
+  // Egress audit: one record per call to a provider that is not owned, with
+  // the hash of the exact body sent.
+  auto audit_egress = [&](const Target& target, std::string_view body, bool sent_redacted) {
+    if (guard_.audit == nullptr) return;
+    guard::AuditRecord record;
+    record.ts_ms = clock_.UnixMillis();
+    record.request_id = outcome.id;
+    record.tenant = tenant.tenant;
+    record.task = outcome.task;
+    record.provider = target.provider->config().name;
+    record.model = target.model;
+    record.policy = std::string(guard::PolicyActionName(policy));
+    record.findings_before = guard::CountByName(findings);
+    record.findings_after = sent_redacted ? guard::CountByName(redacted->findings_after)
+                                          : record.findings_before;  // sent unchanged
+    record.payload_sha256 = guard::Sha256Hex(body);
+    record.payload_bytes = static_cast<int64_t>(body.size());
+    if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
+      log_->warn("request {}: egress audit: {}", outcome.id, s.message());
+    }
+  };
+
   // Router and cascade routes (gateway/policies.h) pick the targets here; an
-  // accepted cascade answer is sent from here.
+  // accepted cascade answer is sent from here. A cascade whose weak target is
+  // not owned is skipped for a request being redacted (its weak call would
+  // carry the original text): the plan's targets serve it, redacted.
   std::string policy_answer;
-  if (const RoutePolicy* rp = task == nullptr ? policies_->Find(plan->route) : nullptr) {
+  const RoutePolicy* rp = task == nullptr ? policies_->Find(plan->route) : nullptr;
+  if (rp != nullptr && redacted != nullptr && rp->kind == RoutePolicy::Kind::kCascade) {
+    const auto weak = std::find_if(plan->targets.begin(), plan->targets.end(),
+                                   [&](const Target& t) { return t.label == rp->weak; });
+    if (weak != plan->targets.end() && !weak->provider->config().owned) {
+      outcome.route_reason = "redact";
+      headers.emplace_back("x-switchyard-route-reason", "redact");
+      rp = nullptr;
+    }
+  }
+  if (rp != nullptr) {
     PolicyCall call;
     call.chat = &chat;
     call.raw_body = req.body;
@@ -577,6 +638,9 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     call.answer_body = &policy_answer;
     call.count_attempt = [this](std::string_view provider, std::string_view what) {
       metrics_->attempts.WithLabels({provider, what}).Inc();
+    };
+    call.on_external_call = [&](const Target& target, std::string_view body) {
+      audit_egress(target, body, false);
     };
     const PolicyStep step = co_await ApplyPolicy(*rp, *policies_, *plan, call, outcome, headers, w);
     if (step != PolicyStep::kContinue) {
@@ -605,34 +669,39 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
         sink.headers.emplace_back("Trailer", std::string(kCostHeader));
       }
 
+      // redact: an external target gets the redacted request, its answer is
+      // restored on the way back; owned targets get the original.
+      const bool send_redacted = redacted != nullptr && !pcfg.owned;
+      std::optional<RestoringSink> restoring;
+      if (send_redacted) restoring.emplace(sink, redacted->map, outcome.id, created);
       providers::CallContext ctx;
-      ctx.request = &chat;
-      ctx.raw_body = req.body;
+      ctx.request = send_redacted ? &redacted->chat : &chat;
+      ctx.raw_body = send_redacted ? std::string_view(redacted->body) : std::string_view(req.body);
       ctx.upstream_model = target.model;
       ctx.client = &loop.client;
       ctx.cancel = &cancel;
       ctx.request_id = outcome.id;
       ctx.created = created;
       ctx.json = &loop.answers;
-      if (guard_.audit != nullptr && !pcfg.owned) {
-        guard::AuditRecord record;
-        record.ts_ms = clock_.UnixMillis();
-        record.request_id = outcome.id;
-        record.tenant = tenant.tenant;
-        record.task = outcome.task;
-        record.provider = pcfg.name;
-        record.model = target.model;
-        record.policy = std::string(guard::PolicyActionName(policy));
-        record.findings_before = guard::CountByName(findings);
-        record.findings_after = record.findings_before;  // sent unchanged
-        record.payload_sha256 = guard::Sha256Hex(req.body);
-        record.payload_bytes = static_cast<int64_t>(req.body.size());
-        if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
-          log_->warn("request {}: egress audit: {}", outcome.id, s.message());
-        }
+      std::function<void(std::string_view)> on_send;
+      if (!pcfg.owned && guard_.audit != nullptr) {
+        on_send = [&audit_egress, &target, send_redacted](std::string_view body) {
+          audit_egress(target, body, send_redacted);
+        };
+        ctx.on_send = &on_send;
       }
+      providers::StreamSink& call_sink = restoring ? static_cast<providers::StreamSink&>(*restoring)
+                                                   : static_cast<providers::StreamSink&>(sink);
       const Clock::time_point attempt_start = Clock::now();
-      auto result = co_await target.provider->Chat(ctx, sink);
+      auto result = co_await target.provider->Chat(ctx, call_sink);
+      if (result.ok() && send_redacted) {
+        if (result->streamed) {
+          co_await restoring->Flush();
+        } else {
+          result->body = RestoreJsonBody(result->body, redacted->map);
+        }
+        result->completion_text = guard::Restore(result->completion_text, redacted->map);
+      }
 
       if (result.ok()) {
         target.breaker->RecordSuccess();
@@ -671,7 +740,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
         co_return;
       }
 
-      const core::Status& err = result.status();
+      // Upstream error texts may echo the request or a key: masked.
+      const core::Status err = MaskStatus(result.status(), guard_.scanner);
       last_error = err;
       if (err.code() == core::StatusCode::kCancelled || cancel.cancelled()) {
         target.breaker->RecordAbandoned();

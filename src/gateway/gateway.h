@@ -86,10 +86,12 @@ struct GuardHooks {
   const guard::KeyStore* keys = nullptr;
   std::string admin_key;
   // Per-tenant rpm/tpm/budget (needs keys): 429 with Retry-After when over.
+  // Every chat request counts, student-answered task requests included.
   guard::LimitStore* limits = nullptr;
   int64_t default_max_tokens = 1024;  // token estimate when a request sets no max_tokens
   // Non-null: message texts are scanned and `policies` applied per tenant/task.
-  // redact is enforced like local_only (only owned targets see the request).
+  // redact: external targets get placeholders, answers are restored
+  // (gateway/redaction.h); owned targets get the original.
   const guard::PiiScanner* scanner = nullptr;
   guard::PolicyTable policies;
   // Non-null: one egress record per call to an external (not owned) provider.
@@ -150,6 +152,15 @@ class Gateway {
                                   const http::HeaderList& extra = {});
   http::awaitable<bool> Sleep(LoopState& loop, std::chrono::milliseconds d,
                               http::CancelToken& cancel);
+  // Reserves `tenant`'s limits for one request (rpm, estimated tokens and
+  // cost on `first`; a student answer costing `local_cost_usd` when `first`
+  // is null). nullopt when limits are off. Errors: those of
+  // guard::LimitStore::Reserve (429).
+  core::Result<std::optional<guard::Reservation>> ReserveLimits(const guard::TenantInfo& tenant,
+                                                                const core::ChatRequest& chat,
+                                                                size_t body_bytes,
+                                                                const Target* first,
+                                                                double local_cost_usd = 0) const;
   std::chrono::milliseconds Backoff(LoopState& loop, const config::ProviderConfig& cfg,
                                     int retry) const;
 

@@ -165,6 +165,10 @@ struct PolicyCall {
   // Counts the weak call in the upstream-attempt metric (provider, outcome:
   // ok | error | cancelled); may be empty.
   std::function<void(std::string_view provider, std::string_view outcome)> count_attempt;
+  // Called with the target and the exact body sent when the cascade's weak
+  // call goes to a provider that is not owned (the gateway's egress audit);
+  // may be empty.
+  std::function<void(const Target& target, std::string_view body)> on_external_call;
 };
 
 enum class PolicyStep {

@@ -1,7 +1,9 @@
 #include "guard/hardening.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace switchyard::guard {
 
@@ -121,10 +123,56 @@ std::string MaskForLog(const PiiScanner& scanner, std::string_view text) {
 }
 
 std::string MaskSecret(std::string_view secret, size_t keep) {
-  const std::string len = "(" + std::to_string(secret.size()) + ")";
-  if (secret.size() <= 8) return "…" + len;
-  keep = std::min(keep, secret.size() / 2);
-  return std::string(secret.substr(0, keep)) + "…" + len;
+  std::string out;
+  if (secret.size() > 8) out.append(secret.substr(0, std::min(keep, secret.size() / 2)));
+  out.append("…(");
+  out.append(std::to_string(secret.size()));
+  out.push_back(')');
+  return out;
+}
+
+namespace {
+
+// "Bearer <token>" (any case) -> "Bearer [secret]".
+std::string MaskBearer(std::string_view text) {
+  constexpr std::string_view kBearer = "bearer ";
+  std::string out;
+  size_t pos = 0;
+  for (size_t i = 0; i + kBearer.size() <= text.size(); ++i) {
+    bool match = true;
+    for (size_t k = 0; k < kBearer.size() && match; ++k) {
+      const char c = text[i + k];
+      match = (c == ' ' ? kBearer[k] == ' ' : (c | 0x20) == kBearer[k]);
+    }
+    if (!match) continue;
+    size_t j = i + kBearer.size();
+    while (j < text.size() && text[j] == ' ') ++j;
+    size_t end = j;
+    while (end < text.size() &&
+           std::string_view(" \"',;)\n\r\t").find(text[end]) == std::string_view::npos) {
+      ++end;
+    }
+    if (end == j) continue;
+    out.append(text.substr(pos, j - pos));
+    out.append("[secret]");
+    pos = end;
+    i = end - 1;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+}  // namespace
+
+std::string MaskUpstreamText(std::string_view text, const PiiScanner* scanner) {
+  std::string bearer_masked = MaskBearer(text);
+  if (scanner == nullptr) return bearer_masked;
+  auto findings = scanner->ScanText(bearer_masked);
+  if (!findings.ok()) return "[unscannable text]";
+  std::erase_if(*findings, [](const Finding& f) {
+    return f.type == PiiType::kIpv4 || f.type == PiiType::kIpv6;
+  });
+  return MaskFindings(bearer_masked, *findings);
 }
 
 }  // namespace switchyard::guard

@@ -42,5 +42,12 @@ std::string MaskForLog(const PiiScanner& scanner, std::string_view text);
 // A secret shown as its first `keep` characters and its length: "sk-p…(51)".
 // Strings of 8 characters or fewer are fully masked: "…(8)".
 std::string MaskSecret(std::string_view secret, size_t keep = 4);
+// For text that came from outside (an upstream's error message, which may echo
+// the request or a key) before it is logged or returned: every "Bearer
+// <token>" becomes "Bearer [secret]", and with a scanner every finding but IP
+// addresses (in error messages they name infrastructure, e.g. an upstream
+// that refused a connection) becomes "[<name>]". On a scan failure the whole
+// text is masked ("[unscannable text]").
+std::string MaskUpstreamText(std::string_view text, const PiiScanner* scanner);
 
 }  // namespace switchyard::guard

@@ -1,6 +1,8 @@
 #include "guard/redact.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/json_writer.h"
 
@@ -266,6 +268,131 @@ core::Result<std::string> RestoreJsonString(std::string_view literal, const Reda
   auto value = DecodeJsonString(literal);
   if (!value.ok()) return value.take_status();
   return EncodeJsonString(Restore(*value, map));
+}
+
+std::string RedactKnown(std::string_view text, const RedactionMap& map) {
+  if (map.empty()) return std::string(text);
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;  // original, placeholder
+  pairs.reserve(map.size());
+  for (const auto& [placeholder, original] : map.entries()) {
+    if (!original.empty()) pairs.emplace_back(original, placeholder);
+  }
+  std::sort(pairs.begin(), pairs.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  std::string out(text);
+  for (const auto& [original, placeholder] : pairs) {
+    for (size_t at = out.find(original); at != std::string::npos;
+         at = out.find(original, at + placeholder.size())) {
+      out.replace(at, original.size(), placeholder);
+    }
+  }
+  return out;
+}
+
+core::Result<std::string> RewriteJsonStrings(std::string_view json, const JsonStringRewriter& fn) {
+  struct Frame {
+    bool array = false;
+    size_t index = 0;     // arrays: position of the current element
+    std::string key;      // objects: the current key
+    size_t path_len = 0;  // length of `path` before this container's segment
+  };
+  std::vector<Frame> stack;
+  std::string path;  // the path of the innermost open container
+  std::string out;
+  size_t copied = 0;  // json[0, copied) is in `out` already
+  bool expect_key = false;
+  auto bad = [](std::string_view what, size_t at) {
+    return core::InvalidArgument("invalid JSON: " + std::string(what) + " at byte " +
+                                 std::to_string(at));
+  };
+  // The path of the value that starts now in the innermost container.
+  auto value_path = [&]() {
+    std::string p = path;
+    if (stack.empty()) return p;
+    p.push_back('/');
+    if (stack.back().array) {
+      p.append(std::to_string(stack.back().index));
+    } else {
+      p.append(stack.back().key);
+    }
+    return p;
+  };
+  for (size_t i = 0; i < json.size();) {
+    const char c = json[i];
+    switch (c) {
+      case '{':
+      case '[': {
+        Frame f;
+        f.array = c == '[';
+        f.path_len = path.size();
+        std::string p = value_path();
+        path = std::move(p);
+        stack.push_back(std::move(f));
+        expect_key = c == '{';
+        ++i;
+        break;
+      }
+      case '}':
+      case ']':
+        if (stack.empty() || stack.back().array != (c == ']')) return bad("unbalanced brackets", i);
+        path.resize(stack.back().path_len);
+        stack.pop_back();
+        expect_key = false;
+        ++i;
+        break;
+      case ',':
+        if (!stack.empty()) {
+          if (stack.back().array) {
+            ++stack.back().index;
+          } else {
+            expect_key = true;
+          }
+        }
+        ++i;
+        break;
+      case ':':
+        expect_key = false;
+        ++i;
+        break;
+      case '"': {
+        size_t end = i + 1;
+        bool escaped = false;
+        while (end < json.size() && json[end] != '"') {
+          if (json[end] == '\\') {
+            escaped = true;
+            ++end;
+          }
+          ++end;
+        }
+        if (end >= json.size()) return bad("unterminated string", i);
+        const std::string_view literal = json.substr(i, end + 1 - i);
+        std::string decoded_storage;
+        std::string_view value = literal.substr(1, literal.size() - 2);
+        if (escaped) {
+          auto decoded = DecodeJsonString(literal);
+          if (!decoded.ok()) return decoded.take_status();
+          decoded_storage = std::move(*decoded);
+          value = decoded_storage;
+        }
+        const bool is_key = expect_key && !stack.empty() && !stack.back().array;
+        std::optional<std::string> replaced = fn(is_key ? path : value_path(), value, is_key);
+        if (is_key) stack.back().key.assign(value);
+        if (replaced) {
+          out.append(json.substr(copied, i - copied));
+          core::AppendJsonString(out, *replaced);
+          copied = end + 1;
+        }
+        i = end + 1;
+        break;
+      }
+      default:
+        ++i;
+    }
+  }
+  if (!stack.empty()) return bad("unbalanced brackets", json.size());
+  if (copied == 0) return std::string(json);
+  out.append(json.substr(copied));
+  return out;
 }
 
 }  // namespace switchyard::guard

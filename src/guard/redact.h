@@ -27,7 +27,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -59,6 +61,8 @@ class RedactionMap {
   size_t size() const { return by_placeholder_.size(); }
   bool empty() const { return by_placeholder_.empty(); }
   size_t max_placeholder_length() const { return max_length_; }
+  // Every issued placeholder and its original, ordered by placeholder.
+  const std::map<std::string, std::string, std::less<>>& entries() const { return by_placeholder_; }
 
  private:
   std::map<std::string, std::string, std::less<>> by_placeholder_;  // placeholder -> original
@@ -127,5 +131,24 @@ core::Result<std::string> RedactJsonString(std::string_view literal, const PiiSc
                                            std::vector<Finding>* findings_out = nullptr);
 // The reverse for a JSON string literal in an answer body.
 core::Result<std::string> RestoreJsonString(std::string_view literal, const RedactionMap& map);
+
+// Replaces every occurrence of every original the map issued a placeholder
+// for by that placeholder, wherever it occurs in `text` (longest originals
+// first). Used on every string of a request body, so a value found in a
+// message also disappears from fields that were not scanned themselves
+// (names, raw content parts, tool definitions, metadata).
+std::string RedactKnown(std::string_view text, const RedactionMap& map);
+
+// Rewrites the strings of a JSON document. `fn` is called for every string
+// (object keys too, with is_key set) with its JSON-pointer-like path
+// ("/choices/0/delta/content"; array elements by position, keys unescaped; a
+// key gets the path of its object)
+// and its decoded value; it returns the new value, or nullopt to keep the
+// literal byte for byte. Everything else is copied unchanged. Errors,
+// InvalidArgument: "invalid JSON: unterminated string at byte N",
+// "invalid JSON: unbalanced brackets at byte N", those of DecodeJsonString.
+using JsonStringRewriter = std::function<std::optional<std::string>(
+    std::string_view path, std::string_view value, bool is_key)>;
+core::Result<std::string> RewriteJsonStrings(std::string_view json, const JsonStringRewriter& fn);
 
 }  // namespace switchyard::guard

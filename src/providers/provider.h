@@ -7,6 +7,7 @@
 // instance serves every loop.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ struct CallContext {
   int64_t created = 0;                  // unix seconds, for generated objects
   // The loop's reusable DOM parser for answers (null: adapters use their own).
   simdjson::dom::parser* json = nullptr;
+  // Called with the exact request body just before it is sent upstream (once
+  // per attempt that reaches the network); the egress audit hashes it. May be
+  // null; the pointee must outlive the call.
+  const std::function<void(std::string_view body)>* on_send = nullptr;
 };
 
 // Where a streamed answer goes. BeginStream() sends the response head: from

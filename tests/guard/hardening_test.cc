@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "guard/pii.h"
+
 namespace switchyard::guard {
 namespace {
 
@@ -75,6 +77,23 @@ TEST(HardeningTest, Masking) {
   EXPECT_EQ(MaskSecret("sk-proj-Xa8bC3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1yZ3"), "sk-p…(44)");
   EXPECT_EQ(MaskSecret("short"), "…(5)");
   EXPECT_EQ(MaskSecret("123456789", 8), "1234…(9)");
+}
+
+TEST(HardeningTest, MaskUpstreamTextHidesPiiKeysAndBearerTokens) {
+  auto created = PiiScanner::Create();
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const PiiScanner* scanner = created->get();
+  const std::string text =
+      "provider 'up' answered HTTP 400: Invalid value 'jane@example.com' for card "
+      "4111 1111 1111 1111 (key sk-proj-Xa8bC3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1yZ3, header "
+      "Authorization: Bearer abc.def-123) from 10.0.0.7";
+  EXPECT_EQ(MaskUpstreamText(text, scanner),
+            "provider 'up' answered HTTP 400: Invalid value '[email]' for card [card] (key "
+            "[secret], header Authorization: Bearer [secret]) from 10.0.0.7");
+  // Without a scanner only bearer tokens are masked.
+  EXPECT_EQ(MaskUpstreamText("bearer XYZ and BEARER  q", nullptr),
+            "bearer [secret] and BEARER  [secret]");
+  EXPECT_EQ(MaskUpstreamText("no secrets, Bearer", scanner), "no secrets, Bearer");
 }
 
 }  // namespace

@@ -201,5 +201,55 @@ TEST(RedactTest, PlaceholderPrefixes) {
   EXPECT_EQ(map.max_placeholder_length(), 9u);
 }
 
+TEST(RedactTest, RedactKnownReplacesEveryOccurrenceLongestFirst) {
+  RedactionMap map;
+  map.PlaceholderFor("EMAIL", "a@b.io");
+  map.PlaceholderFor("CUSTOM", "xa@b.io.y");
+  EXPECT_EQ(RedactKnown("a@b.io, xa@b.io.y and a@b.ioa@b.io", map),
+            "<EMAIL_1>, <CUSTOM_1> and <EMAIL_1><EMAIL_1>");
+  EXPECT_EQ(RedactKnown("nothing here", map), "nothing here");
+  RedactionMap empty;
+  EXPECT_EQ(RedactKnown("a@b.io", empty), "a@b.io");
+}
+
+TEST(RedactTest, RewriteJsonStringsVisitsValuesAndKeysWithPaths) {
+  const std::string json =
+      R"({"a":"x","b":[1,"y",{"c":"z\u0021"}],"d":{"e":null,"f":["g"]},"h\"k":"v"})";
+  std::vector<std::string> seen;
+  auto out =
+      RewriteJsonStrings(json, [&](std::string_view path, std::string_view value, bool is_key) {
+        seen.push_back(std::string(is_key ? "key " : "") + std::string(path) + "=" +
+                       std::string(value));
+        return value == "z!" ? std::optional<std::string>("Z\"") : std::nullopt;
+      });
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, R"({"a":"x","b":[1,"y",{"c":"Z\""}],"d":{"e":null,"f":["g"]},"h\"k":"v"})");
+  const std::vector<std::string> expected = {"key =a",     "/a=x",      "key =b",    "/b/1=y",
+                                             "key /b/2=c", "/b/2/c=z!", "key =d",    "key /d=e",
+                                             "key /d=f",   "/d/f/0=g",  "key =h\"k", "/h\"k=v"};
+  EXPECT_EQ(seen, expected);
+  // Untouched documents come back byte for byte (spacing included).
+  auto same = RewriteJsonStrings(
+      R"( { "a" : [ "b" ] } )",
+      [](std::string_view, std::string_view, bool) { return std::optional<std::string>(); });
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, R"( { "a" : [ "b" ] } )");
+}
+
+TEST(RedactTest, RewriteJsonStringsErrors) {
+  auto keep = [](std::string_view, std::string_view, bool) { return std::optional<std::string>(); };
+  auto expect = [&](std::string_view in, const std::string& msg) {
+    auto r = RewriteJsonStrings(in, keep);
+    ASSERT_FALSE(r.ok()) << in;
+    EXPECT_EQ(r.status().code(), core::StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), msg);
+  };
+  expect(R"({"a":"b)", "invalid JSON: unterminated string at byte 5");
+  expect(R"({"a":["b"})", "invalid JSON: unbalanced brackets at byte 9");
+  expect(R"({"a":"b")", "invalid JSON: unbalanced brackets at byte 8");
+  expect(R"(]")", "invalid JSON: unbalanced brackets at byte 0");
+  expect(R"({"a":"\q"})", "invalid JSON string: bad escape at byte 1");
+}
+
 }  // namespace
 }  // namespace switchyard::guard
