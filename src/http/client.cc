@@ -53,6 +53,7 @@ struct UpstreamResponse::State {
   CancelToken* cancel = nullptr;
   size_t cancel_handle = CancelToken::kNone;
   bool broken = false;
+  std::optional<core::Status> deferred_error;  // returned by the next ReadSome()
 
   ~State() {
     if (cancel != nullptr) cancel->Unregister(cancel_handle);
@@ -87,10 +88,11 @@ bool UpstreamResponse::done() const {
 
 awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
   State& s = *state_;
-  const std::string where = s.conn ? s.conn->origin.Key() : "upstream";
+  auto where = [&s] { return s.conn ? s.conn->origin.Key() : std::string("upstream"); };
   for (;;) {
+    if (s.deferred_error) co_return *s.deferred_error;
     if (s.parser.is_done()) co_return std::string_view{};
-    if (s.broken || !s.conn) co_return core::Unavailable(where + ": connection already failed");
+    if (s.broken || !s.conn) co_return core::Unavailable(where() + ": connection already failed");
     auto& body = s.parser.get().body();
     body.data = s.buf.get();
     body.size = kReadBuffer;
@@ -105,15 +107,34 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
     if (ec) {
       s.broken = true;
       if (s.cancel != nullptr && s.cancel->cancelled()) {
-        co_return core::Cancelled(where + ": cancelled because the client went away");
+        co_return core::Cancelled(where() + ": cancelled because the client went away");
       }
       if (IsTimeout(ec))
-        co_return core::DeadlineExceeded(where +
+        co_return core::DeadlineExceeded(where() +
                                          ": response not complete within the total timeout");
-      co_return core::Unavailable(where + ": connection failed mid-response: " + ec.message());
+      co_return core::Unavailable(where() + ": connection failed mid-response: " + ec.message());
+    }
+    // async_read_some stops at the end of each chunk of a chunked body. Parse
+    // the chunks already in the connection's buffer too, so a burst of SSE
+    // events is handed on (and written to the client) at once instead of one
+    // trip through the event loop and one send per chunk.
+    while (!s.parser.is_done() && body.size > 0 && s.conn->buffer.size() > 0) {
+      boost::system::error_code pec;
+      const size_t used = s.parser.put(s.conn->buffer.data(), pec);
+      s.conn->buffer.consume(used);
+      if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+      if (pec) {
+        // Hand on what parsed cleanly; the next call reports the error.
+        s.broken = true;
+        s.deferred_error =
+            core::Unavailable(where() + ": malformed response body: " + pec.message());
+        break;
+      }
+      if (used == 0) break;
     }
     const size_t n = kReadBuffer - body.size;
     if (n > 0) co_return std::string_view(s.buf.get(), n);
+    if (s.deferred_error) co_return *s.deferred_error;
   }
 }
 

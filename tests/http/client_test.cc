@@ -213,7 +213,8 @@ TEST_F(ClientTest, CloseWithoutResponseOnAFreshConnectionIsAnError) {
 // without announcing "Connection: close": the pooled connection goes stale.
 class OneShotServer {
  public:
-  OneShotServer() {
+  explicit OneShotServer(std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+      : reply_(std::move(reply)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -250,17 +251,41 @@ class OneShotServer {
         if (n <= 0) break;
         in.append(buf, static_cast<size_t>(n));
       }
-      static constexpr std::string_view kReply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-      ::send(c, kReply.data(), kReply.size(), MSG_NOSIGNAL);
+      ::send(c, reply_.data(), reply_.size(), MSG_NOSIGNAL);  // one send: one segment
       ::close(c);
     }
   }
+  std::string reply_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> accepted_{0};
   std::thread thread_;
 };
+
+// Chunks that arrived together are handed on together: one ReadSome() for the
+// whole burst (one write to the client), not one per HTTP chunk.
+TEST_F(ClientTest, ChunksAlreadyBufferedComeBackInOnePiece) {
+  OneShotServer server(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "9\r\ndata: a\n\n\r\n9\r\ndata: b\n\n\r\n9\r\ndata: c\n\n\r\n0\r\n\r\n");
+  const Origin origin = OriginFor(server.port());
+  Fetched f = Fetch(Post(origin));
+  ASSERT_TRUE(f.status.ok()) << f.status.ToString();
+  EXPECT_EQ(f.body, "data: a\n\ndata: b\n\ndata: c\n\n");
+  ASSERT_EQ(f.pieces.size(), 1u);
+}
+
+TEST_F(ClientTest, MalformedBufferedChunkIsUnavailable) {
+  OneShotServer server(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "9\r\ndata: a\n\n\r\nzz\r\nnot a chunk\r\n0\r\n\r\n");
+  const Origin origin = OriginFor(server.port());
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(f.status.message(), origin.Key() + ": malformed response body: bad chunk");
+  EXPECT_EQ(f.body, "data: a\n\n");  // what parsed cleanly is handed on first
+}
 
 TEST_F(ClientTest, ConnectionClosedWhileIdleInThePoolIsReplaced) {
   OneShotServer server;
