@@ -13,12 +13,23 @@ namespace {
 
 // Position just past the blank line that ends the first event in `s`, or npos.
 size_t EventEnd(std::string_view s) {
-  for (size_t i = 0; i + 1 < s.size(); ++i) {
-    if (s[i] != '\n') continue;
+  size_t i = 0;
+  while (i + 1 < s.size()) {
+    // memchr: the events are a few hundred bytes with two newlines each.
+    const void* nl = std::memchr(s.data() + i, '\n', s.size() - i - 1);
+    if (nl == nullptr) break;
+    i = static_cast<size_t>(static_cast<const char*>(nl) - s.data());
     if (s[i + 1] == '\n') return i + 2;
     if (s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n') return i + 3;
+    ++i;
   }
   return std::string_view::npos;
+}
+
+// string_view::find() with a needle starting with '"' calls memchr once per
+// quote in the JSON; memmem scans once.
+bool Contains(std::string_view hay, std::string_view needle) {
+  return ::memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
 }
 
 // The concatenated data: lines of one event.
@@ -152,10 +163,9 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
     out.append(event);
     return;
   }
-  const bool has_usage = data.find("\"usage\"") != std::string_view::npos &&
-                         data.find("\"usage\":null") == std::string_view::npos;
-  const bool has_finish = data.find("\"finish_reason\":\"") != std::string_view::npos ||
-                          data.find("\"finish_reason\": \"") != std::string_view::npos;
+  const bool has_usage = Contains(data, "\"usage\"") && !Contains(data, "\"usage\":null");
+  const bool has_finish =
+      Contains(data, "\"finish_reason\":\"") || Contains(data, "\"finish_reason\": \"");
   if (has_usage || has_finish || model_.empty()) {
     core::Usage u;
     std::string fr;
@@ -167,8 +177,7 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
       data_lines_.clear();
       data_lines_.shrink_to_fit();
       // The usage-only chunk has an empty choices array.
-      const bool usage_only = data.find("\"choices\":[]") != std::string_view::npos ||
-                              data.find("\"choices\": []") != std::string_view::npos;
+      const bool usage_only = Contains(data, "\"choices\":[]") || Contains(data, "\"choices\": []");
       if (strip_usage_ && usage_only) return;
     }
   }

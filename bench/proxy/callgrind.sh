@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Instructions per proxied request, counted by valgrind's callgrind: repeatable
+# on a noisy machine (instructions, not seconds), so it can compare two builds
+# while other work runs.
+#
+#   bench/proxy/callgrind.sh [--build-dir DIR] [--ledger on|off] [--stream 0|1] [--seconds S]
+#
+# Starts sy_bench_upstream and `switchyard serve` under callgrind (one event
+# loop), drives it with wrk (8 connections, bench/proxy/chat.lua) for S
+# seconds, stops it with SIGTERM, and prints the instructions of the whole
+# process (startup, every thread, shutdown) and the same for a run with no
+# requests, so that (total - idle) / requests is the cost of one request.
+# Every process started here is stopped by PID on exit.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD_DIR="$REPO/build"; LEDGER=on; STREAM=0; SECONDS_RUN=10
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build-dir) BUILD_DIR=$2; shift 2 ;;
+    --ledger) LEDGER=$2; shift 2 ;;
+    --stream) STREAM=$2; shift 2 ;;
+    --seconds) SECONDS_RUN=$2; shift 2 ;;
+    *) echo "unknown flag $1" >&2; exit 2 ;;
+  esac
+done
+SY="$BUILD_DIR/switchyard"; UPB="$BUILD_DIR/bench/sy_bench_upstream"
+[[ -x $SY && -x $UPB ]] || { echo "build switchyard and sy_bench_upstream in $BUILD_DIR first" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "valgrind is missing" >&2; exit 1; }
+TMP=$(mktemp -d /tmp/sy-callgrind.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+UP=19501; GW=19502
+"$UPB" --port $UP --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
+run() { # run SECONDS -> "instructions requests"
+  local dur=$1 dir="$TMP/run$1"
+  mkdir -p "$dir"
+  cat > "$dir/c.toml" <<TOML
+[server]
+listen = "127.0.0.1:$GW"
+threads = 1
+[storage]
+data_dir = "$dir/data"
+[log]
+level = "warn"
+[ledger]
+enabled = $([[ $LEDGER == on ]] && echo true || echo false)
+[[providers]]
+name = "up"
+kind = "openai"
+base_url = "http://127.0.0.1:$UP/v1"
+models = ["gpt-4o-mini"]
+max_idle_connections = 256
+[[routes]]
+name = "default"
+targets = ["up/gpt-4o-mini"]
+TOML
+  valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$SY" serve --config "$dir/c.toml" \
+    > "$dir/gw.log" 2>&1 &
+  local gw=$!
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$GW/healthz" >/dev/null && break; sleep 0.1; done
+  local req=0
+  if [[ $dur != 0 ]]; then
+    BENCH_STREAM=$STREAM BENCH_MODEL=default wrk -t1 -c8 -d"${dur}s" -s "$REPO/bench/proxy/chat.lua" \
+      "http://127.0.0.1:$GW" > "$dir/wrk.txt" 2>&1 || true
+    req=$(awk '/requests in/{print $1}' "$dir/wrk.txt")
+  fi
+  kill -TERM $gw; wait $gw || true
+  local ir
+  ir=$(callgrind_annotate "$dir/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
+  echo "$ir $req"
+}
+read -r idle _ < <(run 0)
+read -r total reqs < <(run "$SECONDS_RUN")
+echo "ledger=$LEDGER stream=$STREAM requests=$reqs instructions: idle=$idle total=$total"
+echo "instructions per request: $(( (total - idle) / reqs ))"
