@@ -1,8 +1,23 @@
 #include "api/sse.h"
 
+#include <cstring>
 #include <utility>
 
 namespace switchyard::api {
+
+size_t SseEventEnd(std::string_view s) {
+  size_t i = 0;
+  while (i + 1 < s.size()) {
+    // memchr: events are a few hundred bytes with two newlines each.
+    const void* nl = std::memchr(s.data() + i, '\n', s.size() - i - 1);
+    if (nl == nullptr) break;
+    i = static_cast<size_t>(static_cast<const char*>(nl) - s.data());
+    if (s[i + 1] == '\n') return i + 2;
+    if (s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n') return i + 3;
+    ++i;
+  }
+  return std::string_view::npos;
+}
 namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";

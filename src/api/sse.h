@@ -28,6 +28,11 @@
 
 namespace switchyard::api {
 
+// Position just past the blank line ("\n\n" or "\n\r\n") that ends the first
+// event in `bytes`, or npos when no event is complete yet. For relays that
+// forward whole events verbatim without parsing their fields.
+size_t SseEventEnd(std::string_view bytes);
+
 struct SseEvent {
   std::string event;  // the "event" field; empty when absent (spec type "message")
   std::string data;   // "data" lines joined with \n

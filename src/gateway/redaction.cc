@@ -2,21 +2,12 @@
 
 #include <charconv>
 
+#include "api/sse.h"
 #include "core/json_writer.h"
 #include "guard/hardening.h"
 
 namespace switchyard::gateway {
 namespace {
-
-// Position just past the blank line that ends the first event in `s`, or npos.
-size_t EventEnd(std::string_view s) {
-  for (size_t i = 0; i + 1 < s.size(); ++i) {
-    if (s[i] != '\n') continue;
-    if (s[i + 1] == '\n') return i + 2;
-    if (s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n') return i + 3;
-  }
-  return std::string_view::npos;
-}
 
 // Reads "<digits>" at the front of `s`, consuming it.
 bool TakeIndex(std::string_view& s, size_t& index) {
@@ -103,7 +94,7 @@ void SseRestorer::Feed(std::string_view bytes, std::string& out) {
   pending_.append(bytes);
   size_t consumed = 0;
   for (;;) {
-    const size_t end = EventEnd(std::string_view(pending_).substr(consumed));
+    const size_t end = api::SseEventEnd(std::string_view(pending_).substr(consumed));
     if (end == std::string_view::npos) break;
     HandleEvent(std::string_view(pending_).substr(consumed, end), out);
     consumed += end;

@@ -6,25 +6,11 @@
 #include <simdjson.h>
 
 #include "api/openai_parse.h"
+#include "api/sse.h"
 #include "providers/internal.h"
 
 namespace switchyard::providers {
 namespace {
-
-// Position just past the blank line that ends the first event in `s`, or npos.
-size_t EventEnd(std::string_view s) {
-  size_t i = 0;
-  while (i + 1 < s.size()) {
-    // memchr: the events are a few hundred bytes with two newlines each.
-    const void* nl = std::memchr(s.data() + i, '\n', s.size() - i - 1);
-    if (nl == nullptr) break;
-    i = static_cast<size_t>(static_cast<const char*>(nl) - s.data());
-    if (s[i + 1] == '\n') return i + 2;
-    if (s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n') return i + 3;
-    ++i;
-  }
-  return std::string_view::npos;
-}
 
 // string_view::find() with a needle starting with '"' calls memchr once per
 // quote in the JSON; memmem scans once.
@@ -125,7 +111,7 @@ void OpenAiStreamRelay::Feed(std::string_view bytes, std::string& out) {
   if (pending_.empty()) {
     // Fast path: forward every complete event straight from `bytes`.
     for (;;) {
-      const size_t end = EventEnd(bytes);
+      const size_t end = api::SseEventEnd(bytes);
       if (end == std::string_view::npos) break;
       HandleEvent(bytes.substr(0, end), out);
       bytes.remove_prefix(end);
@@ -137,7 +123,7 @@ void OpenAiStreamRelay::Feed(std::string_view bytes, std::string& out) {
   const size_t old = pending_.size();
   pending_.append(bytes);
   const size_t search_from = old > 2 ? old - 2 : 0;
-  size_t end = EventEnd(std::string_view(pending_).substr(search_from));
+  size_t end = api::SseEventEnd(std::string_view(pending_).substr(search_from));
   if (end == std::string_view::npos) return;
   end += search_from;
   std::string rest = pending_.substr(end);

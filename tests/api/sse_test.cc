@@ -164,5 +164,16 @@ TEST(SseParserTest, EventsBeforeAnErrorInTheSameFeedAreKept) {
   EXPECT_EQ(Describe(events), "[|a|]");
 }
 
+TEST(SseEventEndTest, FindsTheBlankLineThatEndsTheFirstEvent) {
+  EXPECT_EQ(SseEventEnd("data: a\n\ndata: b\n\n"), 9u);
+  EXPECT_EQ(SseEventEnd("data: a\r\n\r\n"), 11u);  // \n\r\n ends it
+  EXPECT_EQ(SseEventEnd("data: a\nid: 1\n\n"), 15u);
+  EXPECT_EQ(SseEventEnd("\n\n"), 2u);
+  EXPECT_EQ(SseEventEnd("data: a\n"), std::string_view::npos);  // not complete yet
+  EXPECT_EQ(SseEventEnd("data: a\n\r"), std::string_view::npos);
+  EXPECT_EQ(SseEventEnd(""), std::string_view::npos);
+  EXPECT_EQ(SseEventEnd("\n"), std::string_view::npos);
+}
+
 }  // namespace
 }  // namespace switchyard::api
