@@ -15,6 +15,7 @@ namespace {
 // string_view::find() with a needle starting with '"' calls memchr once per
 // quote in the JSON; memmem scans once.
 bool Contains(std::string_view hay, std::string_view needle) {
+  if (hay.size() < needle.size()) return false;  // also keeps a null data() away from memmem
   return ::memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
 }
 
