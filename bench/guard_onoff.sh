@@ -36,13 +36,10 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
-SY="$BUILD_DIR/switchyard"
-UP="$BUILD_DIR/bench/sy_bench_upstream"
-[[ -x $SY && -x $UP ]] || { echo "build switchyard and sy_bench_upstream in $BUILD_DIR first" >&2; exit 1; }
-TMP=$(mktemp -d /tmp/sy-guard-onoff.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+bench_setup guard-onoff "$BUILD_DIR"
+UP=$UPSTREAM
 UP_PORT=18511; OFF_PORT=18512; ON_PORT=18513
 taskset -c 1 "$UP" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
 for mode in on off; do
@@ -79,9 +76,7 @@ for mode in on off; do
   port=$([[ $mode == on ]] && echo $ON_PORT || echo $OFF_PORT)
   taskset -c "$GW_CPUS" "$SY" serve --config "$TMP/$mode.toml" > "$TMP/$mode.log" 2>&1 & PIDS+=($!)
 done
-for port in $UP_PORT $ON_PORT $OFF_PORT; do
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
-done
+bench_wait_healthy 50 $UP_PORT $ON_PORT $OFF_PORT
 # The guard really redacts: one request through the "on" gateway must succeed.
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" \
   -H 'Content-Type: application/json' "http://127.0.0.1:$ON_PORT/v1/chat/completions" \
@@ -106,15 +101,14 @@ for r in $(seq "$REPS"); do
     echo "rep $r $mode: $rps req/s, p50 ${p50} us, p99 ${p99} us" >&2
   done
 done
-median() { printf '%s\n' $@ | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "| guard | p50 latency (us) | p99 latency (us) | requests/s | (median of $REPS × ${DURATION}s, $CONNS connection(s)) |"
 echo "|---|---|---|---|---|"
 for mode in off on on-clean; do
-  echo "| $mode | $(median ${P50[$mode]}) | $(median ${P99[$mode]}) | $(median ${RPS[$mode]}) | |"
+  echo "| $mode | $(bench_median ${P50[$mode]}) | $(bench_median ${P99[$mode]}) | $(bench_median ${RPS[$mode]}) | |"
 done
-off50=$(median ${P50[off]}); off_rps=$(median ${RPS[off]})
+off50=$(bench_median ${P50[off]}); off_rps=$(bench_median ${RPS[off]})
 for mode in on on-clean; do
-  awk -v m="$mode" -v a="$(median ${P50[$mode]})" -v b="$off50" -v r="$(median ${RPS[$mode]})" \
+  awk -v m="$mode" -v a="$(bench_median ${P50[$mode]})" -v b="$off50" -v r="$(bench_median ${RPS[$mode]})" \
     -v q="$off_rps" 'BEGIN { printf "%s vs off: p50 +%d us (x%.3f), requests/s x%.3f\n", m, a - b, a / b, r / q }'
 done
 audited=$(sqlite3 "$TMP/data-on/ledger.db" 'select count(*) from guard_egress_audit' 2>/dev/null || echo "?")

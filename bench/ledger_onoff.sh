@@ -28,13 +28,10 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
-SY="$BUILD_DIR/switchyard"
-UP="$BUILD_DIR/bench/sy_bench_upstream"
-[[ -x $SY && -x $UP ]] || { echo "build switchyard and sy_bench_upstream in $BUILD_DIR first" >&2; exit 1; }
-TMP=$(mktemp -d /tmp/sy-ledger-onoff.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+bench_setup ledger-onoff "$BUILD_DIR"
+UP=$UPSTREAM
 UP_PORT=18501; ON_PORT=18502; OFF_PORT=18503
 taskset -c 1 "$UP" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
 for mode in on off; do
@@ -62,9 +59,7 @@ targets = ["up/gpt-4o-mini"]
 TOML
   taskset -c "$GW_CPUS" "$SY" serve --config "$TMP/$mode.toml" > "$TMP/$mode.log" 2>&1 & PIDS+=($!)
 done
-for port in $UP_PORT $ON_PORT $OFF_PORT; do
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
-done
+bench_wait_healthy 50 $UP_PORT $ON_PORT $OFF_PORT
 run() { # run PORT -> rps
   BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$REPO/bench/proxy/chat.lua" \
     "http://127.0.0.1:$1" 2>/dev/null | sed -n 's/^BENCH .* rps=\([0-9.]*\) .*/\1/p'
@@ -74,8 +69,7 @@ for r in $(seq "$REPS"); do
   on+=("$(run $ON_PORT)"); off+=("$(run $OFF_PORT)")
   echo "rep $r: on ${on[-1]} req/s, off ${off[-1]} req/s" >&2
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-m_on=$(median "${on[@]}"); m_off=$(median "${off[@]}")
+m_on=$(bench_median "${on[@]}"); m_off=$(bench_median "${off[@]}")
 records=$(sqlite3 "$TMP/data-on/ledger.db" 'select count(*) from records' 2>/dev/null || echo "?")
 echo "| ledger | requests/s (median of $REPS × ${DURATION}s, $CONNS connections) |"
 echo "|---|---|"

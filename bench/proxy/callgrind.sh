@@ -24,13 +24,11 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
-SY="$BUILD_DIR/switchyard"; UPB="$BUILD_DIR/bench/sy_bench_upstream"
-[[ -x $SY && -x $UPB ]] || { echo "build switchyard and sy_bench_upstream in $BUILD_DIR first" >&2; exit 1; }
+# shellcheck source=../lib.sh
+source "$HERE/../lib.sh"
 command -v valgrind >/dev/null || { echo "valgrind is missing" >&2; exit 1; }
-TMP=$(mktemp -d /tmp/sy-callgrind.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
-trap cleanup EXIT
+bench_setup callgrind "$BUILD_DIR"
+UPB=$UPSTREAM
 UP=19501; GW=19502
 "$UPB" --port $UP --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
 run() { # run SECONDS -> "instructions requests"
@@ -59,7 +57,7 @@ TOML
   valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$SY" serve --config "$dir/c.toml" \
     > "$dir/gw.log" 2>&1 &
   local gw=$!
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$GW/healthz" >/dev/null && break; sleep 0.1; done
+  bench_wait_healthy 600 $GW
   local req=0
   if [[ $dur != 0 ]]; then
     BENCH_STREAM=$STREAM BENCH_MODEL=default wrk -t1 -c8 -d"${dur}s" -s "$REPO/bench/proxy/chat.lua" \
