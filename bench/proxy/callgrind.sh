@@ -4,23 +4,27 @@
 # while other work runs.
 #
 #   bench/proxy/callgrind.sh [--build-dir DIR] [--ledger on|off] [--stream 0|1] [--seconds S]
+#                            [--keep FILE]
 #
 # Starts sy_bench_upstream and `switchyard serve` under callgrind (one event
 # loop), drives it with wrk (8 connections, bench/proxy/chat.lua) for S
 # seconds, stops it with SIGTERM, and prints the instructions of the whole
 # process (startup, every thread, shutdown) and the same for a run with no
 # requests, so that (total - idle) / requests is the cost of one request.
+# --keep FILE copies the loaded run's callgrind output there (and the idle
+# run's to FILE.idle), for `callgrind_annotate --inclusive=yes FILE`.
 # Every process started here is stopped by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-BUILD_DIR="$REPO/build"; LEDGER=on; STREAM=0; SECONDS_RUN=10
+BUILD_DIR="$REPO/build"; LEDGER=on; STREAM=0; SECONDS_RUN=10; KEEP=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --ledger) LEDGER=$2; shift 2 ;;
     --stream) STREAM=$2; shift 2 ;;
     --seconds) SECONDS_RUN=$2; shift 2 ;;
+    --keep) KEEP=$2; shift 2 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -67,6 +71,7 @@ TOML
   kill -TERM $gw; wait $gw || true
   local ir
   ir=$(callgrind_annotate "$dir/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1}')
+  if [[ -n $KEEP ]]; then cp "$dir/cg.out" "$KEEP$([[ $dur == 0 ]] && echo .idle)"; fi
   echo "$ir $req"
 }
 read -r idle _ < <(run 0)

@@ -34,6 +34,9 @@ struct UpstreamConnection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+  // Decoded body bytes for ReadSome(); allocated once per connection (not per
+  // request) and not zeroed: the parser writes before anything reads.
+  std::unique_ptr<char[]> body_buf = std::make_unique_for_overwrite<char[]>(kReadBuffer);
   Clock::time_point idle_since;
 
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -48,7 +51,6 @@ struct UpstreamResponse::State {
   UpstreamClient* client = nullptr;
   std::unique_ptr<UpstreamConnection> conn;
   bhttp::response_parser<bhttp::buffer_body> parser;
-  std::unique_ptr<char[]> buf = std::make_unique<char[]>(kReadBuffer);
   Clock::time_point deadline;
   CancelToken* cancel = nullptr;
   size_t cancel_handle = CancelToken::kNone;
@@ -94,7 +96,7 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
     if (s.parser.is_done()) co_return std::string_view{};
     if (s.broken || !s.conn) co_return core::Unavailable(where() + ": connection already failed");
     auto& body = s.parser.get().body();
-    body.data = s.buf.get();
+    body.data = s.conn->body_buf.get();
     body.size = kReadBuffer;
     boost::system::error_code ec;
     s.conn->tcp().expires_at(s.deadline);
@@ -133,7 +135,7 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
       if (used == 0) break;
     }
     const size_t n = kReadBuffer - body.size;
-    if (n > 0) co_return std::string_view(s.buf.get(), n);
+    if (n > 0) co_return std::string_view(s.conn->body_buf.get(), n);
     if (s.deferred_error) co_return *s.deferred_error;
   }
 }
