@@ -16,6 +16,7 @@
 #include "app/commands.h"
 #include "app/dashboard.h"
 #include "app/recording.h"
+#include "app/usage_metrics.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "gateway/gateway.h"
@@ -83,41 +84,6 @@ void PrintBanner(const config::Config& cfg, uint16_t port, size_t threads) {
   std::printf("Stop with Ctrl-C (in-flight requests finish first).\n");
   std::fflush(stdout);
 }
-
-// Token and cost counters by provider, model, task and tenant.
-class UsageMetrics {
- public:
-  explicit UsageMetrics(observe::Registry& r)
-      : tokens_(r.AddCounter("switchyard_tokens_total",
-                             "Tokens by provider, model, task, tenant and type "
-                             "(input includes cached_input)",
-                             {"provider", "model", "task", "tenant", "type"})),
-        cost_(r.AddCounter("switchyard_cost_usd_total",
-                           "Spend in USD by provider, model, task and tenant",
-                           {"provider", "model", "task", "tenant"})),
-        estimated_(
-            r.AddCounter("switchyard_usage_estimated_total",
-                         "Answers whose usage was counted locally (the upstream sent none)")) {}
-
-  void Add(const gateway::Outcome& o) {
-    if (o.provider.empty()) return;
-    static constexpr std::string_view kNone = "none";
-    auto add = [&](std::string_view type, int64_t n) {
-      if (n > 0) tokens_.WithLabels({o.provider, o.model, kNone, kNone, type}).Inc(n);
-    };
-    add("input", o.usage.prompt_tokens);
-    add("cached_input", o.usage.cached_prompt_tokens);
-    add("output", o.usage.completion_tokens);
-    add("reasoning", o.usage.reasoning_tokens);
-    if (o.cost_usd > 0) cost_.WithLabels({o.provider, o.model, kNone, kNone}).Inc(o.cost_usd);
-    if (o.usage.estimated) estimated_.Get().Inc();
-  }
-
- private:
-  observe::CounterFamily& tokens_;
-  observe::CounterFamily& cost_;
-  observe::CounterFamily& estimated_;
-};
 
 void RegisterLedgerMetrics(observe::Registry& metrics, ledger::AsyncWriter& writer) {
   metrics.AddCallbackGauge("switchyard_ledger_queue_depth", "Ledger records waiting for the writer",

@@ -101,38 +101,48 @@ bool IsHexLike(std::string_view word) {
   return has_letter && hex_digits >= kMinHexDigits;
 }
 
-// Appends `piece`, collapsing whitespace and dropping leading whitespace.
+// Feeds `piece`s to a byte sink, collapsing whitespace runs and dropping
+// leading whitespace. The sink is a string (MaskVariableParts) or a running
+// FNV-1a state (PromptTemplateHash, which so needs no intermediate strings).
+template <typename Sink>
 class Collapsed {
  public:
-  explicit Collapsed(std::string& out) : out_(out) {}
-  void Space() { pending_space_ = !out_.empty(); }
+  explicit Collapsed(Sink& out) : out_(out) {}
+  void Space() { pending_space_ = any_; }
   void Append(std::string_view piece) {
-    if (pending_space_) out_.push_back(' ');
+    if (pending_space_) out_.Put(' ');
     pending_space_ = false;
-    out_.append(piece);
+    any_ = true;
+    out_.Put(piece);
   }
   void Append(char c) { Append(std::string_view(&c, 1)); }
 
  private:
-  std::string& out_;
+  Sink& out_;
   bool pending_space_ = false;
+  bool any_ = false;
 };
 
-}  // namespace
+struct StringSink {
+  std::string& out;
+  void Put(char c) { out.push_back(c); }
+  void Put(std::string_view piece) { out.append(piece); }
+};
 
-uint64_t Fnv1a64(std::string_view data) {
+struct FnvSink {
   uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : data) {
+  void Put(char c) {
     h ^= static_cast<unsigned char>(c);
     h *= 0x100000001b3ULL;
   }
-  return h;
-}
+  void Put(std::string_view piece) {
+    for (char c : piece) Put(c);
+  }
+};
 
-std::string MaskVariableParts(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  Collapsed w(out);
+template <typename Sink>
+void MaskInto(std::string_view s, Sink& sink) {
+  Collapsed<Sink> w(sink);
   size_t i = 0;
   while (i < s.size()) {
     const char c = s[i];
@@ -188,6 +198,24 @@ std::string MaskVariableParts(std::string_view s) {
     w.Append(c);
     ++i;
   }
+}
+
+}  // namespace
+
+uint64_t Fnv1a64(std::string_view data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : data) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::string MaskVariableParts(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  StringSink sink{out};
+  MaskInto(s, sink);
   return out;
 }
 
@@ -198,23 +226,22 @@ std::string_view MessageFrame(std::string_view text) {
 }
 
 std::string PromptTemplateHash(const core::ChatRequest& request) {
-  std::string shape;
+  // FNV-1a over the same bytes as Fnv1a64(shape) with shape = for each
+  // message role ':' masked-frame '\n', fed as they are produced.
+  FnvSink h;
   for (const auto& m : request.messages) {
-    shape.append(m.role);
-    shape.push_back(':');
-    if (m.role == "system" || m.role == "developer") {
-      shape.append(MaskVariableParts(m.content));
-    } else {
-      shape.append(MaskVariableParts(MessageFrame(m.content)));
-    }
-    shape.push_back('\n');
+    h.Put(m.role);
+    h.Put(':');
+    const bool whole = m.role == "system" || m.role == "developer";
+    MaskInto(whole ? std::string_view(m.content) : MessageFrame(m.content), h);
+    h.Put('\n');
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t h = Fnv1a64(shape);
+  uint64_t v = h.h;
   std::string out(16, '0');
   for (int k = 15; k >= 0; --k) {
-    out[static_cast<size_t>(k)] = kHex[h & 0xF];
-    h >>= 4;
+    out[static_cast<size_t>(k)] = kHex[v & 0xF];
+    v >>= 4;
   }
   return out;
 }

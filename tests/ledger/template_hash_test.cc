@@ -1,5 +1,7 @@
 #include "ledger/template_hash.h"
 
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 namespace switchyard::ledger {
@@ -61,6 +63,32 @@ TEST(PromptTemplateHashTest, SameSystemPromptDifferentUserTextShareAHash) {
   // Free text without a frame does not split the group either.
   EXPECT_EQ(PromptTemplateHash(Request("m", system, "hello")),
             PromptTemplateHash(Request("m", system, "how are you doing today")));
+}
+
+// The hash is part of the stored data (it groups existing records): these
+// values were produced by the first implementation (which built the masked
+// shape as a string) and must never change.
+TEST(PromptTemplateHashTest, ValuesAreStableAcrossReleases) {
+  core::ChatRequest r;
+  r.messages.push_back(
+      {.role = "system",
+       .content = "  You triage  tickets\n\tfor ACME (id 550e8400-e29b-41d4-a716-446655440000), "
+                  "see https://x.io/a, mail ops@acme.com, \"quoted\" 42x."});
+  r.messages.push_back({.role = "user", .content = "Ticket 12:   printer broken"});
+  r.messages.push_back({.role = "assistant", .content = "  Queue: hardware"});
+  r.messages.push_back({.role = "tool", .content = "no frame here at all"});
+  EXPECT_EQ(PromptTemplateHash(r), "1688217e2aedace2");
+  EXPECT_EQ(PromptTemplateHash(core::ChatRequest{}), "cbf29ce484222325");  // FNV offset basis
+}
+
+TEST(PromptTemplateHashTest, EqualsFnvOfTheMaskedShape) {
+  const std::string system = " Reply  in \"JSON\" for order 12345 \n";
+  const std::string user = "Classify  item 77: red shoe";
+  const std::string shape = "system:" + MaskVariableParts(system) +
+                            "\nuser:" + MaskVariableParts(MessageFrame(user)) + "\n";
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(Fnv1a64(shape)));
+  EXPECT_EQ(PromptTemplateHash(Request("m", system, user)), hex);
 }
 
 TEST(PromptTemplateHashTest, VariablePartsOfTheSystemPromptAreMasked) {
