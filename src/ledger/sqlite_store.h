@@ -41,7 +41,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build creates and expects.
-inline constexpr int kLedgerSchemaVersion = 3;
+inline constexpr int kLedgerSchemaVersion = 4;
 
 // "<data_dir>/ledger.db".
 std::string LedgerDbPath(std::string_view data_dir);
@@ -77,11 +77,14 @@ class SqliteStore final : public Store {
   core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
   core::Status Configure();
   core::Status RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn);
+  void BindRecord(sqlite3_stmt* insert, const Record& r);
+  core::Result<bool> InsertSlotted(sqlite3_stmt* insert, sqlite3_stmt* id_at, const Record& r);
+  core::Status CopyIntoSlotted();
 
   std::string path_;
   SqliteOptions options_;
   sqlite3* db_;
-  Stmt begin_, commit_, rollback_, insert_, count_, latest_, scan_, scan_bodies_;
+  Stmt begin_, commit_, rollback_, insert_, id_at_, count_, latest_, scan_, scan_bodies_;
   std::string stages_buf_;  // reused encoding buffer for stages_tried
 };
 

@@ -41,7 +41,8 @@ class Store {
   // Number of stored records.
   virtual core::Result<int64_t> Count() = 0;
 
-  // The latest `n` records by ts_ms (ties by id), oldest first, without bodies.
+  // The latest `n` records by ts_ms (ties in storage order), oldest first,
+  // without bodies.
   virtual core::Result<std::vector<Record>> Latest(size_t n) = 0;
 
   // Calls `fn` for every record matching `options`, in ts_ms order. `fn` may

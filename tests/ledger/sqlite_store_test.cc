@@ -1,8 +1,11 @@
 #include "ledger/sqlite_store.h"
 
+#include <unordered_map>
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "ledger/template_hash.h"
 #include "ledger_test_util.h"
 
 namespace switchyard::ledger {
@@ -66,8 +69,10 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
                                -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  // Migration 2 dropped the composite indexes no query used.
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "records_ts");
+  // Migration 2 dropped the composite indexes no query used; migration 4 the
+  // ts_ms index and the UNIQUE index on id (time-slotted rowids replace both).
+  EXPECT_EQ(sqlite3_column_type(stmt, 0), SQLITE_NULL)
+      << reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
   sqlite3_finalize(stmt);
   ASSERT_EQ(sqlite3_prepare_v2(raw.db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
@@ -75,8 +80,9 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
   sqlite3_finalize(stmt);
 }
 
-// Migration 3 adds route_reason to a version-2 file and keeps its rows.
-TEST(SqliteStoreTest, MigratesAVersionTwoFileAddingRouteReason) {
+// Migration 3 adds route_reason to a version-2 file, migration 4 moves the
+// rows to time-slotted rowids; every row is kept and still deduplicated.
+TEST(SqliteStoreTest, MigratesAVersionTwoFileKeepingRowsAndDeduplication) {
   TempDir dir;
   const std::string path = dir.File("ledger.db");
   {
@@ -92,13 +98,77 @@ TEST(SqliteStoreTest, MigratesAVersionTwoFileAddingRouteReason) {
   }
   auto store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(*store->SchemaVersion(), 3);
-  std::vector<Record> two{SampleRecord(1)};
-  ASSERT_TRUE(store->WriteBatch(two).ok());
+  EXPECT_EQ(*store->SchemaVersion(), kLedgerSchemaVersion);
+  std::vector<Record> two{SampleRecord(0), SampleRecord(1)};
+  auto written = store->WriteBatch(two);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, 1u);  // the migrated record is recognised as stored
   const std::vector<Record> rows = ScanAll(*store, true);
   ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0], SampleRecord(0));
+  Record migrated = SampleRecord(0);
+  migrated.route_reason.clear();  // the column did not exist in version 2
+  EXPECT_EQ(rows[0], migrated);
   EXPECT_EQ(rows[1].route_reason, "latency_slo");
+}
+
+// Records of one millisecond whose ids hash to the same slot are both kept,
+// found again as duplicates, and a scan from that millisecond returns them.
+TEST(SqliteStoreTest, IdsSharingAMillisecondSlotAreProbedNotLost) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  // Two ids whose FNV-1a low 20 bits agree (birthday search, deterministic).
+  std::unordered_map<uint64_t, std::string> seen;
+  std::string a, b;
+  for (int i = 0; a.empty(); ++i) {
+    std::string id = "req-" + std::to_string(i);
+    auto [it, fresh] = seen.emplace(Fnv1a64(id) & 0xFFFFF, id);
+    if (!fresh) {
+      a = it->second;
+      b = id;
+    }
+  }
+  std::vector<Record> batch(3, SampleRecord(1));
+  batch[0].id = a;
+  batch[1].id = b;
+  batch[2].id = "other";
+  for (auto& r : batch) r.ts_ms = 1'700'000'000'123;
+  auto written = store->WriteBatch(batch);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, 3u);
+  EXPECT_EQ(*store->WriteBatch(batch), 0u);  // b is found past a's slot
+  EXPECT_EQ(*store->Count(), 3);
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store
+                  ->Scan({.since_ms = 1'700'000'000'123},
+                         [&ids](Record& r) {
+                           ids.push_back(r.id);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(ids.size(), 3u);
+  ids.clear();
+  ASSERT_TRUE(store
+                  ->Scan({.since_ms = 1'700'000'000'124},
+                         [&ids](Record& r) {
+                           ids.push_back(r.id);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_TRUE(ids.empty());
+}
+
+TEST(SqliteStoreTest, RecordTimeOutsideTheSlottedRangeIsRejectedWholeBatch) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch{SampleRecord(1), SampleRecord(2)};
+  batch[1].ts_ms = -5;
+  auto written = store->WriteBatch(batch);
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.status().message(),
+            "ledger: record " + batch[1].id + " has ts_ms -5 outside 0..8796093022206");
+  EXPECT_EQ(*store->Count(), 0);  // all or nothing
 }
 
 TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
