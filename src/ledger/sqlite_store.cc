@@ -140,6 +140,26 @@ static_assert(kLatestVersion == kLedgerSchemaVersion);
   "?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
 constexpr const char* kInsertSql = SY_LEDGER_INSERT_INTO("records");
 constexpr int kSeqParam = 30;
+constexpr int kParamsPerRow = 30;
+
+// One INSERT of kRowsPerInsert rows: one statement execution (step, reset,
+// halt) per 16 records instead of per record.
+const std::string& InsertManySql() {
+  static const std::string sql = [] {
+    std::string out = "INSERT INTO records (" SY_LEDGER_COLUMNS_HEAD
+                      "request_body, response_body, pii_findings, seq) VALUES ";
+    for (int row = 0; row < SqliteStore::kRowsPerInsert; ++row) {
+      out += row == 0 ? "(" : ", (";
+      for (int p = 1; p <= kParamsPerRow; ++p) {
+        if (p > 1) out += ", ";
+        out += "?" + std::to_string(row * kParamsPerRow + p);
+      }
+      out += ")";
+    }
+    return out;
+  }();
+  return sql;
+}
 constexpr const char* kIdAtSql = "SELECT id FROM records WHERE seq = ?1";
 #define SY_LEDGER_SELECT_BODIES \
   "SELECT " SY_LEDGER_COLUMNS_HEAD "request_body, response_body, pii_findings FROM records "
@@ -254,6 +274,45 @@ void ReadRow(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
   r.pii_findings = ColumnText(s, 28);
 }
 
+// Binds `r` to parameters first+1 .. first+29 (seq is bound by the caller).
+// `stages` must outlive the statement's next step (bound without a copy).
+void BindRecord(sqlite3_stmt* s, int first, const Record& r, std::string& stages) {
+  EncodeStages(stages, r.stages_tried);
+  BindText(s, first + 1, r.id);
+  sqlite3_bind_int64(s, first + 2, r.ts_ms);
+  BindText(s, first + 3, r.tenant);
+  BindText(s, first + 4, r.task);
+  BindText(s, first + 5, r.route);
+  BindText(s, first + 6, stages);
+  BindText(s, first + 7, r.answered_by);
+  BindText(s, first + 8, r.provider);
+  BindText(s, first + 9, r.model);
+  sqlite3_bind_int(s, first + 10, r.stream ? 1 : 0);
+  sqlite3_bind_int(s, first + 11, r.attempts);
+  sqlite3_bind_int64(s, first + 12, r.input_tokens);
+  sqlite3_bind_int64(s, first + 13, r.cached_input_tokens);
+  sqlite3_bind_int64(s, first + 14, r.cache_write_tokens);
+  sqlite3_bind_int64(s, first + 15, r.output_tokens);
+  sqlite3_bind_int64(s, first + 16, r.reasoning_tokens);
+  sqlite3_bind_int(s, first + 17, r.usage_estimated ? 1 : 0);
+  sqlite3_bind_double(s, first + 18, r.cost_usd);
+  sqlite3_bind_double(s, first + 19, r.first_byte_ms);
+  sqlite3_bind_double(s, first + 20, r.total_ms);
+  sqlite3_bind_int(s, first + 21, r.status);
+  BindText(s, first + 22, r.error_code);
+  sqlite3_bind_int(s, first + 23, r.escalated ? 1 : 0);
+  if (r.confidence) {
+    sqlite3_bind_double(s, first + 24, *r.confidence);
+  } else {
+    sqlite3_bind_null(s, 24);
+  }
+  BindText(s, first + 25, r.template_hash);
+  BindText(s, first + 26, r.route_reason);
+  BindText(s, first + 27, r.request_body);
+  BindText(s, first + 28, r.response_body);
+  BindText(s, first + 29, r.pii_findings);
+}
+
 }  // namespace
 
 std::string LedgerDbPath(std::string_view data_dir) {
@@ -276,6 +335,7 @@ SqliteStore::~SqliteStore() {
   commit_.reset();
   rollback_.reset();
   insert_.reset();
+  insert_many_.reset();
   id_at_.reset();
   count_.reset();
   latest_.reset();
@@ -429,43 +489,6 @@ core::Status SqliteStore::Migrate() {
   return Exec("COMMIT", "cannot commit the migration");
 }
 
-void SqliteStore::BindRecord(sqlite3_stmt* s, const Record& r) {
-  EncodeStages(stages_buf_, r.stages_tried);
-  BindText(s, 1, r.id);
-  sqlite3_bind_int64(s, 2, r.ts_ms);
-  BindText(s, 3, r.tenant);
-  BindText(s, 4, r.task);
-  BindText(s, 5, r.route);
-  BindText(s, 6, stages_buf_);
-  BindText(s, 7, r.answered_by);
-  BindText(s, 8, r.provider);
-  BindText(s, 9, r.model);
-  sqlite3_bind_int(s, 10, r.stream ? 1 : 0);
-  sqlite3_bind_int(s, 11, r.attempts);
-  sqlite3_bind_int64(s, 12, r.input_tokens);
-  sqlite3_bind_int64(s, 13, r.cached_input_tokens);
-  sqlite3_bind_int64(s, 14, r.cache_write_tokens);
-  sqlite3_bind_int64(s, 15, r.output_tokens);
-  sqlite3_bind_int64(s, 16, r.reasoning_tokens);
-  sqlite3_bind_int(s, 17, r.usage_estimated ? 1 : 0);
-  sqlite3_bind_double(s, 18, r.cost_usd);
-  sqlite3_bind_double(s, 19, r.first_byte_ms);
-  sqlite3_bind_double(s, 20, r.total_ms);
-  sqlite3_bind_int(s, 21, r.status);
-  BindText(s, 22, r.error_code);
-  sqlite3_bind_int(s, 23, r.escalated ? 1 : 0);
-  if (r.confidence) {
-    sqlite3_bind_double(s, 24, *r.confidence);
-  } else {
-    sqlite3_bind_null(s, 24);
-  }
-  BindText(s, 25, r.template_hash);
-  BindText(s, 26, r.route_reason);
-  BindText(s, 27, r.request_body);
-  BindText(s, 28, r.response_body);
-  BindText(s, 29, r.pii_findings);
-}
-
 // Inserts `r` at the first free slot of its millisecond, starting at
 // SlotOf(r.id). A slot holding the same id means the record is already
 // stored: it is skipped (returns false). Every record is stored on the probe
@@ -477,7 +500,7 @@ core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, sqlite3_stmt
                                  std::to_string(r.ts_ms) + " outside 0.." +
                                  std::to_string(kMaxTsMs));
   }
-  BindRecord(insert, r);
+  BindRecord(insert, 0, r, stages_bufs_[0]);
   const int64_t base = r.ts_ms * kSlots;
   for (int64_t slot = SlotOf(r.id); slot < kSlots; ++slot) {
     sqlite3_bind_int64(insert, kSeqParam, base + slot);
@@ -535,6 +558,7 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
   auto rollback = [this](core::Status st) -> core::Status {
     if (auto rb = Prepared(rollback_, "ROLLBACK"); rb.ok()) sqlite3_step(*rb);
     if (insert_) sqlite3_reset(insert_.get());
+    if (insert_many_) sqlite3_reset(insert_many_.get());
     if (id_at_) sqlite3_reset(id_at_.get());
     return st;
   };
@@ -544,11 +568,44 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
   auto id_at = Prepared(id_at_, kIdAtSql);
   if (!id_at.ok()) return rollback(id_at.take_status());
   size_t inserted = 0;
-  for (const Record& r : records) {
-    auto added = InsertSlotted(s, *id_at, r);
-    if (!added.ok()) return rollback(added.take_status());
-    if (*added) ++inserted;
+  auto one_by_one = [&](std::span<const Record> part) -> core::Status {
+    for (const Record& r : part) {
+      auto added = InsertSlotted(s, *id_at, r);
+      if (!added.ok()) return added.take_status();
+      if (*added) ++inserted;
+    }
+    return core::Status::Ok();
+  };
+  size_t done = 0;
+  // Full chunks go in one statement at their first slots. A slot already
+  // taken (a duplicate, or two ids of one millisecond sharing a slot) aborts
+  // that statement alone; its records then take the probing path.
+  for (; records.size() - done >= kRowsPerInsert; done += kRowsPerInsert) {
+    const std::span<const Record> chunk = records.subspan(done, kRowsPerInsert);
+    const bool in_range = std::all_of(chunk.begin(), chunk.end(), [](const Record& r) {
+      return r.ts_ms >= 0 && r.ts_ms <= kMaxTsMs;
+    });
+    if (in_range) {
+      auto many = Prepared(insert_many_, InsertManySql().c_str());
+      if (!many.ok()) return rollback(many.take_status());
+      for (int row = 0; row < kRowsPerInsert; ++row) {
+        const Record& r = chunk[static_cast<size_t>(row)];
+        BindRecord(*many, row * kParamsPerRow, r, stages_bufs_[static_cast<size_t>(row)]);
+        sqlite3_bind_int64(*many, row * kParamsPerRow + kSeqParam, r.ts_ms * kSlots + SlotOf(r.id));
+      }
+      rc = sqlite3_step(*many);
+      sqlite3_reset(*many);
+      if (rc == SQLITE_DONE) {
+        inserted += kRowsPerInsert;
+        continue;
+      }
+      if (sqlite3_extended_errcode(db_) != SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return rollback(Error(rc, "cannot insert a record"));
+      }
+    }
+    if (core::Status st = one_by_one(chunk); !st.ok()) return rollback(st);
   }
+  if (core::Status st = one_by_one(records.subspan(done)); !st.ok()) return rollback(st);
   auto commit = Prepared(commit_, "COMMIT");
   if (!commit.ok()) return rollback(commit.take_status());
   rc = sqlite3_step(*commit);

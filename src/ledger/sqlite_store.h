@@ -20,6 +20,7 @@
 // Later calls return the same form of message (the writer retries them).
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
+  // Rows per multi-row INSERT statement (a batch's remainder goes row by row).
+  static constexpr int kRowsPerInsert = 16;
+
   core::Status Migrate() override;
   core::Result<size_t> WriteBatch(std::span<const Record> records) override;
   core::Result<int64_t> Count() override;
@@ -77,15 +81,16 @@ class SqliteStore final : public Store {
   core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
   core::Status Configure();
   core::Status RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn);
-  void BindRecord(sqlite3_stmt* insert, const Record& r);
   core::Result<bool> InsertSlotted(sqlite3_stmt* insert, sqlite3_stmt* id_at, const Record& r);
   core::Status CopyIntoSlotted();
 
   std::string path_;
   SqliteOptions options_;
   sqlite3* db_;
-  Stmt begin_, commit_, rollback_, insert_, id_at_, count_, latest_, scan_, scan_bodies_;
-  std::string stages_buf_;  // reused encoding buffer for stages_tried
+  Stmt begin_, commit_, rollback_, insert_, insert_many_, id_at_, count_, latest_, scan_,
+      scan_bodies_;
+  // Reused encoding buffers for stages_tried, one per row of a multi-row insert.
+  std::array<std::string, kRowsPerInsert> stages_bufs_;
 };
 
 }  // namespace switchyard::ledger

@@ -1,5 +1,7 @@
 #include "ledger/template_hash.h"
 
+#include <algorithm>
+
 namespace switchyard::ledger {
 namespace {
 
@@ -143,6 +145,9 @@ struct FnvSink {
 template <typename Sink>
 void MaskInto(std::string_view s, Sink& sink) {
   Collapsed<Sink> w(sink);
+  // Most prompts hold no URL or e-mail address: skip the per-word matching.
+  const bool may_url = s.find("://") != std::string_view::npos;
+  const bool may_email = s.find('@') != std::string_view::npos;
   size_t i = 0;
   while (i < s.size()) {
     const char c = s[i];
@@ -163,12 +168,14 @@ void MaskInto(std::string_view s, Sink& sink) {
       ++i;
       continue;
     }
-    if (word_start) {
+    if (word_start && may_url) {
       if (const size_t n = MatchUrl(s, i); n > 0) {
         w.Append("<url>");
         i += n;
         continue;
       }
+    }
+    if (word_start && may_email) {
       if (i == 0 || !IsEmailLocalChar(s[i - 1])) {
         if (const size_t n = MatchEmail(s, i); n > 0) {
           w.Append("<email>");
@@ -183,6 +190,8 @@ void MaskInto(std::string_view s, Sink& sink) {
       const std::string_view word = s.substr(i, end - i);
       if (IsHexLike(word)) {
         w.Append("<hex>");
+      } else if (std::none_of(word.begin(), word.end(), IsDigit)) {
+        w.Append(word);
       } else {
         for (size_t k = 0; k < word.size(); ++k) {
           if (IsDigit(word[k])) {

@@ -1,5 +1,7 @@
 #include "ledger/sqlite_store.h"
 
+#include <algorithm>
+#include <set>
 #include <unordered_map>
 
 #include <gtest/gtest.h>
@@ -156,6 +158,36 @@ TEST(SqliteStoreTest, IdsSharingAMillisecondSlotAreProbedNotLost) {
                          })
                   .ok());
   EXPECT_TRUE(ids.empty());
+}
+
+// Batches go in multi-row statements of kRowsPerInsert; a chunk holding a
+// duplicate falls back to row-by-row inserts without losing its other rows.
+TEST(SqliteStoreTest, MultiRowChunkWithADuplicateKeepsEveryOtherRow) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> first{SampleRecord(3)};
+  ASSERT_TRUE(store->WriteBatch(first).ok());
+  std::vector<Record> batch;
+  for (int i = 0; i < SqliteStore::kRowsPerInsert * 2 + 5; ++i) {
+    Record r = SampleRecord(100 + i);
+    r.ts_ms = 1'700'000'000'000 + i % 4;  // a few records per millisecond
+    batch.push_back(std::move(r));
+  }
+  batch[7] = SampleRecord(3);  // stored before: chunk 1
+  batch[SqliteStore::kRowsPerInsert + 2] = batch[SqliteStore::kRowsPerInsert + 1];  // chunk 2
+  auto written = store->WriteBatch(batch);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, batch.size() - 2);
+  EXPECT_EQ(*store->Count(), static_cast<int64_t>(batch.size() - 1));
+  std::vector<Record> all = ScanAll(*store, true);
+  std::set<std::string> ids;
+  for (const auto& r : all) ids.insert(r.id);
+  for (const auto& r : batch) EXPECT_EQ(ids.count(r.id), 1u) << r.id;
+  // Scans come back in time order.
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end(),
+                             [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; }));
+  EXPECT_EQ(*store->WriteBatch(batch), 0u);
 }
 
 TEST(SqliteStoreTest, RecordTimeOutsideTheSlottedRangeIsRejectedWholeBatch) {
