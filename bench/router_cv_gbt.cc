@@ -21,7 +21,9 @@
 // (with the unstacked GBT); and boosting from the liblinear score (squared
 // error on the benefit, the out-of-fold liblinear score as base margin, the
 // trees fit the residual) for 30, 100 and 300 rounds.
-// The GBT hyper-parameters are fixed in main() (not selected).
+// The GBT hyper-parameters of these are fixed in main(); a last variant
+// chooses target, depth and rounds per outer fold by an inner 3-fold APGR on
+// its training rows (nested), alone and in the two rank mixes.
 // Never read: the *_correct columns (except as training labels) and
 // strong_response.
 //
@@ -250,6 +252,111 @@ struct Variant {
   std::vector<double> scores;  // pooled out-of-fold (per-fold ranks for mixes)
 };
 
+// Dense rows for `fit` (subject statistics out of fold within `fit`, 5 folds
+// from `inner_seed`) and `apply` (statistics from all of `fit`); no stacked
+// score. Columns: the features present in the `fit` rows, then the subject
+// statistics.
+struct Dense {
+  Matrix fit, apply;
+  size_t cols = 0;
+};
+
+Dense BuildDense(const std::vector<r::RoutingExample>& data,
+                 const std::vector<r::SparseVector>& sparse, const std::vector<size_t>& fit,
+                 const std::vector<size_t>& apply, bool has_subject, uint64_t inner_seed) {
+  std::map<uint32_t, size_t> col_of;
+  for (size_t i : fit) {
+    for (const auto& [idx, v] : sparse[i]) col_of.emplace(idx, 0);
+  }
+  size_t next = 0;
+  for (auto& [idx, c] : col_of) c = next++;
+  Dense d;
+  d.cols = col_of.size() + (has_subject ? kSubjectCols : 0);
+  auto fill = [&](size_t row, float* out) {
+    for (const auto& [idx, v] : sparse[row]) {
+      if (auto it = col_of.find(idx); it != col_of.end()) out[it->second] = v;
+    }
+  };
+  d.fit.assign(fit.size() * d.cols, 0.0f);
+  d.apply.assign(apply.size() * d.cols, 0.0f);
+  for (size_t q = 0; q < fit.size(); ++q) fill(fit[q], &d.fit[q * d.cols]);
+  for (size_t q = 0; q < apply.size(); ++q) fill(apply[q], &d.apply[q * d.cols]);
+  if (has_subject) {
+    const int inner = 5;
+    const auto inner_of = r::AssignFolds(fit.size(), inner, inner_seed);
+    for (int j = 0; j < inner; ++j) {
+      std::vector<size_t> rows;
+      for (size_t q = 0; q < fit.size(); ++q) {
+        if (inner_of[q] != j) rows.push_back(fit[q]);
+      }
+      SubjectStats total;
+      const auto m = CountSubjects(data, rows, &total);
+      for (size_t q = 0; q < fit.size(); ++q) {
+        if (inner_of[q] == j) {
+          SubjectFeatures(m, total, data[fit[q]].subject.value_or(""),
+                          &d.fit[q * d.cols + col_of.size()]);
+        }
+      }
+    }
+    SubjectStats total;
+    const auto m = CountSubjects(data, fit, &total);
+    for (size_t q = 0; q < apply.size(); ++q) {
+      SubjectFeatures(m, total, data[apply[q]].subject.value_or(""),
+                      &d.apply[q * d.cols + col_of.size()]);
+    }
+  }
+  return d;
+}
+
+struct GbtCandidate {
+  GbtTarget target;
+  GbtParams params;
+};
+
+// Picks the candidate with the best inner 3-fold APGR on the rows `rows`
+// (an outer fold's training rows); -1 on a training error.
+int SelectGbt(const std::vector<r::RoutingExample>& data,
+              const std::vector<r::SparseVector>& sparse, const std::vector<size_t>& rows,
+              const std::vector<GbtCandidate>& candidates, bool has_subject, uint64_t seed) {
+  const int folds = 3;
+  const auto fold_of = r::AssignFolds(rows.size(), folds, seed);
+  std::vector<std::vector<double>> oof(candidates.size(), std::vector<double>(rows.size()));
+  for (int j = 0; j < folds; ++j) {
+    std::vector<size_t> fit, apply, apply_pos;
+    std::vector<r::RoutingExample> fit_ex;
+    for (size_t q = 0; q < rows.size(); ++q) {
+      if (fold_of[q] == j) {
+        apply.push_back(rows[q]);
+        apply_pos.push_back(q);
+      } else {
+        fit.push_back(rows[q]);
+        fit_ex.push_back(data[rows[q]]);
+      }
+    }
+    const Dense d = BuildDense(data, sparse, fit, apply, has_subject, seed + 7 + j);
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      auto s = GbtScores(candidates[c].target, fit_ex, d.fit, d.cols, d.apply, candidates[c].params,
+                         seed + 11 + j);
+      if (!s) return -1;
+      for (size_t q = 0; q < apply_pos.size(); ++q) oof[c][apply_pos[q]] = (*s)[q];
+    }
+  }
+  std::vector<r::RoutingExample> ex;
+  for (size_t i : rows) ex.push_back(data[i]);
+  const auto outcomes = r::Outcomes(ex);
+  int best = -1;
+  double best_apgr = 0;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    auto m = r::EvaluateRouter(oof[c], outcomes);
+    if (!m.ok()) return -1;
+    if (best < 0 || m->apgr > best_apgr) {
+      best = static_cast<int>(c);
+      best_apgr = m->apgr;
+    }
+  }
+  return best;
+}
+
 // Pooled APGR / CPT(50%) of every variant, for the summary over seeds.
 using Summary = std::vector<std::pair<std::string, std::string>>;
 
@@ -330,6 +437,24 @@ int Run(const std::string& key, const std::string& path, r::RouterKind kind, uin
   std::vector<std::vector<double>> mix25(gbt_targets.size(), std::vector<double>(data.size()));
   std::string chosen;
   const std::vector<int> residual_rounds = {30, 100, 300};
+  // Nested GBT: target, depth and rounds chosen per outer fold by an inner
+  // 3-fold APGR on its training rows (unstacked features).
+  std::vector<GbtCandidate> gbt_grid;
+  for (GbtTarget t : kind == r::RouterKind::kPrompt
+                         ? std::vector<GbtTarget>{GbtTarget::kBenefit, GbtTarget::kDifference}
+                         : std::vector<GbtTarget>{GbtTarget::kBenefit, GbtTarget::kDifference,
+                                                  GbtTarget::kWeakWrong}) {
+    for (const char* depth : {"2", "4"}) {
+      for (int rounds : {150, 500}) {
+        GbtCandidate c{t, params};
+        c.params.max_depth = depth;
+        c.params.rounds = rounds;
+        gbt_grid.push_back(c);
+      }
+    }
+  }
+  std::vector<double> nested(data.size()), nested_mix(data.size()), nested_mix25(data.size());
+  std::string nested_chosen;
   std::vector<std::vector<double>> residual(residual_rounds.size(),
                                             std::vector<double>(data.size()));
 
@@ -446,6 +571,26 @@ int Run(const std::string& key, const std::string& path, r::RouterKind kind, uin
       }
     }
     const auto lin_rank = Ranks(*lin_test);
+    {
+      const int pick = SelectGbt(data, sparse, tr, gbt_grid, has_subject,
+                                 seed + 4000 + static_cast<uint64_t>(k));
+      if (pick < 0) return 1;
+      const auto& cand = gbt_grid[static_cast<size_t>(pick)];
+      const Dense d = BuildDense(data, sparse, tr, te, has_subject, seed + 2000 + k);
+      auto ns = GbtScores(cand.target, train, d.fit, d.cols, d.apply, cand.params,
+                          seed + 3000 + static_cast<uint64_t>(k) * 10);
+      if (!ns) return 1;
+      const auto ns_rank = Ranks(*ns);
+      for (size_t q = 0; q < te.size(); ++q) {
+        nested[te[q]] = (*ns)[q];
+        nested_mix[te[q]] = 0.5 * lin_rank[q] + 0.5 * ns_rank[q];
+        nested_mix25[te[q]] = 0.75 * lin_rank[q] + 0.25 * ns_rank[q];
+      }
+      char nb[96];
+      std::snprintf(nb, sizeof nb, "%s%s depth %s %d rounds", k == 0 ? "" : "; ",
+                    target_name(cand.target), cand.params.max_depth.c_str(), cand.params.rounds);
+      nested_chosen += nb;
+    }
     for (size_t t = 0; t < gbt_targets.size(); ++t) {
       const uint64_t s = seed + 3000 + static_cast<uint64_t>(k) * 10;
       auto stacked = GbtScores(gbt_targets[t], train, xtr, cols, xte, params, s);
@@ -477,9 +622,13 @@ int Run(const std::string& key, const std::string& path, r::RouterKind kind, uin
         {"GBT benefit from liblinear margin, " + std::to_string(residual_rounds[v]) + " rounds",
          residual[v]});
   }
+  variants.push_back({"GBT, nested choice of target, depth, rounds", nested});
+  variants.push_back({"rank mix 0.5 liblinear + 0.5 GBT nested", nested_mix});
+  variants.push_back({"rank mix 0.75 liblinear + 0.25 GBT nested", nested_mix25});
   const auto outcomes = r::Outcomes(data);
-  std::printf("\n#### %s, seed %llu (liblinear chosen per fold: %s)\n\n", key.c_str(),
-              static_cast<unsigned long long>(seed), chosen.c_str());
+  std::printf("\n#### %s, seed %llu (liblinear chosen per fold: %s; nested GBT: %s)\n\n",
+              key.c_str(), static_cast<unsigned long long>(seed), chosen.c_str(),
+              nested_chosen.c_str());
   std::printf("| router | APGR | CPT(20%%) | CPT(50%%) | CPT(80%%) |\n|---|---|---|---|---|\n");
   for (const auto& v : variants) {
     auto m = r::EvaluateRouter(v.scores, outcomes);
