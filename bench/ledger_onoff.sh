@@ -6,9 +6,11 @@
 #
 # One loopback upstream (sy_bench_upstream), two Switchyards with the same config
 # except [ledger] enabled, wrk with bench/proxy/chat.lua (JSON, N connections).
-# Runs alternate on/off R times; prints the median requests/s of each and the
-# ratio on/off. Pinning: the gateways on CPU 0 (--gateway-cpus), wrk and the
-# upstream on CPU 1.
+# Runs alternate on/off R times (which one goes first alternates too); prints
+# the median requests/s of each, the median of the per-rep ratios on/off (a
+# paired measure: both runs of a rep see the same machine), and each
+# gateway's CPU time per request (user + system, all threads, from /proc).
+# Pinning: the gateways on CPU 0 (--gateway-cpus), wrk and the upstream on CPU 1.
 # Every process started here is stopped by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,22 +60,41 @@ name = "default"
 targets = ["up/gpt-4o-mini"]
 TOML
   taskset -c "$GW_CPUS" "$SY" serve --config "$TMP/$mode.toml" > "$TMP/$mode.log" 2>&1 & PIDS+=($!)
+  declare "PID_$mode=$!"
 done
 bench_wait_healthy 50 $UP_PORT $ON_PORT $OFF_PORT
-run() { # run PORT -> rps
-  BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$REPO/bench/proxy/chat.lua" \
-    "http://127.0.0.1:$1" 2>/dev/null | sed -n 's/^BENCH .* rps=\([0-9.]*\) .*/\1/p'
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system CPU, all threads
+HZ=$(getconf CLK_TCK)
+run() { # run MODE -> "rps cpu_us_per_request" (the gateway's CPU: loops, writer, everything)
+  local port pid t0 t1 line rps n
+  if [[ $1 == on ]]; then port=$ON_PORT; pid=$PID_on; else port=$OFF_PORT; pid=$PID_off; fi
+  t0=$(ticks "$pid")
+  line=$(BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" \
+    -s "$REPO/bench/proxy/chat.lua" "http://127.0.0.1:$port" 2>/dev/null | grep '^BENCH ')
+  t1=$(ticks "$pid")
+  rps=$(sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' <<< "$line")
+  n=$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<< "$line")
+  awk -v r="$rps" -v n="$n" -v d=$((t1 - t0)) -v hz="$HZ" \
+    'BEGIN { printf "%s %.1f\n", r, (n > 0 ? d / hz * 1e6 / n : 0) }'
 }
-on=(); off=()
+on=(); off=(); ratio=(); cpu_on=(); cpu_off=()
 for r in $(seq "$REPS"); do
-  on+=("$(run $ON_PORT)"); off+=("$(run $OFF_PORT)")
-  echo "rep $r: on ${on[-1]} req/s, off ${off[-1]} req/s" >&2
+  # Alternate which goes first, so a drift in the machine's speed cancels out.
+  if (( r % 2 )); then read -r a ca < <(run on); read -r b cb < <(run off)
+  else read -r b cb < <(run off); read -r a ca < <(run on); fi
+  on+=("$a"); off+=("$b"); cpu_on+=("$ca"); cpu_off+=("$cb")
+  ratio+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')")
+  echo "rep $r: on $a req/s ($ca us CPU/req), off $b req/s ($cb us CPU/req), on/off ${ratio[-1]}" >&2
 done
 m_on=$(bench_median "${on[@]}"); m_off=$(bench_median "${off[@]}")
+m_ratio=$(bench_median "${ratio[@]}")
+m_con=$(bench_median "${cpu_on[@]}"); m_coff=$(bench_median "${cpu_off[@]}")
 records=$(sqlite3 "$TMP/data-on/ledger.db" 'select count(*) from records' 2>/dev/null || echo "?")
-echo "| ledger | requests/s (median of $REPS × ${DURATION}s, $CONNS connections) |"
-echo "|---|---|"
-echo "| on | $m_on |"
-echo "| off | $m_off |"
-awk -v a="$m_on" -v b="$m_off" 'BEGIN { printf "ratio on/off: %.3f (target >= 0.95)\n", a / b }'
+echo "| ledger | requests/s (median of $REPS × ${DURATION}s, $CONNS connections) | gateway CPU per request (median) |"
+echo "|---|---|---|"
+echo "| on | $m_on | $m_con us |"
+echo "| off | $m_off | $m_coff us |"
+awk -v a="$m_on" -v b="$m_off" 'BEGIN { printf "ratio of the medians on/off: %.3f\n", a / b }'
+echo "median of the per-rep ratios on/off: $m_ratio (target >= 0.95)"
+awk -v a="$m_con" -v b="$m_coff" 'BEGIN { printf "CPU per request off/on: %.3f\n", b / a }'
 echo "records in the ledger after the run (still draining is possible): $records"

@@ -229,9 +229,12 @@ std::string MaskVariableParts(std::string_view s) {
 }
 
 std::string_view MessageFrame(std::string_view text) {
-  const size_t pos = text.find_first_of("\n:");
-  if (pos == std::string_view::npos || pos >= kFrameWindow) return {};
-  return text.substr(0, pos);
+  // Only the window is read: a long message costs no more than a short one.
+  const size_t window = std::min(text.size(), kFrameWindow);
+  for (size_t pos = 0; pos < window; ++pos) {
+    if (text[pos] == '\n' || text[pos] == ':') return text.substr(0, pos);
+  }
+  return {};
 }
 
 std::string PromptTemplateHash(const core::ChatRequest& request) {
