@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <unordered_map>
 
@@ -23,10 +24,11 @@ double MsSince(Clock::time_point start, Clock::time_point end) {
 }
 
 std::string FormatUsd(double usd) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.10f", usd);
+  char buf[64];
+  // As printf("%.10f"), without the locale and format-string machinery.
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), usd, std::chars_format::fixed, 10);
+  std::string s(buf, ec == std::errc() ? end : buf);
   // Trim trailing zeros but keep one digit after the point.
-  std::string s(buf);
   while (s.size() > 3 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
   return s;
 }

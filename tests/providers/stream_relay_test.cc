@@ -84,6 +84,32 @@ TEST(OpenAiStreamRelayTest, ExtractsUsageFinishReasonAndModel) {
   }
 }
 
+// Python servers (vLLM, llama-cpp-python) put spaces after ':' and ','; a
+// "usage": null on every chunk is not usage; content that merely mentions the
+// words is not a key.
+TEST(OpenAiStreamRelayTest, SpacedJsonAndLookAlikeContentAreReadCorrectly) {
+  const std::vector<std::string> events = {
+      "data: {\"id\": \"c1\", \"model\": \"qwen2.5-7b\", \"choices\": [{\"index\": 0, "
+      "\"delta\": {\"content\": \"usage finish_reason \\\"usage\\\": 5\"}, "
+      "\"finish_reason\": null}], \"usage\": null}\n\n",
+      "data: {\"id\": \"c1\", \"model\": \"qwen2.5-7b\", \"choices\": [{\"index\": 0, "
+      "\"delta\": {}, \"finish_reason\": \"stop\"}], \"usage\": null}\n\n",
+      "data: {\"id\": \"c1\", \"model\": \"qwen2.5-7b\", \"choices\": [], \"usage\": "
+      "{\"prompt_tokens\": 7, \"completion_tokens\": 4, \"total_tokens\": 11}}\n\n",
+      "data: [DONE]\n\n",
+  };
+  std::string input;
+  for (const auto& e : events) input += e;
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true);
+  const std::string out = Relay(relay, input, {});
+  EXPECT_EQ(out, events[0] + events[1] + events[3]);  // the usage-only chunk is stripped
+  EXPECT_EQ(relay.model(), "qwen2.5-7b");
+  EXPECT_EQ(relay.finish_reason(), "stop");
+  EXPECT_TRUE(relay.usage().present);
+  EXPECT_EQ(relay.usage().prompt_tokens, 7);
+  EXPECT_EQ(relay.usage().completion_tokens, 4);
+}
+
 TEST(OpenAiStreamRelayTest, EveryTwoWaySplitGivesTheSameOutput) {
   const std::string input = Join(kEvents);
   for (bool strip : {false, true}) {
