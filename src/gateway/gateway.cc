@@ -110,6 +110,8 @@ struct Gateway::LoopState {
   };
   std::unordered_map<std::string, AnsweredSeries> answered;
   std::string series_key;  // scratch for lookups
+  // Egress audit: hashes the bodies sent to providers that are not owned.
+  guard::Sha256Hasher sha256;
 };
 
 struct Gateway::Metrics {
@@ -603,7 +605,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     record.findings_before = guard::CountByName(findings);
     record.findings_after = sent_redacted ? guard::CountByName(redacted->findings_after)
                                           : record.findings_before;  // sent unchanged
-    record.payload_sha256 = guard::Sha256Hex(body);
+    record.payload_sha256 = loop.sha256.Hex(body);
     record.payload_bytes = static_cast<int64_t>(body.size());
     if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
       log_->warn("request {}: egress audit: {}", outcome.id, s.message());
@@ -685,13 +687,10 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       ctx.request_id = outcome.id;
       ctx.created = created;
       ctx.json = &loop.answers;
-      std::function<void(std::string_view)> on_send;
-      if (!pcfg.owned && guard_.audit != nullptr) {
-        on_send = [&audit_egress, &target, send_redacted](std::string_view body) {
-          audit_egress(target, body, send_redacted);
-        };
-        ctx.on_send = &on_send;
-      }
+      auto on_send = [&audit_egress, &target, send_redacted](std::string_view body) {
+        audit_egress(target, body, send_redacted);
+      };
+      if (!pcfg.owned && guard_.audit != nullptr) ctx.on_send = providers::SendHook(on_send);
       providers::StreamSink& call_sink = restoring ? static_cast<providers::StreamSink&>(*restoring)
                                                    : static_cast<providers::StreamSink&>(sink);
       const Clock::time_point attempt_start = Clock::now();

@@ -382,11 +382,8 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
   ctx.json = call.json;
   ++outcome.attempts;
   outcome.stages_tried.push_back(weak->label);
-  std::function<void(std::string_view)> on_send;
-  if (!pcfg.owned && call.on_external_call) {
-    on_send = [&call, weak](std::string_view body) { call.on_external_call(*weak, body); };
-    ctx.on_send = &on_send;
-  }
+  auto on_send = [&call, weak](std::string_view body) { call.on_external_call(*weak, body); };
+  if (!pcfg.owned && call.on_external_call) ctx.on_send = providers::SendHook(on_send);
   NoStreamSink sink;
   const auto started = SteadyClock::now();
   auto result = co_await weak->provider->Chat(ctx, sink);

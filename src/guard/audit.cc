@@ -1,5 +1,6 @@
 #include "guard/audit.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <simdjson.h>
 #include <sqlite3.h>
@@ -37,13 +38,17 @@ constexpr const char* kColumns =
     "ts_ms, request_id, tenant, task, provider, model, policy, findings_before, findings_after, "
     "payload_sha256, payload_bytes";
 
-std::string CountsJson(const std::map<std::string, int64_t, std::less<>>& counts) {
-  std::string out;
+// Replaces `out` (keeping its capacity).
+void CountsJson(const std::map<std::string, int64_t, std::less<>>& counts, std::string& out) {
+  if (counts.empty()) {  // the common case: nothing found
+    out.assign("{}");
+    return;
+  }
+  out.clear();
   core::JsonWriter w(out);
   w.BeginObject();
   for (const auto& [k, v] : counts) w.Field(k, v);
   w.EndObject();
-  return out;
 }
 
 void ParseCounts(simdjson::dom::parser& parser, const std::string& json,
@@ -86,16 +91,43 @@ std::string CountsText(const std::map<std::string, int64_t, std::less<>>& counts
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view payload) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), digest);
+namespace {
+std::string HexDigest(const unsigned char* digest, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
-  for (size_t i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+  std::string out(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
     out[2 * i] = kHex[digest[i] >> 4];
     out[2 * i + 1] = kHex[digest[i] & 0xF];
   }
   return out;
+}
+}  // namespace
+
+std::string Sha256Hex(std::string_view payload) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), digest);
+  return HexDigest(digest, SHA256_DIGEST_LENGTH);
+}
+
+Sha256Hasher::Sha256Hasher()
+    : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
+
+Sha256Hasher::~Sha256Hasher() {
+  EVP_MD_CTX_free(ctx_);
+  EVP_MD_free(md_);
+}
+
+std::string Sha256Hasher::Hex(std::string_view payload) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  // Init with the same fetched EVP_MD keeps the context's provider state:
+  // no lookup, no allocation after the first call.
+  if (md_ == nullptr || ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx_, payload.data(), payload.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx_, digest, &n) != 1 || n != SHA256_DIGEST_LENGTH) {
+    return Sha256Hex(payload);
+  }
+  return HexDigest(digest, n);
 }
 
 namespace {
@@ -183,7 +215,9 @@ AuditStore::~AuditStore() {
     queue_cv_.notify_all();
     writer_.join();
   }
-  if (insert_ != nullptr) sqlite3_finalize(insert_);
+  for (sqlite3_stmt* s : {insert_, begin_, commit_}) {
+    if (s != nullptr) sqlite3_finalize(s);
+  }
 }
 
 core::Status AuditStore::Record(AuditRecord record) {
@@ -192,7 +226,7 @@ core::Status AuditStore::Record(AuditRecord record) {
   }
   if (!writer_.joinable()) {
     std::lock_guard lock(db_mu_);
-    return Insert({std::move(record)});
+    return Insert(std::span(&record, 1));
   }
   bool wake = false;
   {
@@ -226,6 +260,8 @@ core::Status AuditStore::Flush() {
 }
 
 void AuditStore::WriterLoop() {
+  const size_t max_batch = std::max<size_t>(1, options_.max_batch);
+  std::vector<AuditRecord> batch;  // swapped with queue_: both keep their capacity
   std::unique_lock lock(queue_mu_);
   while (true) {
     waiting_ = Waiting::kIdle;
@@ -236,34 +272,52 @@ void AuditStore::WriterLoop() {
     }
     // One transaction per batch: give the batch a moment to fill instead of
     // committing (and syncing the WAL) once per record.
-    if (!stop_ && !urgent_ && queue_.size() < options_.max_batch) {
+    if (!stop_ && !urgent_ && queue_.size() < max_batch) {
       waiting_ = Waiting::kFilling;
       queue_cv_.wait_for(lock, options_.batch_delay,
-                         [&] { return stop_ || urgent_ || queue_.size() >= options_.max_batch; });
+                         [&] { return stop_ || urgent_ || queue_.size() >= max_batch; });
     }
     waiting_ = Waiting::kNone;
-    std::vector<AuditRecord> batch;
-    batch.reserve(std::min(queue_.size(), options_.max_batch));
-    while (!queue_.empty() && batch.size() < options_.max_batch) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    if (queue_.empty()) urgent_ = false;
+    batch.swap(queue_);
+    urgent_ = false;
     lock.unlock();
-    core::Status s;
-    {
-      std::lock_guard db_lock(db_mu_);
-      s = Insert(batch);
+    // More than max_batch queued (a slow disk): one transaction per max_batch.
+    for (size_t i = 0; i < batch.size(); i += max_batch) {
+      const size_t n = std::min(max_batch, batch.size() - i);
+      core::Status s;
+      {
+        std::lock_guard db_lock(db_mu_);
+        s = Insert(std::span<const AuditRecord>(batch).subspan(i, n));
+      }
+      lock.lock();
+      if (!s.ok()) last_error_ = s;
+      written_ += n;
+      drained_cv_.notify_all();
+      lock.unlock();
     }
+    batch.clear();
+    // Don't keep the memory of a backlog (up to max_queue records) for good.
+    if (batch.capacity() > 4 * max_batch) std::vector<AuditRecord>().swap(batch);
     lock.lock();
-    if (!s.ok()) last_error_ = s;
-    written_ += batch.size();
-    drained_cv_.notify_all();
   }
 }
 
-core::Status AuditStore::Insert(const std::vector<AuditRecord>& records) {
-  if (core::Status s = db_->Exec("BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
+core::Status AuditStore::Step(sqlite3_stmt*& stmt, const char* sql, std::string_view doing) {
+  if (stmt == nullptr) {
+    auto prepared = db_->Prepare(sql, doing);
+    if (!prepared.ok()) return prepared.take_status();
+    stmt = prepared->Release();
+  }
+  const int rc = sqlite3_step(stmt);
+  core::Status status = rc == SQLITE_DONE ? core::Status::Ok() : db_->Error(rc, doing);
+  sqlite3_reset(stmt);
+  return status;
+}
+
+core::Status AuditStore::Insert(std::span<const AuditRecord> records) {
+  // BEGIN and COMMIT are prepared once, like the INSERT (sqlite3_exec would
+  // compile them for every batch).
+  if (core::Status s = Step(begin_, "BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
     return s;
   }
   if (insert_ == nullptr) {
@@ -277,28 +331,38 @@ core::Status AuditStore::Insert(const std::vector<AuditRecord>& records) {
     insert_ = stmt->Release();
   }
   sqlite3_stmt* s = insert_;
+  core::Status err;
   for (const AuditRecord& r : records) {
-    sqlite3_reset(s);
+    // Every text is bound SQLITE_STATIC (no copy): the record and the two
+    // scratch strings outlive sqlite3_step, and all are rebound per record.
+    CountsJson(r.findings_before, before_json_);
+    CountsJson(r.findings_after, after_json_);
     sqlite3_bind_int64(s, 1, r.ts_ms);
-    internal::BindText(s, 2, r.request_id);
-    internal::BindText(s, 3, r.tenant);
-    internal::BindText(s, 4, r.task);
-    internal::BindText(s, 5, r.provider);
-    internal::BindText(s, 6, r.model);
-    internal::BindText(s, 7, r.policy);
-    internal::BindText(s, 8, CountsJson(r.findings_before));
-    internal::BindText(s, 9, CountsJson(r.findings_after));
-    internal::BindText(s, 10, r.payload_sha256);
+    internal::BindStaticText(s, 2, r.request_id);
+    internal::BindStaticText(s, 3, r.tenant);
+    internal::BindStaticText(s, 4, r.task);
+    internal::BindStaticText(s, 5, r.provider);
+    internal::BindStaticText(s, 6, r.model);
+    internal::BindStaticText(s, 7, r.policy);
+    internal::BindStaticText(s, 8, before_json_);
+    internal::BindStaticText(s, 9, after_json_);
+    internal::BindStaticText(s, 10, r.payload_sha256);
     sqlite3_bind_int64(s, 11, r.payload_bytes);
-    if (const int rc = sqlite3_step(s); rc != SQLITE_DONE) {
-      core::Status err = db_->Error(rc, "cannot write audit records");
-      sqlite3_reset(s);
-      (void)db_->Exec("ROLLBACK", "cannot roll back");
-      return err;
-    }
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) err = db_->Error(rc, "cannot write audit records");
+    sqlite3_reset(s);
+    if (!err.ok()) break;
   }
-  sqlite3_reset(s);
-  return db_->Exec("COMMIT", "cannot commit audit records");
+  // No pointer into the records stays bound once they are gone.
+  sqlite3_clear_bindings(s);
+  if (!err.ok()) {
+    (void)db_->Exec("ROLLBACK", "cannot roll back");
+    return err;
+  }
+  err = Step(commit_, "COMMIT", "cannot commit audit records");
+  // A failed COMMIT leaves the transaction open: every later BEGIN would fail.
+  if (!err.ok()) (void)db_->Exec("ROLLBACK", "cannot roll back");
+  return err;
 }
 
 core::Result<std::vector<AuditRecord>> AuditStore::Query(const AuditQuery& query) {

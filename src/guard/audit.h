@@ -21,10 +21,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,7 +32,9 @@
 
 #include "core/status.h"
 
-struct sqlite3_stmt;  // <sqlite3.h>
+struct sqlite3_stmt;   // <sqlite3.h>
+struct evp_md_st;      // EVP_MD, <openssl/evp.h>
+struct evp_md_ctx_st;  // EVP_MD_CTX
 
 namespace switchyard::guard {
 
@@ -55,8 +57,29 @@ struct AuditRecord {
   bool operator==(const AuditRecord&) const = default;
 };
 
-// SHA-256 of `payload`, 64 lowercase hex characters.
+// SHA-256 of `payload`, 64 lowercase hex characters. One-shot: OpenSSL looks
+// the algorithm up on every call; hot paths use a Sha256Hasher.
 std::string Sha256Hex(std::string_view payload);
+
+// SHA-256 hex digests with the implementation fetched once (EVP_MD_fetch) and
+// one digest context reused for every call, so a hash costs the compression
+// rounds and little else. Same output as Sha256Hex(); if OpenSSL cannot
+// provide the fetched implementation it falls back to Sha256Hex().
+// Ownership: owns the fetched EVP_MD and the EVP_MD_CTX. Threading: not
+// thread-safe (one per event loop or thread). No errors.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  std::string Hex(std::string_view payload);
+
+ private:
+  evp_md_st* md_ = nullptr;       // EVP_MD
+  evp_md_ctx_st* ctx_ = nullptr;  // EVP_MD_CTX
+};
 
 // {"ts_ms":..,"time":"2024-..Z","request_id":..,"tenant":..,"task":..,
 //  "provider":..,"model":..,"policy":..,"findings_before":{..},
@@ -74,7 +97,8 @@ struct AuditStoreOptions {
   bool background = false;   // Record() queues; a writer thread inserts
   size_t max_queue = 65536;  // background: records queued before Record() fails
   // Background: one transaction per batch of up to max_batch records; the
-  // writer waits at most batch_delay after the first record to fill a batch.
+  // writer waits at most batch_delay after the first record to fill a batch,
+  // then takes all that is queued (a backlog goes in several batches).
   size_t max_batch = 512;
   std::chrono::milliseconds batch_delay{20};
 };
@@ -108,18 +132,28 @@ class AuditStore {
 
  private:
   AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options);
-  core::Status Insert(const std::vector<AuditRecord>& records);  // requires db_mu_
+  core::Status Insert(std::span<const AuditRecord> records);  // requires db_mu_
+  // Steps a statement prepared on first use (BEGIN, COMMIT); requires db_mu_.
+  core::Status Step(sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
   void WriterLoop();
 
   std::unique_ptr<internal::SqliteDb> db_;
-  sqlite3_stmt* insert_ = nullptr;  // prepared once (writer side, under db_mu_); finalized first
+  // Prepared once (writer side, under db_mu_); finalized before db_ closes.
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  // Insert() scratch (under db_mu_) for the findings JSON, bound SQLITE_STATIC.
+  std::string before_json_;
+  std::string after_json_;
   AuditStoreOptions options_;
   std::mutex db_mu_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
-  std::deque<AuditRecord> queue_;
+  // A vector swapped with the writer's batch: no allocation per record once
+  // both have grown (a deque allocates one node per record of this size).
+  std::vector<AuditRecord> queue_;
   uint64_t enqueued_ = 0;
   uint64_t written_ = 0;  // records taken from the queue and handled
   bool stop_ = false;

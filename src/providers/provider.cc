@@ -107,7 +107,7 @@ http::awaitable<core::Result<http::UpstreamResponse>> SendToUpstream(
   up.connect_timeout = std::chrono::milliseconds(cfg.connect_timeout_ms);
   up.first_byte_timeout = std::chrono::milliseconds(cfg.first_byte_timeout_ms);
   up.total_timeout = std::chrono::milliseconds(cfg.total_timeout_ms);
-  if (ctx.on_send != nullptr && *ctx.on_send) (*ctx.on_send)(body);
+  if (ctx.on_send) ctx.on_send(body);
   auto resp = co_await ctx.client->Send(up, ctx.cancel);
   if (!resp.ok()) co_return NameProvider(cfg.name, resp.status());
   const int status = resp->status();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "config/config.h"
 #include "core/chat.h"
@@ -25,6 +26,27 @@ class parser;
 
 namespace switchyard::providers {
 
+// A non-owning reference to a callable taking the body about to be sent: a
+// function pointer and the object it calls, so setting a hook allocates
+// nothing (a std::function holding a lambda with three captures does).
+// Empty by default. The referenced callable must outlive every call.
+class SendHook {
+ public:
+  SendHook() = default;
+  template <class F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, SendHook> &&
+           std::is_invocable_v<F&, std::string_view>) explicit SendHook(F& f)
+      : call_([](void* obj, std::string_view body) { (*static_cast<F*>(obj))(body); }),
+        obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))) {}
+
+  explicit operator bool() const { return call_ != nullptr; }
+  void operator()(std::string_view body) const { call_(obj_, body); }
+
+ private:
+  void (*call_)(void*, std::string_view) = nullptr;
+  void* obj_ = nullptr;
+};
+
 struct CallContext {
   const core::ChatRequest* request = nullptr;
   std::string_view raw_body;        // the client's OpenAI JSON, for pass-through
@@ -37,8 +59,8 @@ struct CallContext {
   simdjson::dom::parser* json = nullptr;
   // Called with the exact request body just before it is sent upstream (once
   // per attempt that reaches the network); the egress audit hashes it. May be
-  // null; the pointee must outlive the call.
-  const std::function<void(std::string_view body)>* on_send = nullptr;
+  // empty; the callable must outlive the call.
+  SendHook on_send;
 };
 
 // Where a streamed answer goes. BeginStream() sends the response head: from

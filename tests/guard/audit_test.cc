@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -47,6 +49,25 @@ class AuditStoreTest : public ::testing::Test {
 TEST(AuditTest, Sha256Hex) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// The reused-context hasher gives the standard digests (FIPS 180-2 vectors),
+// the same as the one-shot Sha256Hex for every length around the 64-byte
+// block and padding boundaries, whatever was hashed before.
+TEST(AuditTest, Sha256HasherMatchesKnownVectorsAndOneShot) {
+  Sha256Hasher hasher;
+  EXPECT_EQ(hasher.Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hasher.Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hasher.Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(hasher.Hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(hasher.Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::string payload;
+  for (size_t n = 0; n <= 200; ++n) {
+    EXPECT_EQ(hasher.Hex(payload), Sha256Hex(payload)) << n;
+    payload += static_cast<char>('!' + n % 90);
+  }
 }
 
 TEST(AuditTest, RecordJson) {
@@ -104,6 +125,63 @@ TEST_F(AuditStoreTest, RecordAndQueryRoundTrip) {
   auto read = (*reader)->Query({});
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(*read, *all);
+}
+
+// The exact rows written (text bound without copies, the findings JSON built
+// in reused buffers): each record's own values, nothing left over from the
+// record before, in every batch shape the writer can take (max_batch 2).
+TEST_F(AuditStoreTest, RowsAreExactlyTheRecords) {
+  AuditStoreOptions o;
+  o.background = true;
+  o.max_batch = 2;
+  std::vector<AuditRecord> records;
+  for (int64_t i = 0; i < 7; ++i) {
+    AuditRecord r = Sample(100 + i, i % 2 == 0 ? "openai" : "anthropic");
+    r.request_id = "chatcmpl-" + std::string(40 + i, static_cast<char>('a' + i));
+    if (i % 3 == 1) r.findings_before = {};
+    if (i % 3 == 2) r.findings_after = {{"phone", i}};
+    r.tenant = i == 4 ? "" : r.tenant;
+    r.payload_bytes = 300 + i;
+    records.push_back(r);
+  }
+  {
+    auto store = AuditStore::Open(path_, o);
+    ASSERT_TRUE(store.ok());
+    for (const AuditRecord& r : records) ASSERT_TRUE((*store)->Record(r).ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT seq, ts_ms, request_id, tenant, task, provider, model, "
+                               "policy, findings_before, findings_after, payload_sha256, "
+                               "payload_bytes FROM guard_egress_audit ORDER BY seq",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  auto text = [&](int col) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, col)),
+                       static_cast<size_t>(sqlite3_column_bytes(s, col)));
+  };
+  for (size_t i = 0; i < records.size(); ++i) {
+    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW) << i;
+    const AuditRecord& r = records[i];
+    EXPECT_EQ(sqlite3_column_int64(s, 0), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(sqlite3_column_int64(s, 1), r.ts_ms);
+    EXPECT_EQ(text(2), r.request_id);
+    EXPECT_EQ(text(3), r.tenant);
+    EXPECT_EQ(text(4), "support");
+    EXPECT_EQ(text(5), r.provider);
+    EXPECT_EQ(text(6), "gpt-4o-mini");
+    EXPECT_EQ(text(7), "redact");
+    EXPECT_EQ(text(8), i % 3 == 1 ? "{}" : R"({"card":1,"email":2})") << i;
+    EXPECT_EQ(text(9), i % 3 == 2 ? R"({"phone":)" + std::to_string(i) + "}" : "{}") << i;
+    EXPECT_EQ(text(10), r.payload_sha256);
+    EXPECT_EQ(sqlite3_column_int64(s, 11), r.payload_bytes);
+  }
+  EXPECT_EQ(sqlite3_step(s), SQLITE_DONE);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
 }
 
 TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {

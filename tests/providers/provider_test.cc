@@ -1,5 +1,6 @@
 // Provider helpers: UpstreamHttpError mapping (incl. Retry-After forms),
-// IsRetryable, upstream error-message extraction and MakeProvider errors.
+// IsRetryable, upstream error-message extraction, MakeProvider errors and the
+// SendHook callable reference.
 #include "providers/provider.h"
 
 #include <gtest/gtest.h>
@@ -118,6 +119,46 @@ TEST(MakeProviderTest, RejectsABadUrlOrKind) {
   auto bad_kind = MakeProvider(cfg);
   ASSERT_FALSE(bad_kind.ok());
   EXPECT_EQ(bad_kind.status().message(), "provider 'x': unknown kind \"gemini\"");
+}
+
+TEST(SendHookTest, EmptyByDefault) {
+  SendHook hook;
+  EXPECT_FALSE(hook);
+  EXPECT_FALSE(CallContext{}.on_send);
+}
+
+TEST(SendHookTest, CallsTheReferencedCallableWithTheBody) {
+  std::string seen;
+  int calls = 0;
+  const std::string tag = "audit:";
+  auto record = [&seen, &calls, &tag](std::string_view body) {
+    seen = tag + std::string(body);
+    ++calls;
+  };
+  CallContext ctx;
+  ctx.on_send = SendHook(record);
+  ASSERT_TRUE(ctx.on_send);
+  const CallContext& view = ctx;  // called through a const context, as the adapters do
+  view.on_send("{\"model\":\"m\"}");
+  EXPECT_EQ(seen, "audit:{\"model\":\"m\"}");
+  view.on_send("");
+  EXPECT_EQ(seen, "audit:");
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(SendHookTest, ReferencesNotCopiesTheCallable) {
+  // A callable with state: the hook calls the object itself, not a copy.
+  struct Counter {
+    size_t bytes = 0;
+    void operator()(std::string_view body) { bytes += body.size(); }
+  } counter;
+  SendHook hook(counter);
+  hook("abc");
+  hook("de");
+  EXPECT_EQ(counter.bytes, 5u);
+  const auto fixed = [](std::string_view body) { EXPECT_EQ(body, "x"); };
+  const SendHook const_hook(fixed);  // a const callable works too
+  const_hook("x");
 }
 
 }  // namespace

@@ -124,6 +124,10 @@ void BindText(sqlite3_stmt* s, int idx, std::string_view v) {
   sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 
+void BindStaticText(sqlite3_stmt* s, int idx, std::string_view v) {
+  sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
 std::string ColumnText(sqlite3_stmt* s, int idx) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, idx));
   if (p == nullptr) return {};

@@ -63,7 +63,11 @@ class SqliteDb {
 };
 
 // Binds / reads helpers.
+// Copies `v` (SQLITE_TRANSIENT): safe for temporaries.
 void BindText(sqlite3_stmt* s, int idx, std::string_view v);
+// No copy (SQLITE_STATIC): `v` must stay valid until the statement's last
+// sqlite3_step() with this binding (rebind or sqlite3_clear_bindings() after).
+void BindStaticText(sqlite3_stmt* s, int idx, std::string_view v);
 std::string ColumnText(sqlite3_stmt* s, int idx);
 
 }  // namespace switchyard::guard::internal
