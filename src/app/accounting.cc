@@ -36,19 +36,24 @@ core::Result<std::unique_ptr<PriceAccounting>> PriceAccounting::Create(
     // price-book provider, and "*" stands for any model (see CostUsd).
     acc->book_.Override(economics::SelfHostedModelPrice("selfhosted:" + p.name, "*", shp));
   }
-  auto o200k = tokenize::Tokenizer::Load(tokenize::Encoding::kO200kBase);
-  if (!o200k.ok()) return o200k.take_status();
-  acc->o200k_ = *o200k;
-  auto cl100k = tokenize::Tokenizer::Load(tokenize::Encoding::kCl100kBase);
-  if (!cl100k.ok()) return cl100k.take_status();
-  acc->cl100k_ = *cl100k;
   return acc;
+}
+
+const tokenize::Tokenizer* PriceAccounting::GetTokenizer(tokenize::Encoding e) const {
+  LazyTokenizer& slot = Slot(e);
+  std::call_once(slot.once, [&] {
+    auto loaded = tokenize::Tokenizer::Load(e);
+    if (loaded.ok()) slot.tokenizer = std::move(*loaded);
+    slot.loaded.store(true, std::memory_order_release);
+  });
+  return slot.tokenizer.get();
 }
 
 void PriceAccounting::EstimateUsage(const core::ChatRequest& request, std::string_view model,
                                     std::string_view completion_text, core::Usage& usage) const {
-  const tokenize::Tokenizer& t =
-      tokenize::EncodingForModel(model) == tokenize::Encoding::kCl100kBase ? *cl100k_ : *o200k_;
+  const tokenize::Tokenizer* tokenizer = GetTokenizer(tokenize::EncodingForModel(model));
+  if (tokenizer == nullptr) return;
+  const tokenize::Tokenizer& t = *tokenizer;
   usage.prompt_tokens = tokenize::CountChatPromptTokens(t, request);
   usage.completion_tokens = static_cast<int64_t>(t.Count(completion_text));
   usage.cached_prompt_tokens = 0;

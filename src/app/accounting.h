@@ -1,9 +1,20 @@
 // The composition root's Accounting: prices from the embedded price book (plus
 // config overrides and self-hosted hourly pricing), token estimates from the
 // BPE tokenizer.
+//
+// The tokenizers are loaded lazily: most upstreams report usage, so a gateway
+// may never estimate. Each encoding's rank table (o200k_base ~5 MB, cl100k_base
+// ~2.5 MB of heap once parsed) is built by the first EstimateUsage that needs
+// it (a one-off of tens of ms on that request's event loop), exactly once
+// (std::call_once); later calls cost one atomic check, no lock.
+//
+// Thread-safety: every const method may be called from any thread at once.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "config/config.h"
@@ -27,10 +38,28 @@ class PriceAccounting final : public gateway::Accounting {
 
   const economics::PriceBook& price_book() const { return book_; }
 
+  // Whether the tokenizer of `e` has been loaded (by an estimate) yet.
+  bool tokenizer_loaded(tokenize::Encoding e) const {
+    return Slot(e).loaded.load(std::memory_order_acquire);
+  }
+
  private:
+  // One encoding's tokenizer, built on first use.
+  struct LazyTokenizer {
+    std::once_flag once;
+    std::atomic<bool> loaded{false};
+    // Null if the embedded ranks failed to load (a build defect the tokenize
+    // tests catch): estimates then leave usage as the upstream reported it.
+    std::shared_ptr<const tokenize::Tokenizer> tokenizer;
+  };
+  LazyTokenizer& Slot(tokenize::Encoding e) const {
+    return tokenizers_[e == tokenize::Encoding::kCl100kBase ? 1 : 0];
+  }
+  // The tokenizer of `e`, loading it on the first call; null if it failed to load.
+  const tokenize::Tokenizer* GetTokenizer(tokenize::Encoding e) const;
+
   economics::PriceBook book_;
-  std::shared_ptr<const tokenize::Tokenizer> o200k_;
-  std::shared_ptr<const tokenize::Tokenizer> cl100k_;
+  mutable std::array<LazyTokenizer, 2> tokenizers_;
   // Owned providers with an hourly price: provider name -> priced.
   std::unordered_map<std::string, bool> self_hosted_;
 };

@@ -3,6 +3,7 @@
 // Builds every component from the validated config, wires them together, runs
 // the event loops, and on SIGTERM/SIGINT stops accepting, lets in-flight
 // requests finish up to server.shutdown_grace_ms, then exits 0.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -29,6 +30,7 @@
 #include "http/client.h"
 #include "http/event_loops.h"
 #include "http/server.h"
+#include "http/url.h"
 #include "ledger/sqlite_store.h"
 #include "ledger/writer.h"
 #include "observe/log.h"
@@ -107,6 +109,17 @@ void RegisterLedgerMetrics(observe::Registry& metrics, ledger::AsyncWriter& writ
   metrics.AddCallbackGauge("switchyard_ledger_last_batch_seconds",
                            "Duration of the last committed ledger transaction",
                            [&writer] { return writer.Stats().last_batch_ms / 1000.0; });
+}
+
+// The system CA store only when some provider is https: parsing the whole CA
+// bundle costs start-up time and RSS that a gateway of plain-http upstreams
+// never uses (its TLS context then trusts nothing: TLS fails closed).
+http::UpstreamClient::TrustStore TrustStoreFor(const config::Config& cfg) {
+  for (const auto& p : cfg.providers) {
+    auto url = http::Url::Parse(p.base_url);
+    if (!url.ok() || url->origin.tls) return http::UpstreamClient::TrustStore::kSystem;
+  }
+  return http::UpstreamClient::TrustStore::kNone;
 }
 
 // The admin API's view of the running process: the advisor's inputs from the
@@ -196,7 +209,7 @@ int RunServe(const ServeOptions& options) {
                              ? static_cast<size_t>(cfg->server.threads)
                              : std::max<size_t>(1, std::thread::hardware_concurrency());
   http::EventLoops loops(static_cast<int>(threads));
-  auto tls = http::UpstreamClient::MakeTlsContext();
+  auto tls = http::UpstreamClient::MakeTlsContext(TrustStoreFor(*cfg));
   if (!tls.ok()) {
     std::fprintf(stderr, "switchyard: %s\n", tls.status().message().c_str());
     return 1;
@@ -351,6 +364,9 @@ int RunServe(const ServeOptions& options) {
   metrics.AddCallbackCounter("switchyard_connections_accepted_total", "Client connections accepted",
                              [&server] { return static_cast<double>(server.total_connections()); });
 
+  // Start-up is done: hand the heap's free pages back to the kernel (Hyperscan's
+  // pattern compilation leaves several MB of freed memory in the main arena).
+  malloc_trim(0);
   loops.Start();
   PrintBanner(*cfg, server.port(), loops.size());
   log->info("listening on {}:{}", cfg->server.host, server.port());

@@ -163,14 +163,14 @@ UpstreamClient::UpstreamClient(asio::io_context& ctx, asio::ssl::context& tls,
 
 UpstreamClient::~UpstreamClient() = default;
 
-core::Result<std::unique_ptr<asio::ssl::context>> UpstreamClient::MakeTlsContext() {
+core::Result<std::unique_ptr<asio::ssl::context>> UpstreamClient::MakeTlsContext(TrustStore trust) {
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   boost::system::error_code ec;
   ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                        asio::ssl::context::no_tlsv1_1,
                    ec);
-  if (!ec) ctx->set_default_verify_paths(ec);
+  if (!ec && trust == TrustStore::kSystem) ctx->set_default_verify_paths(ec);
   if (!ec) ctx->set_verify_mode(asio::ssl::verify_peer, ec);
   if (ec) return core::FailedPrecondition("TLS set-up failed: " + ec.message());
   return ctx;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/openai_parse.h"
+#include "app/accounting.h"
 #include "economics/price_book.h"
 #include "ledger_gateway_fixture.h"
 #include "support/fake_upstream.h"
@@ -453,6 +454,34 @@ TEST_F(CostAccountingTest, JsonAnswerWithoutUsageIsEstimatedWithTheModelsEncodin
   EXPECT_NEAR(std::stod(r.headers[kCostHeader]), cost, 1e-10) << r.headers[kCostHeader];
   ExpectRecord(RecordFor(r.headers[kIdHeader]),
                {.input = prompt, .output = completion, .estimated = true}, cost, false);
+}
+
+TEST(PriceAccountingTest, LoadsEachTokenizerOnTheFirstEstimateThatNeedsIt) {
+  // Most upstreams report usage: start-up must not parse the rank tables (RSS).
+  auto created = PriceAccounting::Create(config::Config{});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const PriceAccounting& acc = **created;
+  EXPECT_FALSE(acc.tokenizer_loaded(tokenize::Encoding::kO200kBase));
+  EXPECT_FALSE(acc.tokenizer_loaded(tokenize::Encoding::kCl100kBase));
+
+  core::ChatRequest request;
+  request.messages.push_back(core::Message{.role = "user", .content = "Count these tokens."});
+  core::Usage usage;
+  acc.EstimateUsage(request, "gpt-3.5-turbo", "Counted.", usage);
+  auto cl100k = tokenize::Tokenizer::Load(tokenize::Encoding::kCl100kBase);
+  ASSERT_TRUE(cl100k.ok());
+  EXPECT_TRUE(usage.estimated);
+  EXPECT_EQ(usage.prompt_tokens, tokenize::CountChatPromptTokens(**cl100k, request));
+  EXPECT_EQ(usage.completion_tokens, static_cast<int64_t>((*cl100k)->Count("Counted.")));
+  EXPECT_TRUE(acc.tokenizer_loaded(tokenize::Encoding::kCl100kBase));
+  EXPECT_FALSE(acc.tokenizer_loaded(tokenize::Encoding::kO200kBase));
+
+  core::Usage usage4o;
+  acc.EstimateUsage(request, "gpt-4o-mini", "Counted.", usage4o);
+  auto o200k = tokenize::Tokenizer::Load(tokenize::Encoding::kO200kBase);
+  ASSERT_TRUE(o200k.ok());
+  EXPECT_EQ(usage4o.prompt_tokens, tokenize::CountChatPromptTokens(**o200k, request));
+  EXPECT_TRUE(acc.tokenizer_loaded(tokenize::Encoding::kO200kBase));
 }
 
 }  // namespace

@@ -1,16 +1,26 @@
 // http::UpstreamClient against FakeUpstream (and a raw socket server): pooling,
-// stale-connection recovery, streaming reads, timeouts, cancellation, TLS errors.
+// stale-connection recovery, streaming reads, timeouts, cancellation, TLS errors
+// and TLS verification (against a loopback HTTPS server with a fresh certificate).
 #include "http/client.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -433,6 +443,162 @@ TEST_F(ClientTest, TlsAgainstAPlainPortFailsCleanly) {
       "connect to https://127.0.0.1:" + std::to_string(up.port()) + " failed: "))
       << f.status.message();
   EXPECT_EQ(client_->idle_connections(), 0u);
+}
+
+// An HTTPS server on 127.0.0.1, one connection at a time on its own thread, with a
+// certificate made for this run (self-signed, subjectAltName IP:127.0.0.1): answers
+// every request 200 "ok" and closes. Counts the handshakes that failed.
+class TlsUpstream {
+ public:
+  TlsUpstream() {
+    key_ = EVP_EC_gen("P-256");
+    cert_ = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert_), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), 3600);
+    X509_set_pubkey(cert_, key_);
+    X509_NAME* name = X509_get_subject_name(cert_);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("switchyard test"), -1, -1,
+                               0);
+    X509_set_issuer_name(cert_, name);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, cert_, cert_, nullptr, nullptr, 0);
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_add_ext(cert_, san, -1);
+    X509_EXTENSION_free(san);
+    X509_sign(cert_, key_, EVP_sha256());
+    SSL_CTX_use_certificate(server_tls_.native_handle(), cert_);
+    SSL_CTX_use_PrivateKey(server_tls_.native_handle(), key_);
+    acceptor_.open(tcp::v4());
+    acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TlsUpstream() {
+    stop_ = true;
+    tcp::socket wake(io_);  // unblocks accept()
+    boost::system::error_code ec;
+    wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    thread_.join();
+    X509_free(cert_);
+    EVP_PKEY_free(key_);
+  }
+
+  uint16_t port() const { return port_; }
+  X509* certificate() const { return cert_; }
+  int failed_handshakes() const { return failed_handshakes_; }
+
+ private:
+  void Serve() {
+    for (;;) {
+      asio::ssl::stream<tcp::socket> tls(io_, server_tls_);
+      boost::system::error_code ec;
+      acceptor_.accept(tls.next_layer(), ec);
+      if (ec || stop_) return;
+      tls.handshake(asio::ssl::stream_base::server, ec);
+      if (ec) {
+        ++failed_handshakes_;
+        continue;
+      }
+      std::string in;
+      const size_t head = asio::read_until(tls, asio::dynamic_buffer(in), "\r\n\r\n", ec);
+      if (ec) continue;
+      size_t length = 0;
+      if (const size_t at = in.find("content-length: "); at != std::string::npos && at < head) {
+        length = std::stoul(in.substr(at + 16));
+      }
+      if (in.size() < head + length) {
+        asio::read(tls, asio::dynamic_buffer(in), asio::transfer_exactly(head + length - in.size()),
+                   ec);
+      }
+      const std::string_view answer =
+          "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n"
+          "connection: close\r\n\r\nok";
+      asio::write(tls, asio::buffer(answer), ec);
+      tls.shutdown(ec);
+    }
+  }
+
+  asio::io_context io_;
+  asio::ssl::context server_tls_{asio::ssl::context::tls_server};
+  tcp::acceptor acceptor_{io_};
+  EVP_PKEY* key_ = nullptr;
+  X509* cert_ = nullptr;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> failed_handshakes_{0};
+  std::thread thread_;
+};
+
+// The fixture's client, over a context made with `trust`.
+class ClientTlsTest : public ClientTest {
+ protected:
+  void UseTrustStore(UpstreamClient::TrustStore trust) {
+    client_.reset();
+    auto tls = UpstreamClient::MakeTlsContext(trust);
+    ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+    tls_ = std::move(*tls);
+    client_ = std::make_unique<UpstreamClient>(ctx_, *tls_);
+  }
+  std::string VerifyFailed(uint16_t port) {
+    return "connect to https://127.0.0.1:" + std::to_string(port) +
+           " failed: certificate verify failed";
+  }
+};
+
+TEST_F(ClientTlsTest, SystemTrustStoreRefusesAnUnknownCertificate) {
+  TlsUpstream up;
+  const Origin origin = OriginFor(up.port(), /*tls=*/true);
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(f.status.message(), VerifyFailed(up.port()));
+  EXPECT_EQ(client_->idle_connections(), 0u);
+}
+
+TEST_F(ClientTlsTest, EmptyTrustStoreRefusesEveryCertificate) {
+  UseTrustStore(UpstreamClient::TrustStore::kNone);
+  TlsUpstream up;
+  const Origin origin = OriginFor(up.port(), /*tls=*/true);
+  Fetched f = Fetch(Post(origin));
+  EXPECT_EQ(f.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_EQ(f.status.message(), VerifyFailed(up.port()));
+}
+
+TEST_F(ClientTlsTest, TrustedCertificateIsAcceptedWithTheSameVerification) {
+  // The empty store differs from the system one only in what it trusts: with the
+  // server's certificate added, the same context completes the exchange.
+  UseTrustStore(UpstreamClient::TrustStore::kNone);
+  TlsUpstream up;
+  ASSERT_EQ(X509_STORE_add_cert(SSL_CTX_get_cert_store(tls_->native_handle()), up.certificate()),
+            1);
+  const Origin origin = OriginFor(up.port(), /*tls=*/true);
+  Fetched f = Fetch(Post(origin));
+  EXPECT_TRUE(f.status.ok()) << f.status.ToString();
+  EXPECT_EQ(f.http_status, 200);
+  EXPECT_EQ(f.body, "ok");
+  EXPECT_EQ(up.failed_handshakes(), 0);
+}
+
+TEST(MakeTlsContextTest, VerifiesPeersAndLoadsTheSystemStoreOnlyWhenAsked) {
+  auto none = UpstreamClient::MakeTlsContext(UpstreamClient::TrustStore::kNone);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(SSL_CTX_get_verify_mode((*none)->native_handle()), SSL_VERIFY_PEER);
+  EXPECT_EQ(
+      sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store((*none)->native_handle()))),
+      0);
+
+  auto system = UpstreamClient::MakeTlsContext();
+  ASSERT_TRUE(system.ok()) << system.status().ToString();
+  EXPECT_EQ(SSL_CTX_get_verify_mode((*system)->native_handle()), SSL_VERIFY_PEER);
+  const char* env = std::getenv(X509_get_default_cert_file_env());
+  const std::string ca_file = env != nullptr ? env : X509_get_default_cert_file();
+  if (access(ca_file.c_str(), R_OK) != 0) GTEST_SKIP() << "no system CA file " << ca_file;
+  EXPECT_GT(sk_X509_OBJECT_num(
+                X509_STORE_get0_objects(SSL_CTX_get_cert_store((*system)->native_handle()))),
+            0);
 }
 
 }  // namespace
