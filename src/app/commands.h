@@ -10,6 +10,10 @@ namespace switchyard::app {
 
 struct ServeOptions {
   std::string config_path;  // "" = embedded defaults + environment
+  // Called once when start-up is done, to hand the allocator's free pages back
+  // to the kernel (Hyperscan's pattern compilation leaves several MB freed).
+  // The binary sets it for the allocator it links; null = glibc's malloc_trim.
+  void (*release_free_memory)() = nullptr;
 };
 
 int RunServe(const ServeOptions& options);

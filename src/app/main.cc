@@ -11,6 +11,10 @@
 #include "app/keys_cmd.h"
 #include "app/router_cmd.h"
 
+#ifdef SWITCHYARD_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 #ifndef SWITCHYARD_VERSION
 #define SWITCHYARD_VERSION "0.0.0"
 #endif
@@ -21,6 +25,20 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
   switchyard::app::ServeOptions serve;
+#ifdef SWITCHYARD_WITH_MIMALLOC
+  // Start-up (config, price book, Hyperscan's pattern compilation) frees many
+  // MB: return freed pages to the kernel at once until serving starts, then go
+  // back to mimalloc's delayed decommit (fewer syscalls under load).
+  static const long kDecommitDelay = mi_option_get(mi_option_decommit_delay);
+  static const long kSegmentDecommitDelay = mi_option_get(mi_option_segment_decommit_delay);
+  mi_option_set(mi_option_decommit_delay, 0);
+  mi_option_set(mi_option_segment_decommit_delay, 0);
+  serve.release_free_memory = [] {
+    mi_collect(/*force=*/true);
+    mi_option_set(mi_option_decommit_delay, kDecommitDelay);
+    mi_option_set(mi_option_segment_decommit_delay, kSegmentDecommitDelay);
+  };
+#endif
   CLI::App* serve_cmd =
       app.add_subcommand("serve", "Run the OpenAI-compatible gateway (POST /v1/chat/completions)");
   serve_cmd

@@ -366,7 +366,11 @@ int RunServe(const ServeOptions& options) {
 
   // Start-up is done: hand the heap's free pages back to the kernel (Hyperscan's
   // pattern compilation leaves several MB of freed memory in the main arena).
-  malloc_trim(0);
+  if (options.release_free_memory != nullptr) {
+    options.release_free_memory();
+  } else {
+    malloc_trim(0);
+  }
   loops.Start();
   PrintBanner(*cfg, server.port(), loops.size());
   log->info("listening on {}:{}", cfg->server.host, server.port());
