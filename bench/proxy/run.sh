@@ -490,9 +490,10 @@ if [[ -z $SY_REV ]]; then
     SY_REV+="+dirty"
   fi
 fi
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)
-pk_version=$(sed -n 's/^ *"version": "\(.*\)",*$/\1/p' "$HERE/node_modules/@portkey-ai/gateway/package.json" 2>/dev/null | head -1)
-hono_version=$(sed -n 's/^ *"version": "\(.*\)",*$/\1/p' "$HERE/node_modules/@hono/node-server/package.json" 2>/dev/null | head -1)
+# (|| true: a missing file must not end the run under set -e / pipefail)
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null || true)
+pk_version=$(sed -n 's/^ *"version": "\(.*\)",*$/\1/p' "$HERE/node_modules/@portkey-ai/gateway/package.json" 2>/dev/null | head -1 || true)
+hono_version=$(sed -n 's/^ *"version": "\(.*\)",*$/\1/p' "$HERE/node_modules/@hono/node-server/package.json" 2>/dev/null | head -1 || true)
 node_version=$(node --version 2>/dev/null || echo none)
 pinning=$([[ $PIN == 1 ]] && echo "proxy under test on CPU $PROXY_CPU alone; wrk (1 thread), TTFB client and upstream (1 thread) on CPU $CLIENT_CPU" || echo "none (--no-pin)")
 pinning+="; every process at nice $NICE"
