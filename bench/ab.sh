@@ -39,42 +39,15 @@ UP_PORT=18701; A_PORT=18702; B_PORT=18703
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
 for side in A B; do
   if [[ $side == A ]]; then port=$A_PORT; bin=$BIN_A; else port=$B_PORT; bin=$BIN_B; fi
-  cat > "$TMP/$side.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-threads = 2
-[storage]
-data_dir = "$TMP/data-$side"
-[log]
-level = "warn"
-[[providers]]
-name = "up"
-kind = "openai"
-base_url = "http://127.0.0.1:$UP_PORT/v1"
-models = ["gpt-4o-mini"]
-max_idle_connections = 256
-[[routes]]
-name = "default"
-targets = ["up/gpt-4o-mini"]
-TOML
+  bench_gateway_toml "$port" "$UP_PORT" "$TMP/data-$side" 2 true > "$TMP/$side.toml"
   taskset -c "$GW_CPUS" "$bin" serve --config "$TMP/$side.toml" > "$TMP/$side.log" 2>&1 & PIDS+=($!)
   declare "PID_$side=$!"
 done
 bench_wait_healthy 50 $UP_PORT $A_PORT $B_PORT
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
 run() { # run A|B -> "rps cpu_us_per_request"
-  local port pid t0 t1 line rps n
-  if [[ $1 == A ]]; then port=$A_PORT; pid=$PID_A; else port=$B_PORT; pid=$PID_B; fi
-  t0=$(ticks "$pid")
-  line=$(BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" \
-    -s "$REPO/bench/proxy/chat.lua" "http://127.0.0.1:$port" 2>/dev/null | grep '^BENCH ')
-  t1=$(ticks "$pid")
-  rps=$(sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' <<< "$line")
-  n=$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<< "$line")
-  awk -v r="$rps" -v n="$n" -v d=$((t1 - t0)) -v hz="$HZ" \
-    'BEGIN { printf "%s %.1f\n", r, (n > 0 ? d / hz * 1e6 / n : 0) }'
+  if [[ $1 == A ]]; then bench_wrk_rps_cpu $A_PORT "$PID_A" "$CONNS" "$DURATION"
+  else bench_wrk_rps_cpu $B_PORT "$PID_B" "$CONNS" "$DURATION"; fi
 }
 ratio=(); cpu_a=(); cpu_b=()
 for r in $(seq "$REPS"); do

@@ -45,26 +45,7 @@ mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 rss=()
 for run in $(seq "$RUNS"); do
   rm -rf "$TMP/data"
-  cat > "$TMP/switchyard.toml" <<TOML
-[server]
-listen = "127.0.0.1:$SY_PORT"
-threads = 2
-[storage]
-data_dir = "$TMP/data"
-[log]
-level = "warn"
-[ledger]
-enabled = true
-[[providers]]
-name = "bench"
-kind = "openai"
-base_url = "http://127.0.0.1:$UP_PORT/v1"
-models = ["gpt-4o-mini"]
-max_idle_connections = 256
-[[routes]]
-name = "default"
-targets = ["bench/gpt-4o-mini"]
-TOML
+  bench_gateway_toml "$SY_PORT" "$UP_PORT" "$TMP/data" 2 true > "$TMP/switchyard.toml"
   "$SY" serve --config "$TMP/switchyard.toml" > "$TMP/sy.log" 2>&1 &
   SY_PID=$!
   PIDS+=("$SY_PID")

@@ -39,43 +39,14 @@ taskset -c 1 "$UP" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($
 for mode in on off; do
   port=$([[ $mode == on ]] && echo $ON_PORT || echo $OFF_PORT)
   enabled=$([[ $mode == on ]] && echo true || echo false)
-  cat > "$TMP/$mode.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-threads = 2
-[storage]
-data_dir = "$TMP/data-$mode"
-[log]
-level = "warn"
-[ledger]
-enabled = $enabled
-[[providers]]
-name = "up"
-kind = "openai"
-base_url = "http://127.0.0.1:$UP_PORT/v1"
-models = ["gpt-4o-mini"]
-max_idle_connections = 256
-[[routes]]
-name = "default"
-targets = ["up/gpt-4o-mini"]
-TOML
+  bench_gateway_toml "$port" "$UP_PORT" "$TMP/data-$mode" 2 "$enabled" > "$TMP/$mode.toml"
   taskset -c "$GW_CPUS" "$SY" serve --config "$TMP/$mode.toml" > "$TMP/$mode.log" 2>&1 & PIDS+=($!)
   declare "PID_$mode=$!"
 done
 bench_wait_healthy 50 $UP_PORT $ON_PORT $OFF_PORT
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system CPU, all threads
-HZ=$(getconf CLK_TCK)
 run() { # run MODE -> "rps cpu_us_per_request" (the gateway's CPU: loops, writer, everything)
-  local port pid t0 t1 line rps n
-  if [[ $1 == on ]]; then port=$ON_PORT; pid=$PID_on; else port=$OFF_PORT; pid=$PID_off; fi
-  t0=$(ticks "$pid")
-  line=$(BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" \
-    -s "$REPO/bench/proxy/chat.lua" "http://127.0.0.1:$port" 2>/dev/null | grep '^BENCH ')
-  t1=$(ticks "$pid")
-  rps=$(sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' <<< "$line")
-  n=$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<< "$line")
-  awk -v r="$rps" -v n="$n" -v d=$((t1 - t0)) -v hz="$HZ" \
-    'BEGIN { printf "%s %.1f\n", r, (n > 0 ? d / hz * 1e6 / n : 0) }'
+  if [[ $1 == on ]]; then bench_wrk_rps_cpu $ON_PORT "$PID_on" "$CONNS" "$DURATION"
+  else bench_wrk_rps_cpu $OFF_PORT "$PID_off" "$CONNS" "$DURATION"; fi
 }
 on=(); off=(); ratio=(); cpu_on=(); cpu_off=()
 for r in $(seq "$REPS"); do

@@ -5,6 +5,13 @@
 #                                in PIDS and removes TMP on exit
 #   bench_wait_healthy TRIES PORT...   polls /healthz of each port (0.1 s apart)
 #   bench_median NUMBER...             median of the numbers
+#   bench_gateway_toml PORT UPSTREAM_PORT DATA_DIR THREADS LEDGER(true|false)
+#                                      the bench's Switchyard config on stdout: one
+#                                      openai provider "up" at the upstream, route "default"
+#   bench_wrk_rps_cpu PORT PID CONNS SECONDS
+#                                      wrk (bench/proxy/chat.lua, JSON) at the port on CPU 1;
+#                                      prints "rps cpu_us_per_request", the CPU being PID's
+#                                      user + system time over the run (all threads)
 bench_setup() {
   local name=$1 build_dir=$2
   SY="$build_dir/switchyard"
@@ -37,4 +44,44 @@ bench_wait_healthy() {
 
 bench_median() {
   printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
+
+bench_gateway_toml() {
+  local port=$1 up_port=$2 data_dir=$3 threads=$4 ledger=$5
+  cat <<TOML
+[server]
+listen = "127.0.0.1:$port"
+threads = $threads
+[storage]
+data_dir = "$data_dir"
+[log]
+level = "warn"
+[ledger]
+enabled = $ledger
+[[providers]]
+name = "up"
+kind = "openai"
+base_url = "http://127.0.0.1:$up_port/v1"
+models = ["gpt-4o-mini"]
+max_idle_connections = 256
+[[routes]]
+name = "default"
+targets = ["up/gpt-4o-mini"]
+TOML
+}
+
+_bench_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+bench_wrk_rps_cpu() {
+  local port=$1 pid=$2 conns=$3 seconds=$4 t0 t1 line rps n
+  local here
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  t0=$(_bench_ticks "$pid")
+  line=$(BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$conns" -d"${seconds}s" \
+    -s "$here/proxy/chat.lua" "http://127.0.0.1:$port" 2>/dev/null | grep '^BENCH ')
+  t1=$(_bench_ticks "$pid")
+  rps=$(sed -n 's/.* rps=\([0-9.]*\) .*/\1/p' <<< "$line")
+  n=$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<< "$line")
+  awk -v r="$rps" -v n="$n" -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%s %.1f\n", r, (n > 0 ? d / hz * 1e6 / n : 0) }'
 }

@@ -38,26 +38,8 @@ UP=19501; GW=19502
 run() { # run SECONDS -> "instructions requests"
   local dur=$1 dir="$TMP/run$1"
   mkdir -p "$dir"
-  cat > "$dir/c.toml" <<TOML
-[server]
-listen = "127.0.0.1:$GW"
-threads = 1
-[storage]
-data_dir = "$dir/data"
-[log]
-level = "warn"
-[ledger]
-enabled = $([[ $LEDGER == on ]] && echo true || echo false)
-[[providers]]
-name = "up"
-kind = "openai"
-base_url = "http://127.0.0.1:$UP/v1"
-models = ["gpt-4o-mini"]
-max_idle_connections = 256
-[[routes]]
-name = "default"
-targets = ["up/gpt-4o-mini"]
-TOML
+  bench_gateway_toml "$GW" "$UP" "$dir/data" 1 "$([[ $LEDGER == on ]] && echo true || echo false)" \
+    > "$dir/c.toml"
   valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" "$SY" serve --config "$dir/c.toml" \
     > "$dir/gw.log" 2>&1 &
   local gw=$!
