@@ -173,6 +173,11 @@ constexpr int kSlotBits = 20;
 constexpr int64_t kSlots = int64_t{1} << kSlotBits;
 constexpr int64_t kMaxTsMs = (INT64_MAX >> kSlotBits) - 1;  // year 2248
 
+// Whether a record's time fits the slotted rowid (0 .. kMaxTsMs).
+bool SlottableTime(int64_t ts_ms) {
+  return ts_ms >= 0 && ts_ms <= kMaxTsMs;
+}
+
 // The first slot tried for `id` (FNV-1a 64 of the id, low bits); collisions
 // probe the following slots of the same millisecond.
 int64_t SlotOf(std::string_view id) {
@@ -495,7 +500,7 @@ core::Status SqliteStore::Migrate() {
 // path from its own slot, so this finds every duplicate.
 core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, sqlite3_stmt* id_at,
                                               const Record& r) {
-  if (r.ts_ms < 0 || r.ts_ms > kMaxTsMs) {
+  if (!SlottableTime(r.ts_ms)) {
     return core::InvalidArgument("ledger: record " + r.id + " has ts_ms " +
                                  std::to_string(r.ts_ms) + " outside 0.." +
                                  std::to_string(kMaxTsMs));
@@ -582,9 +587,8 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
   // that statement alone; its records then take the probing path.
   for (; records.size() - done >= kRowsPerInsert; done += kRowsPerInsert) {
     const std::span<const Record> chunk = records.subspan(done, kRowsPerInsert);
-    const bool in_range = std::all_of(chunk.begin(), chunk.end(), [](const Record& r) {
-      return r.ts_ms >= 0 && r.ts_ms <= kMaxTsMs;
-    });
+    const bool in_range = std::all_of(chunk.begin(), chunk.end(),
+                                      [](const Record& r) { return SlottableTime(r.ts_ms); });
     if (in_range) {
       auto many = Prepared(insert_many_, InsertManySql().c_str());
       if (!many.ok()) return rollback(many.take_status());
