@@ -153,9 +153,9 @@ class WriterSink final : public providers::StreamSink {
   }
   // Task requests keep a copy of the streamed bytes (the teacher's label).
   std::string* capture = nullptr;
-  http::awaitable<bool> Write(std::string_view bytes) override {
+  http::awaitable<bool> Write(std::string_view bytes, http::StreamFlush flush) override {
     if (capture != nullptr && capture->size() < kMaxCapture) capture->append(bytes);
-    co_return co_await w_.WriteChunk(bytes);
+    co_return co_await w_.WriteChunk(bytes, flush);
   }
   bool started() const override { return w_.started(); }
 
@@ -536,7 +536,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       headers.emplace_back(kCostHeader, FormatUsd(outcome.cost_usd));
       if (chat.stream) {
         if (co_await w.BeginStream(200, "text/event-stream", headers)) {
-          if (co_await w.WriteChunk(reply.body)) co_await w.EndStream();
+          if (co_await w.WriteChunk(reply.body, http::StreamFlush::kWithNext))
+            co_await w.EndStream();
         }
       } else {
         co_await w.Send(200, kJson, reply.body, headers);
@@ -771,7 +772,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
         std::string frame = "data: ";
         frame += api::OpenAiErrorBody(err);
         frame += "\n\n";
-        co_await w.WriteChunk(frame);
+        co_await w.WriteChunk(frame, http::StreamFlush::kWithNext);
         co_await w.EndStream();
         outcome.provider = pcfg.name;
         outcome.answered_by = target.label;

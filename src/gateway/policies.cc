@@ -35,7 +35,7 @@ std::string FormatScore(double score) {
 class NoStreamSink final : public providers::StreamSink {
  public:
   http::awaitable<bool> BeginStream() override { co_return false; }
-  http::awaitable<bool> Write(std::string_view) override { co_return false; }
+  http::awaitable<bool> Write(std::string_view, http::StreamFlush) override { co_return false; }
   bool started() const override { return false; }
 };
 
@@ -489,7 +489,7 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
     if (!answer.usage.present) answer.usage = usage;
     const std::string sse = CompletionAsSse(answer, call.chat->include_usage);
     if (co_await w.BeginStream(200, "text/event-stream", headers)) {
-      if (co_await w.WriteChunk(sse)) co_await w.EndStream();
+      if (co_await w.WriteChunk(sse, http::StreamFlush::kWithNext)) co_await w.EndStream();
     }
   } else if (want_logprobs && !weak_request->client_logprobs && parsed.ok()) {
     // The logprobs were asked for the score, not by the client: not passed on.

@@ -233,18 +233,18 @@ void SseRestorer::HandleEvent(std::string_view event, std::string& out) {
   out.append(event.substr(data_end));
 }
 
-http::awaitable<bool> RestoringSink::Write(std::string_view sse_bytes) {
+http::awaitable<bool> RestoringSink::Write(std::string_view sse_bytes, http::StreamFlush flush) {
   out_.clear();
   restorer_.Feed(sse_bytes, out_);
   if (out_.empty()) co_return true;
-  co_return co_await inner_.Write(out_);
+  co_return co_await inner_.Write(out_, flush);
 }
 
 http::awaitable<bool> RestoringSink::Flush() {
   out_.clear();
   restorer_.Finish(out_);
   if (out_.empty()) co_return true;
-  co_return co_await inner_.Write(out_);
+  co_return co_await inner_.Write(out_, http::StreamFlush::kWithNext);
 }
 
 core::Status MaskStatus(const core::Status& s, const guard::PiiScanner* scanner) {

@@ -112,7 +112,7 @@ class RestoringSink final : public providers::StreamSink {
                 int64_t created)
       : inner_(inner), restorer_(map, std::move(id), created) {}
   http::awaitable<bool> BeginStream() override { return inner_.BeginStream(); }
-  http::awaitable<bool> Write(std::string_view sse_bytes) override;
+  http::awaitable<bool> Write(std::string_view sse_bytes, http::StreamFlush flush) override;
   bool started() const override { return inner_.started(); }
   http::awaitable<bool> Flush();
 

@@ -150,13 +150,25 @@ awaitable<bool> ResponseWriter::BeginStream(int status, std::string_view content
                                             const HeaderList& extra) {
   if (started_ || failed_) co_return false;
   started_ = true;
+  // The head waits in scratch_ for the first chunk (or the end of the stream):
+  // one write instead of two when the upstream's head and first event arrive
+  // together, which is how both loopback and real upstreams answer.
   scratch_.clear();
   AppendHead(scratch_, status, content_type, extra, true, 0);
-  boost::system::error_code ec;
   first_byte_ = std::chrono::steady_clock::now();
+  co_return true;
+}
+
+awaitable<bool> ResponseWriter::WriteOut(std::span<const asio::const_buffer> bufs) {
+  if (!head_sent_) {
+    first_byte_ = std::chrono::steady_clock::now();
+    head_sent_ = true;
+  }
+  boost::system::error_code ec;
   conn_.stream_.expires_after(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.stream_, asio::buffer(scratch_), Redirect(ec));
+  co_await asio::async_write(conn_.stream_, bufs, Redirect(ec));
   conn_.stream_.expires_never();
+  scratch_.clear();
   if (ec) {
     failed_ = true;
     cancel_.Cancel();
@@ -165,56 +177,53 @@ awaitable<bool> ResponseWriter::BeginStream(int status, std::string_view content
   co_return true;
 }
 
-awaitable<bool> ResponseWriter::WriteChunk(std::string_view data) {
+awaitable<bool> ResponseWriter::WriteChunk(std::string_view data, StreamFlush flush) {
   if (!started_ || failed_ || complete_) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the stream
   if (head_only_) {
     body_bytes_ += data.size();
     co_return true;
   }
-  scratch_.clear();
   AppendHex(scratch_, data.size());
   scratch_.append(kCrlf);
-  std::array<asio::const_buffer, 3> bufs{asio::buffer(scratch_), asio::buffer(data),
-                                         asio::buffer(kCrlf.data(), kCrlf.size())};
-  boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.stream_, bufs, Redirect(ec));
-  conn_.stream_.expires_never();
-  if (ec) {
-    failed_ = true;
-    cancel_.Cancel();
-    co_return false;
+  if (flush == StreamFlush::kWithNext) {
+    // Held (with the head, if still waiting) until the next write.
+    scratch_.append(data);
+    scratch_.append(kCrlf);
+    body_bytes_ += data.size();
+    co_return true;
   }
+  const std::array<asio::const_buffer, 3> bufs{asio::buffer(scratch_), asio::buffer(data),
+                                               asio::buffer(kCrlf.data(), kCrlf.size())};
+  if (!co_await WriteOut(bufs)) co_return false;
   body_bytes_ += data.size();
   co_return true;
 }
 
 awaitable<bool> ResponseWriter::EndStream(const HeaderList& trailers) {
   if (!started_ || failed_ || complete_) co_return false;
-  if (head_only_) {
-    complete_ = true;
-    co_return true;
-  }
-  scratch_.assign("0\r\n");
-  for (const auto& [name, value] : trailers) {
-    scratch_.append(name);
-    scratch_.append(": ");
-    scratch_.append(value);
+  if (!head_only_) {
+    scratch_.append("0\r\n");
+    for (const auto& [name, value] : trailers) {
+      scratch_.append(name);
+      scratch_.append(": ");
+      scratch_.append(value);
+      scratch_.append(kCrlf);
+    }
     scratch_.append(kCrlf);
   }
-  scratch_.append(kCrlf);
-  boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.stream_, asio::buffer(scratch_), Redirect(ec));
-  conn_.stream_.expires_never();
-  if (ec) {
-    failed_ = true;
-    cancel_.Cancel();
-    co_return false;
+  if (!scratch_.empty()) {  // a HEAD request's answer still owes its head
+    const std::array<asio::const_buffer, 1> bufs{asio::buffer(scratch_)};
+    if (!co_await WriteOut(bufs)) co_return false;
   }
   complete_ = true;
   co_return true;
+}
+
+awaitable<void> ResponseWriter::FlushHeld() {
+  if (failed_ || complete_ || scratch_.empty() || !started_) co_return;
+  const std::array<asio::const_buffer, 1> bufs{asio::buffer(scratch_)};
+  co_await WriteOut(bufs);
 }
 
 // ---------------------------------------------------------------- server
@@ -471,6 +480,7 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
     }
     active_requests_.fetch_sub(1, std::memory_order_relaxed);
 
+    if (!writer.complete()) co_await writer.FlushHeld();
     if (handler_threw && !writer.started()) {
       co_await SendError(conn, 500, "internal error while handling the request");
       break;

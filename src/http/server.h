@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "http/asio.h"
 #include "http/cancel.h"
 #include "http/event_loops.h"
+#include "http/stream_flush.h"
 
 namespace switchyard::http {
 
@@ -63,13 +65,18 @@ class ResponseWriter {
 
   awaitable<bool> Send(int status, std::string_view content_type, std::string_view body,
                        const HeaderList& extra = {});
-  // Sends the head with Transfer-Encoding: chunked.
+  // Starts a response with Transfer-Encoding: chunked. The head goes out with
+  // the first chunk (or with EndStream()); from here on started() is true.
   awaitable<bool> BeginStream(int status, std::string_view content_type,
                               const HeaderList& extra = {});
-  awaitable<bool> WriteChunk(std::string_view data);
+  // kWithNext holds the framed chunk (copied) until the next write.
+  awaitable<bool> WriteChunk(std::string_view data, StreamFlush flush = StreamFlush::kNow);
   // Ends the chunked body; `trailers` (announced in BeginStream's `Trailer`
   // header by the caller) follow the last chunk.
   awaitable<bool> EndStream(const HeaderList& trailers = {});
+  // Sends what a stream still holds (its head, chunks written with kWithNext)
+  // when the handler returns without ending it; the connection closes after.
+  awaitable<void> FlushHeld();
 
   bool started() const { return started_; }    // the head went out: no retry now
   bool complete() const { return complete_; }  // a whole response went out
@@ -84,6 +91,8 @@ class ResponseWriter {
  private:
   void AppendHead(std::string& out, int status, std::string_view content_type,
                   const HeaderList& extra, bool chunked, size_t content_length) const;
+  // Writes `bufs` (scratch_ first, if it holds anything) and clears scratch_.
+  awaitable<bool> WriteOut(std::span<const asio::const_buffer> bufs);
 
   Connection& conn_;
   CancelToken cancel_;
@@ -94,7 +103,8 @@ class ResponseWriter {
   bool head_only_ = false;
   size_t body_bytes_ = 0;
   std::chrono::steady_clock::time_point first_byte_{};
-  std::string scratch_;
+  bool head_sent_ = false;  // a stream's head has reached the socket
+  std::string scratch_;     // the head and chunks not yet written
 };
 
 using Handler = std::function<awaitable<void>(ServerRequest&, ResponseWriter&)>;

@@ -48,7 +48,12 @@ http::awaitable<core::Result<ChatResult>> AnthropicProvider::Chat(const CallCont
     if (piece->empty()) break;
     out.clear();
     core::Status fed = translator.Feed(*piece, out);
-    if (!out.empty() && !co_await sink.Write(out)) co_return core::Cancelled("client went away");
+    // The last piece goes out with the end of the stream, in one write.
+    const auto flush =
+        resp->done() || translator.done() ? http::StreamFlush::kWithNext : http::StreamFlush::kNow;
+    if (!out.empty() && !co_await sink.Write(out, flush)) {
+      co_return core::Cancelled("client went away");
+    }
     if (!fed.ok()) co_return NameProvider(cfg_.name, fed);
     if (translator.done()) break;
   }

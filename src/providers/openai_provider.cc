@@ -247,11 +247,18 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
     if (piece->empty()) break;
     out.clear();
     relay.Feed(*piece, out);
-    if (!out.empty() && !co_await sink.Write(out)) co_return core::Cancelled("client went away");
+    // Once the upstream is done, what is left goes out with the end of the
+    // stream in one write (the client gets no fewer bytes, only fewer sends).
+    const auto flush = resp->done() ? http::StreamFlush::kWithNext : http::StreamFlush::kNow;
+    if (!out.empty() && !co_await sink.Write(out, flush)) {
+      co_return core::Cancelled("client went away");
+    }
   }
   out.clear();
   relay.Finish(out);
-  if (!out.empty() && !co_await sink.Write(out)) co_return core::Cancelled("client went away");
+  if (!out.empty() && !co_await sink.Write(out, http::StreamFlush::kWithNext)) {
+    co_return core::Cancelled("client went away");
+  }
   result.streamed = true;
   result.usage = relay.usage();
   result.finish_reason = relay.finish_reason();

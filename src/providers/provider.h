@@ -19,6 +19,7 @@
 #include "http/asio.h"
 #include "http/cancel.h"
 #include "http/client.h"
+#include "http/stream_flush.h"
 
 namespace simdjson::dom {
 class parser;
@@ -70,7 +71,9 @@ class StreamSink {
   virtual ~StreamSink() = default;
   virtual http::awaitable<bool> BeginStream() = 0;
   // OpenAI-format SSE bytes (whole events). False when the client is gone.
-  virtual http::awaitable<bool> Write(std::string_view sse_bytes) = 0;
+  // kWithNext: the caller writes again (or the stream ends) without waiting
+  // on the network first, so the bytes may go out with the next write.
+  virtual http::awaitable<bool> Write(std::string_view sse_bytes, http::StreamFlush flush) = 0;
   virtual bool started() const = 0;
 };
 

@@ -115,7 +115,9 @@ http::awaitable<core::Result<ChatResult>> ReplayProvider::Chat(const CallContext
   api::AppendChunkContent(out, ctx.request_id, result.model, ctx.created, *answer);
   api::AppendChunkFinish(out, ctx.request_id, result.model, ctx.created, "stop");
   api::AppendDone(out);
-  if (!co_await sink.Write(out)) co_return core::Cancelled("client went away");
+  if (!co_await sink.Write(out, http::StreamFlush::kWithNext)) {
+    co_return core::Cancelled("client went away");
+  }
   result.streamed = true;
   co_return result;
 }

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -284,6 +286,27 @@ TEST_F(ClientTest, ChunksAlreadyBufferedComeBackInOnePiece) {
   ASSERT_TRUE(f.status.ok()) << f.status.ToString();
   EXPECT_EQ(f.body, "data: a\n\ndata: b\n\ndata: c\n\n");
   ASSERT_EQ(f.pieces.size(), 1u);
+}
+
+// A burst bigger than beast's default 512-byte read still comes back whole:
+// the connection's read buffer is reserved, so one read takes it all.
+TEST_F(ClientTest, ABurstOfManyChunksComesBackInOnePiece) {
+  std::string reply =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string expected;
+  for (int i = 0; i < 12; ++i) {
+    const std::string event = "data: " + std::string(290, static_cast<char>('a' + i)) + "\n\n";
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", event.size());
+    reply += size + event + "\r\n";
+    expected += event;
+  }
+  reply += "0\r\n\r\n";
+  OneShotServer server(reply);
+  Fetched f = Fetch(Post(OriginFor(server.port())));
+  ASSERT_TRUE(f.status.ok()) << f.status.ToString();
+  EXPECT_EQ(f.body, expected);
+  EXPECT_EQ(f.pieces.size(), 1u);
 }
 
 TEST_F(ClientTest, MalformedBufferedChunkIsUnavailable) {

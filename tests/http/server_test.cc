@@ -86,6 +86,21 @@ class ServerTest : public ::testing::Test {
       co_await w.EndStream();
       co_return;
     }
+    if (target == "/stream-held") {
+      // Chunks held for the next write still reach the client, in order.
+      co_await w.BeginStream(200, "text/plain");
+      co_await w.WriteChunk("one", StreamFlush::kWithNext);
+      co_await w.WriteChunk("two");
+      co_await w.WriteChunk("three", StreamFlush::kWithNext);
+      co_await w.EndStream();
+      co_return;
+    }
+    if (target == "/stream-unended") {
+      // Returns without EndStream(): what is held goes out, then the close.
+      co_await w.BeginStream(200, "text/plain");
+      co_await w.WriteChunk("held", StreamFlush::kWithNext);
+      co_return;
+    }
     if (target == "/wait" || target == "/slow") {
       asio::steady_timer timer(co_await asio::this_coro::executor,
                                target == "/wait" ? seconds(10) : milliseconds(300));
@@ -301,6 +316,46 @@ TEST_F(ServerTest, StreamedResponseIsChunked) {
   EXPECT_EQ(r.headers["transfer-encoding"], "chunked");
   EXPECT_EQ(r.headers["cache-control"], "no-cache");
   EXPECT_EQ(r.pieces, (std::vector<std::string>{"one", "two", "three"}));
+}
+
+TEST_F(ServerTest, HeldChunksGoOutWithTheNextWrite) {
+  Start();
+  auto r = testing::HttpStream(port(), "/stream-held", "");
+  ASSERT_TRUE(r.error.ok()) << r.error.ToString();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["transfer-encoding"], "chunked");
+  std::string body;
+  for (const auto& p : r.pieces) body += p;
+  EXPECT_EQ(body, "onetwothree");
+}
+
+TEST_F(ServerTest, StreamLeftUnendedStillSendsWhatItHeldThenCloses) {
+  Start();
+  RawSocket sock(port());
+  ASSERT_TRUE(sock.Send("GET /stream-unended HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string reply = sock.ReadToEnd(seconds(5));
+  EXPECT_EQ(reply.find("HTTP/1.1 200 OK\r\n"), 0u) << reply;
+  // The held chunk arrives; no last chunk follows, so the client sees the
+  // body cut short by the close instead of a complete (truncated) answer.
+  EXPECT_TRUE(reply.ends_with("\r\n\r\n4\r\nheld\r\n")) << reply;
+}
+
+TEST_F(ServerTest, HeadOfAStreamGoesOutAtTheEndWithoutABody) {
+  Start();
+  RawSocket sock(port());
+  ASSERT_TRUE(
+      sock.Send("HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string reply = sock.ReadToEnd(seconds(5));
+  EXPECT_EQ(reply.find("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                       "Transfer-Encoding: chunked\r\n"),
+            0u)
+      << reply;
+  const size_t second = reply.find("HTTP/1.1 200 OK\r\n", 1);
+  ASSERT_NE(second, std::string::npos) << reply;
+  EXPECT_TRUE(reply.substr(0, second).ends_with("\r\n\r\n")) << reply;
+  EXPECT_EQ(reply.substr(0, second).find("one"), std::string::npos) << reply;
+  EXPECT_TRUE(reply.ends_with("\r\n\r\nGET /second ")) << reply;
 }
 
 TEST_F(ServerTest, ClientDisconnectFiresTheCancelToken) {
