@@ -215,7 +215,7 @@ AuditStore::~AuditStore() {
     queue_cv_.notify_all();
     writer_.join();
   }
-  for (sqlite3_stmt* s : {insert_, begin_, commit_}) {
+  for (sqlite3_stmt* s : {insert_, insert_many_, begin_, commit_}) {
     if (s != nullptr) sqlite3_finalize(s);
   }
 }
@@ -314,47 +314,81 @@ core::Status AuditStore::Step(sqlite3_stmt*& stmt, const char* sql, std::string_
   return status;
 }
 
+namespace {
+
+constexpr int kAuditParams = 11;  // columns in kColumns
+
+// "INSERT INTO guard_egress_audit (...) VALUES (?1, ..., ?11), (?12, ...)..."
+std::string InsertSql(size_t rows) {
+  std::string sql = std::string("INSERT INTO guard_egress_audit (") + kColumns + ") VALUES ";
+  for (size_t row = 0; row < rows; ++row) {
+    sql += row == 0 ? "(" : ", (";
+    for (int p = 1; p <= kAuditParams; ++p) {
+      if (p > 1) sql += ", ";
+      sql += "?" + std::to_string(static_cast<int>(row) * kAuditParams + p);
+    }
+    sql += ")";
+  }
+  return sql;
+}
+
+// Binds `r` as the row whose first parameter is base + 1. Every text is bound
+// SQLITE_STATIC (no copy): the record and the two JSON strings outlive the
+// statement's step, and all are rebound per record.
+void BindAudit(sqlite3_stmt* s, int base, const AuditRecord& r, const std::string& before_json,
+               const std::string& after_json) {
+  sqlite3_bind_int64(s, base + 1, r.ts_ms);
+  internal::BindStaticText(s, base + 2, r.request_id);
+  internal::BindStaticText(s, base + 3, r.tenant);
+  internal::BindStaticText(s, base + 4, r.task);
+  internal::BindStaticText(s, base + 5, r.provider);
+  internal::BindStaticText(s, base + 6, r.model);
+  internal::BindStaticText(s, base + 7, r.policy);
+  internal::BindStaticText(s, base + 8, before_json);
+  internal::BindStaticText(s, base + 9, after_json);
+  internal::BindStaticText(s, base + 10, r.payload_sha256);
+  sqlite3_bind_int64(s, base + 11, r.payload_bytes);
+}
+
+}  // namespace
+
 core::Status AuditStore::Insert(std::span<const AuditRecord> records) {
-  // BEGIN and COMMIT are prepared once, like the INSERT (sqlite3_exec would
+  // BEGIN and COMMIT are prepared once, like the INSERTs (sqlite3_exec would
   // compile them for every batch).
   if (core::Status s = Step(begin_, "BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
     return s;
   }
-  if (insert_ == nullptr) {
-    const std::string sql = std::string("INSERT INTO guard_egress_audit (") + kColumns +
-                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-    auto stmt = db_->Prepare(sql.c_str(), "cannot write audit records");
-    if (!stmt.ok()) {
-      (void)db_->Exec("ROLLBACK", "cannot roll back");
-      return stmt.take_status();
-    }
-    insert_ = stmt->Release();
-  }
-  sqlite3_stmt* s = insert_;
+  auto prepare = [this](sqlite3_stmt*& stmt, size_t rows) -> core::Status {
+    if (stmt != nullptr) return core::Status::Ok();
+    auto prepared = db_->Prepare(InsertSql(rows).c_str(), "cannot write audit records");
+    if (!prepared.ok()) return prepared.take_status();
+    stmt = prepared->Release();
+    return core::Status::Ok();
+  };
+  // Full chunks of kRowsPerInsert records take one statement execution
+  // (step, reset) instead of one per record; the rest go one by one.
   core::Status err;
-  for (const AuditRecord& r : records) {
-    // Every text is bound SQLITE_STATIC (no copy): the record and the two
-    // scratch strings outlive sqlite3_step, and all are rebound per record.
-    CountsJson(r.findings_before, before_json_);
-    CountsJson(r.findings_after, after_json_);
-    sqlite3_bind_int64(s, 1, r.ts_ms);
-    internal::BindStaticText(s, 2, r.request_id);
-    internal::BindStaticText(s, 3, r.tenant);
-    internal::BindStaticText(s, 4, r.task);
-    internal::BindStaticText(s, 5, r.provider);
-    internal::BindStaticText(s, 6, r.model);
-    internal::BindStaticText(s, 7, r.policy);
-    internal::BindStaticText(s, 8, before_json_);
-    internal::BindStaticText(s, 9, after_json_);
-    internal::BindStaticText(s, 10, r.payload_sha256);
-    sqlite3_bind_int64(s, 11, r.payload_bytes);
-    const int rc = sqlite3_step(s);
+  size_t done = 0;
+  while (err.ok() && done < records.size()) {
+    const bool many = records.size() - done >= kRowsPerInsert;
+    sqlite3_stmt*& stmt = many ? insert_many_ : insert_;
+    if (err = prepare(stmt, many ? kRowsPerInsert : 1); !err.ok()) break;
+    const size_t rows = many ? kRowsPerInsert : 1;
+    for (size_t row = 0; row < rows; ++row) {
+      const AuditRecord& r = records[done + row];
+      CountsJson(r.findings_before, before_json_[row]);
+      CountsJson(r.findings_after, after_json_[row]);
+      BindAudit(stmt, static_cast<int>(row) * kAuditParams, r, before_json_[row], after_json_[row]);
+    }
+    const int rc = sqlite3_step(stmt);
     if (rc != SQLITE_DONE) err = db_->Error(rc, "cannot write audit records");
-    sqlite3_reset(s);
-    if (!err.ok()) break;
+    sqlite3_reset(stmt);
+    done += rows;
   }
   // No pointer into the records stays bound once they are gone.
-  sqlite3_clear_bindings(s);
+  for (sqlite3_stmt* s : {insert_, insert_many_}) {
+    if (s != nullptr) sqlite3_clear_bindings(s);
+  }
   if (!err.ok()) {
     (void)db_->Exec("ROLLBACK", "cannot roll back");
     return err;

@@ -18,6 +18,7 @@
 // are safe from any thread.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -140,11 +141,14 @@ class AuditStore {
   std::unique_ptr<internal::SqliteDb> db_;
   // Prepared once (writer side, under db_mu_); finalized before db_ closes.
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* insert_many_ = nullptr;  // kRowsPerInsert rows per execution
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
-  // Insert() scratch (under db_mu_) for the findings JSON, bound SQLITE_STATIC.
-  std::string before_json_;
-  std::string after_json_;
+  // Insert() scratch (under db_mu_) for the findings JSON of each row of one
+  // statement, bound SQLITE_STATIC.
+  static constexpr size_t kRowsPerInsert = 16;
+  std::array<std::string, kRowsPerInsert> before_json_;
+  std::array<std::string, kRowsPerInsert> after_json_;
   AuditStoreOptions options_;
   std::mutex db_mu_;
 

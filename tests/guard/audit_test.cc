@@ -42,6 +42,8 @@ class AuditStoreTest : public ::testing::Test {
     return r;
   }
 
+  void ExpectRowsAreExactlyTheRecords(int64_t count, AuditStoreOptions o);
+
   fs::path dir_;
   std::string path_;
 };
@@ -130,14 +132,14 @@ TEST_F(AuditStoreTest, RecordAndQueryRoundTrip) {
 // The exact rows written (text bound without copies, the findings JSON built
 // in reused buffers): each record's own values, nothing left over from the
 // record before, in every batch shape the writer can take (max_batch 2).
-TEST_F(AuditStoreTest, RowsAreExactlyTheRecords) {
-  AuditStoreOptions o;
+// Writes `count` varied records through the background writer and checks
+// every row, column by column.
+void AuditStoreTest::ExpectRowsAreExactlyTheRecords(int64_t count, AuditStoreOptions o) {
   o.background = true;
-  o.max_batch = 2;
   std::vector<AuditRecord> records;
-  for (int64_t i = 0; i < 7; ++i) {
+  for (int64_t i = 0; i < count; ++i) {
     AuditRecord r = Sample(100 + i, i % 2 == 0 ? "openai" : "anthropic");
-    r.request_id = "chatcmpl-" + std::string(40 + i, static_cast<char>('a' + i));
+    r.request_id = "chatcmpl-" + std::string(40 + i, static_cast<char>('a' + i % 26));
     if (i % 3 == 1) r.findings_before = {};
     if (i % 3 == 2) r.findings_after = {{"phone", i}};
     r.tenant = i == 4 ? "" : r.tenant;
@@ -182,6 +184,19 @@ TEST_F(AuditStoreTest, RowsAreExactlyTheRecords) {
   EXPECT_EQ(sqlite3_step(s), SQLITE_DONE);
   sqlite3_finalize(s);
   sqlite3_close(db);
+}
+
+TEST_F(AuditStoreTest, RowsAreExactlyTheRecords) {
+  AuditStoreOptions o;
+  o.max_batch = 2;  // batches of one and two records
+  ExpectRowsAreExactlyTheRecords(7, o);
+}
+
+// One batch of 37: two 16-row statements, then five single-row ones.
+TEST_F(AuditStoreTest, RowsAreExactlyTheRecordsInMultiRowStatements) {
+  AuditStoreOptions o;
+  o.batch_delay = std::chrono::seconds(30);  // the batch fills until Flush()
+  ExpectRowsAreExactlyTheRecords(37, o);
 }
 
 TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {
