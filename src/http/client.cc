@@ -31,8 +31,8 @@ bool IsStaleConnection(const boost::system::error_code& ec) {
 
 struct UpstreamConnection {
   Origin origin;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<TcpStream> plain;
+  std::optional<beast::ssl_stream<TcpStream>> tls;
   // Raw bytes read from the socket. Reserved up front: beast sizes each read
   // by the free capacity (512 bytes for a fresh buffer), which split a 3 KB
   // streamed answer into seven reads and seven writes to the client.
@@ -42,7 +42,7 @@ struct UpstreamConnection {
   std::unique_ptr<char[]> body_buf = std::make_unique_for_overwrite<char[]>(kReadBuffer);
   Clock::time_point idle_since;
 
-  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  TcpStream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   void Close() {
     boost::system::error_code ignored;
     tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -117,7 +117,7 @@ class UpstreamClient {
   asio::io_context& ctx_;
   asio::ssl::context& tls_;
   ClientOptions options_;
-  tcp::resolver resolver_;
+  Resolver resolver_;
   struct DnsEntry {
     std::vector<tcp::endpoint> endpoints;
     std::chrono::steady_clock::time_point expires;

@@ -32,7 +32,7 @@ bool IsTimeout(const boost::system::error_code& ec) {
 // shared state, so it is harmless if it runs after the frame is gone.
 class ReadDeadline {
  public:
-  ReadDeadline(tcp::socket& socket, std::chrono::milliseconds timeout)
+  ReadDeadline(Socket& socket, std::chrono::milliseconds timeout)
       : state_(std::make_shared<State>()), timer_(socket.get_executor(), timeout) {
     timer_.async_wait([st = state_, sock = &socket](const boost::system::error_code& ec) {
       if (ec || st->done) return;
@@ -53,7 +53,7 @@ class ReadDeadline {
     bool expired = false;
   };
   std::shared_ptr<State> state_;
-  asio::steady_timer timer_;
+  SteadyTimer timer_;
 };
 
 // How long a connection closed after an error answer keeps draining what the
@@ -66,10 +66,10 @@ constexpr std::chrono::milliseconds kLingerTime{1000};
 // A client connection: lives in its Session coroutine's frame.
 class Connection {
  public:
-  Connection(Server& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {}
+  Connection(Server& server, Socket socket) : server_(server), stream_(std::move(socket)) {}
 
   Server& server_;
-  beast::tcp_stream stream_;
+  TcpStream stream_;
   bool idle_ = true;  // waiting for a request: may be closed on shutdown
   bool closing_ = false;
 };
@@ -78,7 +78,7 @@ struct Server::Loop {
   Loop(asio::io_context& c, size_t i) : ctx(c), index(i), acceptor(c) {}
   asio::io_context& ctx;
   size_t index;
-  tcp::acceptor acceptor;
+  Acceptor acceptor;
   std::list<Connection*> connections;  // touched only on this loop
 };
 
@@ -251,7 +251,7 @@ core::Status Server::Start() {
     // a port another process (e.g. a second switchyard) is listening on and
     // silently take part of its connections. A probe bind without it fails
     // with EADDRINUSE when anything listens there.
-    tcp::acceptor probe(per_loop_.front()->ctx);
+    Acceptor probe(per_loop_.front()->ctx);
     const tcp::endpoint ep(addr, port);
     probe.open(ep.protocol(), ec);
     if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
@@ -316,11 +316,11 @@ bool Server::WaitIdle(std::chrono::steady_clock::time_point deadline) const {
 awaitable<void> Server::AcceptLoop(Loop& loop) {
   for (;;) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await loop.acceptor.async_accept(Redirect(ec));
+    Socket socket = co_await loop.acceptor.async_accept(Redirect(ec));
     if (ec) {
       if (!loop.acceptor.is_open() || draining_.load()) co_return;
       // EMFILE and friends: back off briefly rather than spin.
-      asio::steady_timer t(loop.ctx, std::chrono::milliseconds(10));
+      SteadyTimer t(loop.ctx.get_executor(), std::chrono::milliseconds(10));
       co_await t.async_wait(Redirect(ec));
       continue;
     }
@@ -364,7 +364,7 @@ awaitable<void> Server::SendReadError(Connection& conn, boost::system::error_cod
   }
 }
 
-awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
+awaitable<void> Server::Session(Loop& loop, Socket socket) {
   Connection conn(*this, std::move(socket));
   loop.connections.push_front(&conn);
   const auto self_it = loop.connections.begin();
@@ -446,7 +446,7 @@ awaitable<void> Server::Session(Loop& loop, tcp::socket socket) {
     bool done = false;
     bool watching = true;
     bool handler_threw = false;
-    asio::steady_timer done_timer(executor, std::chrono::steady_clock::time_point::max());
+    SteadyTimer done_timer(executor, std::chrono::steady_clock::time_point::max());
     asio::co_spawn(executor, handler_(req, writer), [&](std::exception_ptr e) {
       done = true;
       handler_threw = e != nullptr;

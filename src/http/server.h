@@ -145,7 +145,7 @@ class Server {
   struct Loop;
 
   awaitable<void> AcceptLoop(Loop& loop);
-  awaitable<void> Session(Loop& loop, tcp::socket socket);
+  awaitable<void> Session(Loop& loop, Socket socket);
   awaitable<void> SendError(Connection& conn, int status, std::string_view message);
   // Answers a failed read of a request's head or body (431/413/408/400), or
   // nothing when the client simply went away.
