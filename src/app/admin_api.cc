@@ -10,6 +10,7 @@
 #include "core/json_writer.h"
 #include "economics/chart.h"
 #include "economics/crossover.h"
+#include "http/offload.h"
 #include "learn/label_store.h"
 #include "learn/registry.h"
 #include "ledger/query.h"
@@ -652,11 +653,8 @@ http::awaitable<void> AdminApi::Handle(http::ServerRequest& req, http::ResponseW
                                 "method " + std::string(req.method_text) + " is not allowed on " +
                                     std::string(path) + " (allowed: GET)"));
   } else {
-    // Leave the event loop for the database read, then come back to answer.
-    auto loop_executor = co_await http::asio::this_coro::executor;
-    co_await http::asio::post(pool_, http::use_awaitable);
-    answer = Get(target);
-    co_await http::asio::post(loop_executor, http::use_awaitable);
+    // The database read runs on the pool, not on (and blocking) the event loop.
+    answer = co_await http::RunOnPool(pool_, [this, target] { return Get(target); });
   }
   http::HeaderList headers;
   headers.emplace_back("Cache-Control", "no-store");
