@@ -12,7 +12,11 @@
 namespace switchyard::routing {
 namespace {
 
-constexpr int kFormatVersion = 1;
+// Version 1 files (every model with the default option/extra-check weights
+// of 0, which is still written as version 1) have no "extra_weights" line;
+// version 2 adds it after "weights".
+constexpr int kFormatVersion = 2;
+constexpr int kOldestFormatVersion = 1;
 constexpr std::string_view kMagic = "switchyard-router";
 
 double Sigmoid(double z) {
@@ -252,7 +256,8 @@ std::string RouterModel::Serialize() const {
   const FeatureOptions& f = options_.features;
   std::string out;
   char buf[256];
-  out += std::string(kMagic) + " " + std::to_string(kFormatVersion) + "\n";
+  const bool extra = f.option_weight != 0 || f.answer_extra_weight != 0;
+  out += std::string(kMagic) + " " + std::to_string(extra ? kFormatVersion : 1) + "\n";
   out += "kind " + std::string(RouterKindName(options_.kind)) + "\n";
   out += "target " + std::string(TargetName(options_.target)) + "\n";
   out += "hash_bits " + std::to_string(f.hash_bits) + "\n";
@@ -265,6 +270,11 @@ std::string RouterModel::Serialize() const {
                 f.subject_structure_weight, f.answer_weight, f.answer_words_weight,
                 f.cascade_prompt_weight);
   out += buf;
+  if (extra) {
+    std::snprintf(buf, sizeof buf, "extra_weights %.17g %.17g\n", f.option_weight,
+                  f.answer_extra_weight);
+    out += buf;
+  }
   out += "heads " + std::to_string(heads_.size()) + "\n";
   for (const Head& h : heads_) {
     size_t nnz = 0;
@@ -301,6 +311,7 @@ core::Result<RouterModel> RouterModel::Load(const std::string& path) {
 core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_view name) {
   const std::string prefix(name);
   Reader r(text, name);
+  int version = 0;
   std::string_view line;
   if (!r.Next(&line)) return core::InvalidArgument(prefix + ": empty file");
   {
@@ -309,11 +320,12 @@ core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_
       return core::InvalidArgument(prefix + ": not a switchyard router model (first line '" +
                                    std::string(line.substr(0, 40)) + "')");
     }
-    int version = 0;
-    if (!ParseNumber(parts[1], &version) || version != kFormatVersion) {
+    if (!ParseNumber(parts[1], &version) || version < kOldestFormatVersion ||
+        version > kFormatVersion) {
       return core::InvalidArgument(prefix + ": unsupported model version " + std::string(parts[1]) +
-                                   " (this build reads version " + std::to_string(kFormatVersion) +
-                                   ")");
+                                   " (this build reads versions " +
+                                   std::to_string(kOldestFormatVersion) + " to " +
+                                   std::to_string(kFormatVersion) + ")");
     }
   }
   RouterModel model;
@@ -368,6 +380,16 @@ core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_
                      &f.cascade_prompt_weight};
   for (int i = 0; i < 8; ++i) {
     if (!ParseNumber((*weights)[i], dest[i])) return r.BadValue((*weights)[i], "weights");
+  }
+  if (version >= 2) {
+    auto extra = r.Keyed("extra_weights", 2);
+    if (!extra.ok()) return extra.take_status();
+    if (!ParseNumber((*extra)[0], &f.option_weight)) {
+      return r.BadValue((*extra)[0], "extra_weights");
+    }
+    if (!ParseNumber((*extra)[1], &f.answer_extra_weight)) {
+      return r.BadValue((*extra)[1], "extra_weights");
+    }
   }
   auto heads = r.Keyed("heads", 1);
   if (!heads.ok()) return heads.take_status();

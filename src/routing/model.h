@@ -14,7 +14,8 @@
 //               right or wrong as negatives of both heads.
 //
 // Model file (text, one item per line):
-//   switchyard-router 1
+//   switchyard-router 1|2      (2 only when option_weight or answer_extra_weight
+//                               is not 0, so models of the defaults stay version 1)
 //   kind prompt|cascade
 //   target benefit|difference|weak_wrong|discordant
 //   hash_bits 18
@@ -22,6 +23,7 @@
 //   char_ngrams 0 0
 //   weights <word> <char> <subject> <structure> <subject_structure> <answer>
 //           <answer_words> <cascade_prompt>
+//   extra_weights <option> <answer_extra>   (version 2 only)
 //   heads <n>
 //   head identity|logistic <sign +1|-1> <bias> <nnz>
 //   <index> <weight>            (nnz lines)
@@ -74,7 +76,7 @@ class RouterModel {
   // Errors (kInvalidArgument), each starting with `name`:
   //   "<name>: empty file"
   //   "<name>: not a switchyard router model (first line 'x')"
-  //   "<name>: unsupported model version 2 (this build reads version 1)"
+  //   "<name>: unsupported model version 3 (this build reads versions 1 to 2)"
   //   "<name>:<line>: expected '<key> ...', found 'x'"
   //   "<name>:<line>: bad value 'x' for '<key>'"
   //   "<name>:<line>: weight index 300000 out of range (hash_bits 18)"

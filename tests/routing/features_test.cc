@@ -71,6 +71,61 @@ TEST(FeaturesTest, SubjectStructureConjunction) {
   EXPECT_FLOAT_EQ(ValueOf(v, "subj:abstract_algebra|p:statements", o.hash_bits), 0.5f);
 }
 
+TEST(FeaturesTest, OptionFeaturesOnlyWithTheirWeight) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt =
+      "Which of the following are true?\nA. I only\nB. II only\nC. I and II\n"
+      "D. None of the above\nAnswer:";
+  const int bits = o.hash_bits;
+  EXPECT_FALSE(Has(ExtractFeatures(RouterKind::kPrompt, o, in), "o:roman", bits));
+  o.option_weight = 0.5;
+  const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_FLOAT_EQ(ValueOf(v, "o:roman", bits), 0.5f);
+  EXPECT_TRUE(Has(v, "o:above_option", bits));
+  EXPECT_TRUE(Has(v, "o:stem_question", bits));
+  EXPECT_TRUE(Has(v, "o:words=1", bits));
+  EXPECT_FALSE(Has(v, "o:yes_no", bits));
+  EXPECT_FALSE(Has(v, "o:units", bits));
+
+  RouterInput units;
+  units.prompt =
+      "A car accelerates from rest for 2 s. Its speed is\nA. 5 m/s\nB. 10 m/s\nC. 20 m/s\n"
+      "D. 40 m/s\nAnswer:";
+  const auto u = ExtractFeatures(RouterKind::kPrompt, o, units);
+  EXPECT_TRUE(Has(u, "o:units", bits));
+  EXPECT_TRUE(Has(u, "o:stem_statement", bits));
+  EXPECT_FALSE(Has(u, "o:roman", bits));
+
+  RouterInput law;
+  law.prompt =
+      "Will the plaintiff prevail?\nA. Yes, because of the contract.\nB. Yes, because of "
+      "the statute.\nC. No, because the offer lapsed.\nD. No, because of the defence, which "
+      "the court accepted in an earlier and very long line of cases.\nAnswer:";
+  const auto l = ExtractFeatures(RouterKind::kPrompt, o, law);
+  EXPECT_TRUE(Has(l, "o:yes_no", bits));
+  EXPECT_TRUE(Has(l, "o:longest_stands_out", bits));
+
+  RouterInput plain;
+  plain.prompt = "What is the capital of France?";
+  EXPECT_TRUE(Has(ExtractFeatures(RouterKind::kPrompt, o, plain), "o:none", bits));
+}
+
+TEST(FeaturesTest, ExtraAnswerChecksOnlyWithTheirWeight) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "Tom has 3 apples and buys 4 more. How many apples does he have?";
+  in.weak_response = std::string_view("3 + 4 = <<3+4=7>>8 apples.\n#### 7.5");
+  const int bits = o.hash_bits;
+  EXPECT_FALSE(Has(ExtractFeatures(RouterKind::kCascade, o, in), "a2:annotation_mismatch", bits));
+  o.answer_extra_weight = 2;
+  const auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_FLOAT_EQ(ValueOf(v, "a2:annotation_mismatch", bits), 2.0f);
+  EXPECT_TRUE(Has(v, "a2:count_fraction", bits));
+  EXPECT_TRUE(Has(v, "a2:steps_minus_needed=0", bits));
+  EXPECT_FALSE(Has(v, "a2:inconsistent_finals=1", bits));
+}
+
 TEST(FeaturesTest, CascadeAnswerChecks) {
   FeatureOptions o;
   RouterInput in;

@@ -70,6 +70,40 @@ TEST(RouterModelTest, SerializeParseRoundTripKeepsScores) {
             dir.File("missing/dir/r.model") + ": cannot write file");
 }
 
+TEST(RouterModelTest, ExtraWeightsWriteVersionTwoAndRoundTrip) {
+  const auto rows = Generated(60);
+  TrainOptions o = DefaultTrainOptions(RouterKind::kCascade);
+  o.features.hash_bits = 12;
+  o.features.option_weight = 0.25;
+  o.features.answer_extra_weight = 0.5;
+  auto model = RouterModel::Train(rows, o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const std::string text = model->Serialize();
+  EXPECT_EQ(text.substr(0, text.find('\n')), "switchyard-router 2");
+  EXPECT_NE(text.find("\nextra_weights 0.25 0.5\nheads "), std::string::npos);
+  auto parsed = RouterModel::Parse(text, "m.model");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_DOUBLE_EQ(parsed->options().features.option_weight, 0.25);
+  EXPECT_DOUBLE_EQ(parsed->options().features.answer_extra_weight, 0.5);
+  EXPECT_EQ(parsed->Serialize(), text);
+  auto a = model->ScoreAll(rows);
+  auto b = parsed->ScoreAll(rows);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-5) << i;
+}
+
+TEST(RouterModelTest, VersionOneFileLoadsWithoutExtraWeights) {
+  // A file as written before version 2 existed.
+  const std::string v1 =
+      "switchyard-router 1\nkind prompt\ntarget benefit\nhash_bits 10\nword_ngrams 1 1\n"
+      "char_ngrams 0 0\nweights 1 1 1 1 0 1 0.5 1\nheads 1\nhead identity +1 0.5 1\n7 0.25\nend\n";
+  auto parsed = RouterModel::Parse(v1, "old.model");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->options().features.option_weight, 0);
+  EXPECT_EQ(parsed->options().features.answer_extra_weight, 0);
+  EXPECT_EQ(parsed->Serialize(), v1);
+}
+
 TEST(RouterModelTest, CascadeReadsTheWeakAnswer) {
   // Same prompt and no subject: only the weak answer tells the rows apart.
   auto rows = Generated(90);
@@ -142,8 +176,19 @@ TEST(RouterModelParseTest, Errors) {
   EXPECT_TRUE(RouterModel::Parse(Header() + "head identity +1 0.5 1\n7 0.25\nend\n", "m").ok());
   EXPECT_EQ(msg(""), "m.model: empty file");
   EXPECT_EQ(msg("id,score\n"), "m.model: not a switchyard router model (first line 'id,score')");
-  EXPECT_EQ(msg("switchyard-router 2\n"),
-            "m.model: unsupported model version 2 (this build reads version 1)");
+  EXPECT_EQ(msg("switchyard-router 3\n"),
+            "m.model: unsupported model version 3 (this build reads versions 1 to 2)");
+  EXPECT_EQ(msg("switchyard-router 0\n"),
+            "m.model: unsupported model version 0 (this build reads versions 1 to 2)");
+  // Version 2 needs the extra_weights line after weights.
+  std::string v2 = Header();
+  v2.replace(v2.find(" 1\n"), 3, " 2\n");
+  EXPECT_EQ(msg(v2 + "head identity +1 0.5 0\nend\n"),
+            "m.model:8: expected 'extra_weights ...', found 'heads 1'");
+  std::string v2_extra = v2;
+  v2_extra.insert(v2_extra.find("heads"), "extra_weights 0.3 x\n");
+  EXPECT_EQ(msg(v2_extra + "head identity +1 0.5 0\nend\n"),
+            "m.model:8: bad value 'x' for 'extra_weights'");
   EXPECT_EQ(msg("switchyard-router 1\nkind prompt\n"), "m.model: truncated (missing 'end')");
   EXPECT_EQ(msg("switchyard-router 1\ntarget benefit\n"),
             "m.model:2: expected 'kind ...', found 'target benefit'");
