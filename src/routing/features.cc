@@ -287,6 +287,22 @@ std::vector<std::string> WordSet(std::string_view text) {
   return out;
 }
 
+// The offset of the first "A. ..." to "D. ..." line (npos when none).
+size_t FirstOptionLine(std::string_view prompt) {
+  size_t start = 0;
+  while (start < prompt.size()) {
+    size_t nl = prompt.find('\n', start);
+    if (nl == std::string_view::npos) nl = prompt.size();
+    const std::string_view line = prompt.substr(start, nl - start);
+    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' &&
+        (line[1] == '.' || line[1] == ')')) {
+      return start;
+    }
+    start = nl + 1;
+  }
+  return std::string_view::npos;
+}
+
 // Features of the multiple-choice options ("A. ..." to "D. ..." lines).
 void OptionFeatures(std::string_view prompt, double weight, Builder& b) {
   if (weight == 0) return;
@@ -403,10 +419,21 @@ void PromptFeatures(const FeatureOptions& o, const RouterInput& in, double scale
                     SparseVector* out) {
   Builder b(o.hash_bits, out);
   if (o.word_ngrams > 0 && o.word_weight * scale != 0) {
+    // With option_words_weight, the words of the answer options are their own
+    // group ("ow:"), the stem keeps "w:".
+    const size_t options_at =
+        o.option_words_weight != 0 ? FirstOptionLine(in.prompt) : std::string_view::npos;
+    const std::string_view stem = in.prompt.substr(0, options_at);
     const size_t from = out->size();
     std::string lower;
-    AddWordNgrams(Words(in.prompt, &lower), o.word_ngrams, "w:", "w2:", Mask(o.hash_bits), out);
+    AddWordNgrams(Words(stem, &lower), o.word_ngrams, "w:", "w2:", Mask(o.hash_bits), out);
     Normalise(out, from, o.word_weight * scale);
+    if (options_at != std::string_view::npos) {
+      const size_t from_options = out->size();
+      AddWordNgrams(Words(in.prompt.substr(options_at), &lower), o.word_ngrams,
+                    "ow:", "ow2:", Mask(o.hash_bits), out);
+      Normalise(out, from_options, o.option_words_weight * scale);
+    }
   }
   if (o.char_ngram_min > 0 && o.char_ngram_max >= o.char_ngram_min && o.char_weight * scale != 0) {
     const size_t from = out->size();

@@ -52,6 +52,9 @@ struct FeatureOptions {
   // option length spread, words per option, units and formulas, overlap
   // between options, stem against options length (0 = none).
   double option_weight = 0.0;
+  // When not 0: the word n-grams of the option lines form their own group
+  // ("ow:", L2-normalised, this weight) apart from the stem's ("w:").
+  double option_words_weight = 0.0;
   // Cascade models only.
   double answer_weight = 1.0;        // checks on the weak answer (final answer, arithmetic...)
   double answer_words_weight = 1.0;  // word n-grams of the weak answer (0 = none)

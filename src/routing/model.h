@@ -14,8 +14,8 @@
 //               right or wrong as negatives of both heads.
 //
 // Model file (text, one item per line):
-//   switchyard-router 1|2      (2 only when option_weight or answer_extra_weight
-//                               is not 0, so models of the defaults stay version 1)
+//   switchyard-router 1|2      (2 only when one of the extra_weights is not 0,
+//                               so models of the defaults stay version 1)
 //   kind prompt|cascade
 //   target benefit|difference|weak_wrong|discordant
 //   hash_bits 18
@@ -23,7 +23,7 @@
 //   char_ngrams 0 0
 //   weights <word> <char> <subject> <structure> <subject_structure> <answer>
 //           <answer_words> <cascade_prompt>
-//   extra_weights <option> <answer_extra>   (version 2 only)
+//   extra_weights <option> <option_words> <answer_extra>   (version 2 only)
 //   heads <n>
 //   head identity|logistic <sign +1|-1> <bias> <nnz>
 //   <index> <weight>            (nnz lines)

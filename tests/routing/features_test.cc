@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace switchyard::routing {
 namespace {
@@ -109,6 +110,28 @@ TEST(FeaturesTest, OptionFeaturesOnlyWithTheirWeight) {
   RouterInput plain;
   plain.prompt = "What is the capital of France?";
   EXPECT_TRUE(Has(ExtractFeatures(RouterKind::kPrompt, o, plain), "o:none", bits));
+}
+
+TEST(FeaturesTest, OptionWordsApartFromTheStem) {
+  FeatureOptions o;
+  o.word_ngrams = 1;
+  RouterInput in;
+  in.prompt = "Which gas is inert?\nA. argon\nB. oxygen\nAnswer:";
+  const int bits = o.hash_bits;
+  const auto plain = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_TRUE(Has(plain, "w:argon", bits));
+  EXPECT_FALSE(Has(plain, "ow:argon", bits));
+  o.option_words_weight = 0.5;
+  const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_FALSE(Has(v, "w:argon", bits));
+  // Stem "which gas is inert ?" (5 words); options "a . argon b . oxygen answer :" (7
+  // distinct), each group L2-normalised to its weight.
+  EXPECT_FLOAT_EQ(ValueOf(v, "w:inert", bits), static_cast<float>(1 / std::sqrt(5.0)));
+  EXPECT_FLOAT_EQ(ValueOf(v, "ow:argon", bits), static_cast<float>(0.5 / std::sqrt(7.0)));
+  // Without option lines every word stays in the stem group.
+  RouterInput open;
+  open.prompt = "Name an inert gas.";
+  EXPECT_TRUE(Has(ExtractFeatures(RouterKind::kPrompt, o, open), "w:inert", bits));
 }
 
 TEST(FeaturesTest, ExtraAnswerChecksOnlyWithTheirWeight) {
