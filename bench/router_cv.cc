@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   std::optional<int> answer_ngrams;
   std::optional<int> word_ngrams, char_min, char_max, hash_bits;
   std::optional<double> word_w, char_w, subject_w, structure_w, subject_structure_w, answer_w,
-      answer_words_w, cascade_prompt_w, option_w, option_words_w, answer_extra_w;
+      answer_words_w, cascade_prompt_w, option_w, option_words_w, answer_extra_w, answer_tail_w;
   app.add_option("--data-dir", data_dir, "Folder holding routing/*.csv")->capture_default_str();
   app.add_option("--only", only, "Run one benchmark: mmlu or gsm8k");
   app.add_option("--seed", base.seed, "Fold assignment seed")->capture_default_str();
@@ -170,6 +170,8 @@ int main(int argc, char** argv) {
                  "Feature group weight (option-line words apart from the stem's)");
   app.add_option("--answer-extra-weight", answer_extra_w,
                  "Feature group weight (further weak-answer checks)");
+  app.add_option("--answer-tail-words-weight", answer_tail_w,
+                 "Feature group weight (words of the weak answer's last two lines)");
   app.add_flag("--curve", curve, "Print the pooled curve too");
   app.add_option("--inner-folds", base.inner_folds,
                  "Folds of the inner (selection) cross-validation")
@@ -236,6 +238,7 @@ int main(int argc, char** argv) {
     if (option_w) f.option_weight = *option_w;
     if (option_words_w) f.option_words_weight = *option_words_w;
     if (answer_extra_w) f.answer_extra_weight = *answer_extra_w;
+    if (answer_tail_w) f.answer_tail_words_weight = *answer_tail_w;
     if (!fixed && !c && target.empty()) {
       // Grids fixed here (docs/BENCHMARKS.md says how they came about); the
       // choice is made inside each outer fold from its training rows only.

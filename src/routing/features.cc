@@ -584,6 +584,19 @@ void AnswerFeatures(const FeatureOptions& o, const RouterInput& in, SparseVector
                   out);
     Normalise(out, from, o.answer_words_weight);
   }
+  if (o.answer_tail_words_weight != 0) {
+    // The last two non-empty lines: the conclusion and the stated answer.
+    std::string_view tail = TrimView(response);
+    size_t cut = tail.size();
+    for (int n = 0; n < 2 && cut != std::string_view::npos && cut > 0; ++n) {
+      cut = tail.rfind('\n', cut - 1);
+    }
+    if (cut != std::string_view::npos) tail = tail.substr(cut + 1);
+    const size_t from = out->size();
+    std::string lower;
+    AddWordNgrams(Words(tail, &lower), o.answer_word_ngrams, "rt:", "rt2:", Mask(o.hash_bits), out);
+    Normalise(out, from, o.answer_tail_words_weight);
+  }
 }
 
 }  // namespace

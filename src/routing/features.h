@@ -62,6 +62,9 @@ struct FeatureOptions {
   // final number out of reach of the prompt's numbers, final answers stated
   // inconsistently, looping text, too few steps for the numbers given (0 = none).
   double answer_extra_weight = 0.0;
+  // Word n-grams of the weak answer's last two non-empty lines as a group of
+  // their own ("rt:"), besides those of the whole answer (0 = none).
+  double answer_tail_words_weight = 0.0;
   int answer_word_ngrams = 1;          // ... 1..answer_word_ngrams
   double cascade_prompt_weight = 1.0;  // scale of all prompt features in a cascade model
 };

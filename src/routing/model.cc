@@ -256,8 +256,8 @@ std::string RouterModel::Serialize() const {
   const FeatureOptions& f = options_.features;
   std::string out;
   char buf[256];
-  const bool extra =
-      f.option_weight != 0 || f.answer_extra_weight != 0 || f.option_words_weight != 0;
+  const bool extra = f.option_weight != 0 || f.answer_extra_weight != 0 ||
+                     f.option_words_weight != 0 || f.answer_tail_words_weight != 0;
   out += std::string(kMagic) + " " + std::to_string(extra ? kFormatVersion : 1) + "\n";
   out += "kind " + std::string(RouterKindName(options_.kind)) + "\n";
   out += "target " + std::string(TargetName(options_.target)) + "\n";
@@ -272,8 +272,8 @@ std::string RouterModel::Serialize() const {
                 f.cascade_prompt_weight);
   out += buf;
   if (extra) {
-    std::snprintf(buf, sizeof buf, "extra_weights %.17g %.17g %.17g\n", f.option_weight,
-                  f.option_words_weight, f.answer_extra_weight);
+    std::snprintf(buf, sizeof buf, "extra_weights %.17g %.17g %.17g %.17g\n", f.option_weight,
+                  f.option_words_weight, f.answer_extra_weight, f.answer_tail_words_weight);
     out += buf;
   }
   out += "heads " + std::to_string(heads_.size()) + "\n";
@@ -383,10 +383,11 @@ core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_
     if (!ParseNumber((*weights)[i], dest[i])) return r.BadValue((*weights)[i], "weights");
   }
   if (version >= 2) {
-    auto extra = r.Keyed("extra_weights", 3);
+    auto extra = r.Keyed("extra_weights", 4);
     if (!extra.ok()) return extra.take_status();
-    double* extra_dest[3] = {&f.option_weight, &f.option_words_weight, &f.answer_extra_weight};
-    for (int i = 0; i < 3; ++i) {
+    double* extra_dest[4] = {&f.option_weight, &f.option_words_weight, &f.answer_extra_weight,
+                             &f.answer_tail_words_weight};
+    for (int i = 0; i < 4; ++i) {
       if (!ParseNumber((*extra)[i], extra_dest[i])) {
         return r.BadValue((*extra)[i], "extra_weights");
       }

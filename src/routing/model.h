@@ -23,7 +23,8 @@
 //   char_ngrams 0 0
 //   weights <word> <char> <subject> <structure> <subject_structure> <answer>
 //           <answer_words> <cascade_prompt>
-//   extra_weights <option> <option_words> <answer_extra>   (version 2 only)
+//   extra_weights <option> <option_words> <answer_extra> <answer_tail_words>
+//                 (version 2 only)
 //   heads <n>
 //   head identity|logistic <sign +1|-1> <bias> <nnz>
 //   <index> <weight>            (nnz lines)

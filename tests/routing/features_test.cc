@@ -134,6 +134,21 @@ TEST(FeaturesTest, OptionWordsApartFromTheStem) {
   EXPECT_TRUE(Has(ExtractFeatures(RouterKind::kPrompt, o, open), "w:inert", bits));
 }
 
+TEST(FeaturesTest, AnswerTailWordsGroup) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "How many?";
+  in.weak_response = std::string_view("First 2 + 2 = 4.\nRoughly four then.\n#### 4\n\n");
+  const int bits = o.hash_bits;
+  EXPECT_FALSE(Has(ExtractFeatures(RouterKind::kCascade, o, in), "rt:roughly", bits));
+  o.answer_tail_words_weight = 0.5;
+  const auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  // Last two non-empty lines: "roughly four then ." and "# # # # 4" -> 6 distinct words.
+  EXPECT_FLOAT_EQ(ValueOf(v, "rt:roughly", bits), static_cast<float>(0.5 / std::sqrt(6.0)));
+  EXPECT_FALSE(Has(v, "rt:first", bits));
+  EXPECT_TRUE(Has(v, "rw:first", bits));  // the whole-answer group stays
+}
+
 TEST(FeaturesTest, ExtraAnswerChecksOnlyWithTheirWeight) {
   FeatureOptions o;
   RouterInput in;

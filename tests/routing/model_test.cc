@@ -77,16 +77,18 @@ TEST(RouterModelTest, ExtraWeightsWriteVersionTwoAndRoundTrip) {
   o.features.option_weight = 0.25;
   o.features.answer_extra_weight = 0.5;
   o.features.option_words_weight = 0.75;
+  o.features.answer_tail_words_weight = 2;
   auto model = RouterModel::Train(rows, o);
   ASSERT_TRUE(model.ok()) << model.status().message();
   const std::string text = model->Serialize();
   EXPECT_EQ(text.substr(0, text.find('\n')), "switchyard-router 2");
-  EXPECT_NE(text.find("\nextra_weights 0.25 0.75 0.5\nheads "), std::string::npos);
+  EXPECT_NE(text.find("\nextra_weights 0.25 0.75 0.5 2\nheads "), std::string::npos);
   auto parsed = RouterModel::Parse(text, "m.model");
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_DOUBLE_EQ(parsed->options().features.option_weight, 0.25);
   EXPECT_DOUBLE_EQ(parsed->options().features.answer_extra_weight, 0.5);
   EXPECT_DOUBLE_EQ(parsed->options().features.option_words_weight, 0.75);
+  EXPECT_DOUBLE_EQ(parsed->options().features.answer_tail_words_weight, 2);
   EXPECT_EQ(parsed->Serialize(), text);
   auto a = model->ScoreAll(rows);
   auto b = parsed->ScoreAll(rows);
@@ -104,6 +106,7 @@ TEST(RouterModelTest, VersionOneFileLoadsWithoutExtraWeights) {
   EXPECT_EQ(parsed->options().features.option_weight, 0);
   EXPECT_EQ(parsed->options().features.answer_extra_weight, 0);
   EXPECT_EQ(parsed->options().features.option_words_weight, 0);
+  EXPECT_EQ(parsed->options().features.answer_tail_words_weight, 0);
   EXPECT_EQ(parsed->Serialize(), v1);
 }
 
@@ -189,7 +192,7 @@ TEST(RouterModelParseTest, Errors) {
   EXPECT_EQ(msg(v2 + "head identity +1 0.5 0\nend\n"),
             "m.model:8: expected 'extra_weights ...', found 'heads 1'");
   std::string v2_extra = v2;
-  v2_extra.insert(v2_extra.find("heads"), "extra_weights 0.3 1 x\n");
+  v2_extra.insert(v2_extra.find("heads"), "extra_weights 0.3 1 x 0\n");
   EXPECT_EQ(msg(v2_extra + "head identity +1 0.5 0\nend\n"),
             "m.model:8: bad value 'x' for 'extra_weights'");
   EXPECT_EQ(msg("switchyard-router 1\nkind prompt\n"), "m.model: truncated (missing 'end')");
