@@ -103,6 +103,11 @@ int Run(const std::string& title, const std::string& path, CvOptions options, bo
       const auto& t = options.candidates[cv->chosen[k]];
       std::printf("%s %s %.2g", k == 0 ? "" : ";",
                   std::string(switchyard::routing::TargetName(t.target)).c_str(), t.c);
+      const auto& f = t.features;
+      if (f.option_words_weight != 0) std::printf(" option-words %.2g", f.option_words_weight);
+      if (f.answer_tail_words_weight != 0) {
+        std::printf(" tail-words %.2g", f.answer_tail_words_weight);
+      }
     }
     std::printf("\n");
   }
@@ -177,6 +182,10 @@ int main(int argc, char** argv) {
                  "Folds of the inner (selection) cross-validation")
       ->capture_default_str();
   bool fixed = false;
+  bool grid_extra = false;
+  app.add_flag("--grid-extra", grid_extra,
+               "Nested choice also over the option-words (MMLU) / answer-tail-words (GSM8K) "
+               "group, off or weight 1");
   app.add_flag("--fixed", fixed,
                "Train the shipped defaults (with --c/--target) instead of the nested choice");
   app.add_option("--scores-dir", scores_dir,
@@ -255,12 +264,23 @@ int main(int argc, char** argv) {
       o.selection = b.kind == RouterKind::kPrompt
                         ? switchyard::routing::Selection::kApgr
                         : switchyard::routing::Selection::kBenefitSquaredError;
+      // --grid-extra: each candidate also without and with the group tried in
+      // session 4 (MMLU option-line words apart, weight 1; GSM8K the answer's
+      // last two lines' words, weight 1), so the inner CV decides on it too.
+      std::vector<double> extra = {-1};
+      if (grid_extra) extra = {0, 1};
       for (Target t : targets) {
         for (double cv_c : cs) {
-          auto cand = o.train;
-          cand.target = t;
-          cand.c = cv_c;
-          o.candidates.push_back(cand);
+          for (double x : extra) {
+            auto cand = o.train;
+            cand.target = t;
+            cand.c = cv_c;
+            if (x >= 0) {
+              (b.kind == RouterKind::kPrompt ? cand.features.option_words_weight
+                                             : cand.features.answer_tail_words_weight) = x;
+            }
+            o.candidates.push_back(cand);
+          }
         }
       }
     }
