@@ -6,7 +6,7 @@
 //
 //   router_cv [--data-dir ../shared/data] [--only mmlu|gsm8k] [--seed N]
 //             [--curve] [--scores-dir DIR]
-//             [--fixed] [--c X] [--target benefit|difference|weak_wrong|discordant]
+//             [--fixed] [--c X] [--target benefit|difference|weak_wrong|discordant|rank]
 //             [...feature flags]
 // By default every outer fold chooses its target and C by an inner 3-fold
 // cross-validation on its own training rows (nested; grids fixed below, the
@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", base.seed, "Fold assignment seed")->capture_default_str();
   app.add_option("--folds", base.folds, "Number of folds")->capture_default_str();
   app.add_option("--c", c, "liblinear C (overrides the default)");
-  app.add_option("--target", target, "benefit, difference, weak_wrong or discordant");
+  app.add_option("--target", target, "benefit, difference, weak_wrong, discordant or rank");
   app.add_option("--word-ngrams", word_ngrams, "Prompt word n-grams");
   app.add_option("--answer-ngrams", answer_ngrams, "Weak-answer word n-grams");
   app.add_option("--char-min", char_min, "Prompt char n-gram minimum (0 = none)");
@@ -183,6 +183,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool fixed = false;
   bool grid_extra = false;
+  bool grid_rank = false;
+  app.add_flag("--grid-rank", grid_rank,
+               "Nested choice also over the pairwise ranking target (same C grid)");
   app.add_flag("--grid-extra", grid_extra,
                "Nested choice also over the option-words (MMLU) / answer-tail-words (GSM8K) "
                "group, off or weight 1");
@@ -267,9 +270,11 @@ int main(int argc, char** argv) {
       // --grid-extra: each candidate also without and with the group tried in
       // session 4 (MMLU option-line words apart, weight 1; GSM8K the answer's
       // last two lines' words, weight 1), so the inner CV decides on it too.
+      std::vector<Target> grid_targets = targets;
+      if (grid_rank) grid_targets.push_back(Target::kRank);
       std::vector<double> extra = {-1};
       if (grid_extra) extra = {0, 1};
-      for (Target t : targets) {
+      for (Target t : grid_targets) {
         for (double cv_c : cs) {
           for (double x : extra) {
             auto cand = o.train;

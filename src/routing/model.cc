@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/csv.h"
@@ -109,6 +110,8 @@ std::string_view TargetName(Target target) {
       return "weak_wrong";
     case Target::kDiscordant:
       return "discordant";
+    case Target::kRank:
+      return "rank";
   }
   return "benefit";
 }
@@ -125,8 +128,9 @@ core::Result<Target> ParseTarget(std::string_view name) {
   if (name == "difference") return Target::kDifference;
   if (name == "weak_wrong") return Target::kWeakWrong;
   if (name == "discordant") return Target::kDiscordant;
+  if (name == "rank") return Target::kRank;
   return core::InvalidArgument("unknown target '" + std::string(name) +
-                               "' (expected benefit, difference, weak_wrong or discordant)");
+                               "' (expected benefit, difference, weak_wrong, discordant or rank)");
 }
 
 TrainOptions DefaultTrainOptions(RouterKind kind) {
@@ -217,6 +221,61 @@ core::Result<RouterModel> RouterModel::Train(const std::vector<RoutingExample>& 
       }
       if (auto s = add_head(internal::Loss::kLogistic, y, -1); !s.ok()) return s;
       break;
+    case Target::kRank: {
+      // Pairwise ranking: each row meets kPartners rows drawn by a fixed-seed
+      // generator; a pair whose benefits differ becomes the row x_a - x_b,
+      // labelled 1 when a gains more from the strong model than b (the order
+      // inside a pair is a coin flip, so both labels occur). The score is the
+      // linear function itself.
+      constexpr int kPartners = 4;
+      std::mt19937_64 rng(0x5eedf00dULL);
+      std::vector<SparseVector> diffs;
+      std::vector<double> labels;
+      auto benefit = [&](size_t i) {
+        return examples[i].strong_correct - examples[i].weak_correct;
+      };
+      for (size_t i = 0; i < examples.size(); ++i) {
+        for (int k = 0; k < kPartners; ++k) {
+          size_t a = i;
+          size_t b = static_cast<size_t>(rng() % examples.size());
+          if (benefit(a) == benefit(b)) continue;
+          if (rng() & 1) std::swap(a, b);
+          SparseVector d;
+          const SparseVector& xa = xs[a];
+          const SparseVector& xb = xs[b];
+          size_t p = 0, q = 0;
+          while (p < xa.size() || q < xb.size()) {
+            if (q == xb.size() || (p < xa.size() && xa[p].first < xb[q].first)) {
+              d.push_back(xa[p++]);
+            } else if (p == xa.size() || xb[q].first < xa[p].first) {
+              d.emplace_back(xb[q].first, -xb[q].second);
+              ++q;
+            } else {
+              const float v = xa[p].second - xb[q].second;
+              if (v != 0) d.emplace_back(xa[p].first, v);
+              ++p;
+              ++q;
+            }
+          }
+          diffs.push_back(std::move(d));
+          labels.push_back(benefit(a) > benefit(b) ? 1 : 0);
+        }
+      }
+      if (diffs.empty()) return core::InvalidArgument("no pair of rows with different outcomes");
+      std::vector<const SparseVector*> pair_ptrs;
+      pair_ptrs.reserve(diffs.size());
+      for (const auto& d : diffs) pair_ptrs.push_back(&d);
+      auto fit =
+          internal::TrainLinear(pair_ptrs, labels, dims, internal::Loss::kLogistic, options.c);
+      if (!fit.ok()) return fit.take_status();
+      Head h;
+      h.logistic = false;
+      h.sign = 1;
+      h.bias = 0;  // a constant does not change the ranking
+      h.weights = std::move(fit->weights);
+      model.heads_.push_back(std::move(h));
+      break;
+    }
   }
   return model;
 }

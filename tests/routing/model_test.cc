@@ -23,8 +23,8 @@ double Mean(const std::vector<double>& v, const std::vector<RoutingExample>& row
 
 TEST(RouterModelTest, LearnsWhereTheStrongModelHelps) {
   const auto rows = Generated(90);
-  for (Target target :
-       {Target::kBenefit, Target::kDifference, Target::kWeakWrong, Target::kDiscordant}) {
+  for (Target target : {Target::kBenefit, Target::kDifference, Target::kWeakWrong,
+                        Target::kDiscordant, Target::kRank}) {
     TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
     o.target = target;
     o.features.hash_bits = 14;
@@ -159,6 +159,19 @@ TEST(RouterModelTest, TrainErrors) {
   EXPECT_TRUE(RouterModel::Train(same, d).ok());
 }
 
+TEST(RouterModelTest, RankNeedsRowsThatDiffer) {
+  auto rows = Generated(12);
+  for (auto& r : rows) {
+    r.weak_correct = 1;
+    r.strong_correct = 1;
+  }
+  TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
+  o.target = Target::kRank;
+  o.features.hash_bits = 12;
+  EXPECT_EQ(RouterModel::Train(rows, o).status().message(),
+            "no pair of rows with different outcomes");
+}
+
 TEST(RouterModelTest, NamesParse) {
   EXPECT_EQ(*ParseRouterKind("cascade"), RouterKind::kCascade);
   EXPECT_EQ(ParseRouterKind("both").status().message(),
@@ -166,8 +179,10 @@ TEST(RouterModelTest, NamesParse) {
   EXPECT_EQ(*ParseTarget("weak_wrong"), Target::kWeakWrong);
   EXPECT_EQ(*ParseTarget("discordant"), Target::kDiscordant);
   EXPECT_EQ(TargetName(Target::kDiscordant), "discordant");
+  EXPECT_EQ(*ParseTarget("rank"), Target::kRank);
+  EXPECT_EQ(TargetName(Target::kRank), "rank");
   EXPECT_EQ(ParseTarget("x").status().message(),
-            "unknown target 'x' (expected benefit, difference, weak_wrong or discordant)");
+            "unknown target 'x' (expected benefit, difference, weak_wrong, discordant or rank)");
 }
 
 std::string Header() {
