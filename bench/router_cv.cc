@@ -6,7 +6,7 @@
 //
 //   router_cv [--data-dir ../shared/data] [--only mmlu|gsm8k] [--seed N]
 //             [--curve] [--scores-dir DIR]
-//             [--fixed] [--c X] [--target benefit|difference|weak_wrong|discordant]
+//             [--fixed] [--c X] [--target benefit|difference|weak_wrong|discordant|rank]
 //             [...feature flags]
 // By default every outer fold chooses its target and C by an inner 3-fold
 // cross-validation on its own training rows (nested; grids fixed below, the
@@ -103,6 +103,11 @@ int Run(const std::string& title, const std::string& path, CvOptions options, bo
       const auto& t = options.candidates[cv->chosen[k]];
       std::printf("%s %s %.2g", k == 0 ? "" : ";",
                   std::string(switchyard::routing::TargetName(t.target)).c_str(), t.c);
+      const auto& f = t.features;
+      if (f.option_words_weight != 0) std::printf(" option-words %.2g", f.option_words_weight);
+      if (f.answer_tail_words_weight != 0) {
+        std::printf(" tail-words %.2g", f.answer_tail_words_weight);
+      }
     }
     std::printf("\n");
   }
@@ -145,13 +150,13 @@ int main(int argc, char** argv) {
   std::optional<int> answer_ngrams;
   std::optional<int> word_ngrams, char_min, char_max, hash_bits;
   std::optional<double> word_w, char_w, subject_w, structure_w, subject_structure_w, answer_w,
-      answer_words_w, cascade_prompt_w;
+      answer_words_w, cascade_prompt_w, option_w, option_words_w, answer_extra_w, answer_tail_w;
   app.add_option("--data-dir", data_dir, "Folder holding routing/*.csv")->capture_default_str();
   app.add_option("--only", only, "Run one benchmark: mmlu or gsm8k");
   app.add_option("--seed", base.seed, "Fold assignment seed")->capture_default_str();
   app.add_option("--folds", base.folds, "Number of folds")->capture_default_str();
   app.add_option("--c", c, "liblinear C (overrides the default)");
-  app.add_option("--target", target, "benefit, difference, weak_wrong or discordant");
+  app.add_option("--target", target, "benefit, difference, weak_wrong, discordant or rank");
   app.add_option("--word-ngrams", word_ngrams, "Prompt word n-grams");
   app.add_option("--answer-ngrams", answer_ngrams, "Weak-answer word n-grams");
   app.add_option("--char-min", char_min, "Prompt char n-gram minimum (0 = none)");
@@ -165,11 +170,25 @@ int main(int argc, char** argv) {
   app.add_option("--answer-weight", answer_w, "Feature group weight");
   app.add_option("--answer-words-weight", answer_words_w, "Feature group weight");
   app.add_option("--cascade-prompt-weight", cascade_prompt_w, "Feature group weight");
+  app.add_option("--option-weight", option_w, "Feature group weight (answer options)");
+  app.add_option("--option-words-weight", option_words_w,
+                 "Feature group weight (option-line words apart from the stem's)");
+  app.add_option("--answer-extra-weight", answer_extra_w,
+                 "Feature group weight (further weak-answer checks)");
+  app.add_option("--answer-tail-words-weight", answer_tail_w,
+                 "Feature group weight (words of the weak answer's last two lines)");
   app.add_flag("--curve", curve, "Print the pooled curve too");
   app.add_option("--inner-folds", base.inner_folds,
                  "Folds of the inner (selection) cross-validation")
       ->capture_default_str();
   bool fixed = false;
+  bool grid_extra = false;
+  bool grid_rank = false;
+  app.add_flag("--grid-rank", grid_rank,
+               "Nested choice also over the pairwise ranking target (same C grid)");
+  app.add_flag("--grid-extra", grid_extra,
+               "Nested choice also over the option-words (MMLU) / answer-tail-words (GSM8K) "
+               "group, off or weight 1");
   app.add_flag("--fixed", fixed,
                "Train the shipped defaults (with --c/--target) instead of the nested choice");
   app.add_option("--scores-dir", scores_dir,
@@ -228,6 +247,10 @@ int main(int argc, char** argv) {
     if (answer_w) f.answer_weight = *answer_w;
     if (answer_words_w) f.answer_words_weight = *answer_words_w;
     if (cascade_prompt_w) f.cascade_prompt_weight = *cascade_prompt_w;
+    if (option_w) f.option_weight = *option_w;
+    if (option_words_w) f.option_words_weight = *option_words_w;
+    if (answer_extra_w) f.answer_extra_weight = *answer_extra_w;
+    if (answer_tail_w) f.answer_tail_words_weight = *answer_tail_w;
     if (!fixed && !c && target.empty()) {
       // Grids fixed here (docs/BENCHMARKS.md says how they came about); the
       // choice is made inside each outer fold from its training rows only.
@@ -244,12 +267,25 @@ int main(int argc, char** argv) {
       o.selection = b.kind == RouterKind::kPrompt
                         ? switchyard::routing::Selection::kApgr
                         : switchyard::routing::Selection::kBenefitSquaredError;
-      for (Target t : targets) {
+      // --grid-extra: each candidate also without and with the group tried in
+      // session 4 (MMLU option-line words apart, weight 1; GSM8K the answer's
+      // last two lines' words, weight 1), so the inner CV decides on it too.
+      std::vector<Target> grid_targets = targets;
+      if (grid_rank) grid_targets.push_back(Target::kRank);
+      std::vector<double> extra = {-1};
+      if (grid_extra) extra = {0, 1};
+      for (Target t : grid_targets) {
         for (double cv_c : cs) {
-          auto cand = o.train;
-          cand.target = t;
-          cand.c = cv_c;
-          o.candidates.push_back(cand);
+          for (double x : extra) {
+            auto cand = o.train;
+            cand.target = t;
+            cand.c = cv_c;
+            if (x >= 0) {
+              (b.kind == RouterKind::kPrompt ? cand.features.option_words_weight
+                                             : cand.features.answer_tail_words_weight) = x;
+            }
+            o.candidates.push_back(cand);
+          }
         }
       }
     }

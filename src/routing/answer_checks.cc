@@ -300,6 +300,111 @@ std::string_view TrimView(std::string_view s) {
   return s;
 }
 
+// The first number after every final-answer marker of `lower`.
+std::vector<double> StatedFinals(std::string_view lower) {
+  static constexpr std::string_view kMarkers[] = {"####", "the answer is", "final answer is",
+                                                  "answer:", "\\boxed{"};
+  std::vector<double> out;
+  for (std::string_view m : kMarkers) {
+    for (size_t p = lower.find(m); p != std::string_view::npos; p = lower.find(m, p + 1)) {
+      std::string_view rest = lower.substr(p + m.size());
+      rest = rest.substr(0, std::min<size_t>(rest.find('\n'), 40));
+      for (size_t i = 0; i < rest.size(); ++i) {
+        if (IsDigit(rest[i])) {
+          size_t j = i;
+          if (auto v = ReadNumber(rest, &j)) out.push_back(*v);
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Fills the FeatureOptions::answer_extra_weight checks of `a`.
+void ExtraChecks(std::string_view prompt_lower, const std::vector<double>& prompt_numbers,
+                 std::string_view lower, std::string_view response,
+                 std::optional<double> final_value, const ArithmeticCheck& arith,
+                 AnswerAnalysis* a) {
+  std::optional<double> value = final_value;
+  if (!value) {
+    const std::string_view trimmed = TrimView(response);
+    const size_t nl = trimmed.rfind('\n');
+    const auto numbers = NumbersIn(nl == std::string_view::npos ? trimmed : trimmed.substr(nl + 1));
+    if (!numbers.empty()) value = numbers.back();
+  }
+  if (value) {
+    const double v = std::fabs(*value);
+    if (prompt_lower.find("how many") != std::string_view::npos &&
+        std::fabs(v - std::round(v)) > 1e-9) {
+      a->count_fraction = true;
+    }
+    double product = 1;
+    double smallest = 0;
+    bool any_above_one = false;
+    for (double p : prompt_numbers) {
+      if (p > 1) {
+        product = std::min(product * p, 1e300);
+        any_above_one = true;
+      }
+      if (p > 0 && (smallest == 0 || p < smallest)) smallest = p;
+    }
+    // 100 and 12 etc. are often implicit (percent, months); allow them.
+    if (any_above_one && v > product * 100 * 12 + 1e-9) a->final_above_product = true;
+    if (smallest > 0 && v > 0 && v < smallest / 1000) a->final_below_min = true;
+  }
+  std::vector<double> finals = StatedFinals(lower);
+  std::sort(finals.begin(), finals.end());
+  finals.erase(std::unique(finals.begin(), finals.end()), finals.end());
+  a->inconsistent_finals = finals.size() > 1 ? static_cast<int>(finals.size()) - 1 : 0;
+  for (size_t p = response.find(">>"); p != std::string_view::npos;
+       p = response.find(">>", p + 2)) {
+    const size_t open = response.rfind("<<", p);
+    if (open == std::string_view::npos) continue;
+    const size_t eq = response.rfind('=', p);
+    if (eq == std::string_view::npos || eq < open) continue;
+    size_t k = eq + 1;
+    while (k < p && (response[k] == ' ' || response[k] == '$')) ++k;
+    const auto c = ReadNumber(response.substr(0, p), &k);
+    size_t j = p + 2;
+    while (j < response.size() && (response[j] == ' ' || response[j] == '$')) ++j;
+    const auto d = ReadNumber(response, &j);
+    if (c && d && std::fabs(*c - *d) > 1e-6 * std::max(1.0, std::fabs(*c))) {
+      ++a->annotation_mismatches;
+    }
+  }
+  // Word 6-grams repeated 3+ times.
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < lower.size();) {
+    while (i < lower.size() && std::isspace(static_cast<unsigned char>(lower[i]))) ++i;
+    size_t j = i;
+    while (j < lower.size() && !std::isspace(static_cast<unsigned char>(lower[j]))) ++j;
+    if (j > i) words.push_back(lower.substr(i, j - i));
+    i = j;
+  }
+  constexpr size_t kN = 6;
+  if (words.size() >= kN) {
+    std::vector<std::string> shingles;
+    shingles.reserve(words.size() - kN + 1);
+    for (size_t i = 0; i + kN <= words.size(); ++i) {
+      std::string s;
+      for (size_t k = 0; k < kN; ++k) {
+        s.append(words[i + k]);
+        s.push_back(' ');
+      }
+      shingles.push_back(std::move(s));
+    }
+    std::sort(shingles.begin(), shingles.end());
+    for (size_t i = 0; i < shingles.size();) {
+      size_t j = i;
+      while (j < shingles.size() && shingles[j] == shingles[i]) ++j;
+      if (j - i >= 3) ++a->looping_shingles;
+      i = j;
+    }
+  }
+  a->steps_minus_needed = arith.checked - std::max(0, static_cast<int>(prompt_numbers.size()) - 1);
+}
+
 }  // namespace
 
 std::optional<double> EvaluateArithmetic(std::string_view expr) {
@@ -723,6 +828,7 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
     const std::string_view ending = cut == std::string_view::npos ? trimmed : trimmed.substr(cut);
     a.asked_unit_in_ending = Lowercase(ending).find(stem) != std::string::npos;
   }
+  ExtraChecks(prompt_lower, prompt_numbers, lower, response, final_value, arith, &a);
   return a;
 }
 

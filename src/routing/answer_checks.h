@@ -100,6 +100,25 @@ struct AnswerAnalysis {
   int prompt_numbers_not_operands = 0;
   std::string asked_unit;
   bool asked_unit_in_ending = false;
+  // Further plausibility checks (FeatureOptions::answer_extra_weight). The
+  // "final number" is the stated one, or the implicit one of the last line.
+  // The prompt asks "how many" and the final number is not whole.
+  bool count_fraction = false;
+  // |final| exceeds the product of the prompt's numbers above 1 (no chain of
+  // the prompt's quantities reaches it), or is below 1/1000 of the smallest
+  // positive prompt number.
+  bool final_above_product = false;
+  bool final_below_min = false;
+  // Final-answer statements ("the answer is", "####", "Answer:", "\boxed{")
+  // that state different numbers.
+  int inconsistent_finals = 0;
+  // Calculator annotations "<<a*b=c>>d" whose printed result d differs from c.
+  int annotation_mismatches = 0;
+  // Word 6-grams that occur 3 or more times (looping text).
+  int looping_shingles = 0;
+  // Checked steps minus (distinct prompt numbers - 1): far below zero means
+  // fewer steps than the quantities given need.
+  int steps_minus_needed = 0;
 };
 
 // The number of dangling results of `steps` (see AnswerAnalysis) given the

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 #include "routing/answer_checks.h"
@@ -247,14 +248,192 @@ void StructureFeatures(std::string_view prompt, double weight, Builder& b) {
   }
 }
 
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// A roman-numeral combination option: "I and II only", "II, III", "I only".
+bool IsRomanCombination(std::string_view body) {
+  size_t i = 0;
+  while (i < body.size() && body[i] == ' ') ++i;
+  size_t j = i;
+  while (j < body.size() && (body[j] == 'I' || body[j] == 'V')) ++j;
+  if (j == i || j - i > 3) return false;
+  return j == body.size() || body[j] == ' ' || body[j] == ',' || body[j] == '.';
+}
+
+// Lower-cased words (letters and digits) of `text`, as a sorted unique set.
+std::vector<std::string> WordSet(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : text) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c)) {
+      cur.push_back(static_cast<char>(std::tolower(c)));
+    } else if (!cur.empty()) {
+      out.push_back(std::move(cur));
+      cur.clear();
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// The offset of the first "A. ..." to "D. ..." line (npos when none).
+size_t FirstOptionLine(std::string_view prompt) {
+  size_t start = 0;
+  while (start < prompt.size()) {
+    size_t nl = prompt.find('\n', start);
+    if (nl == std::string_view::npos) nl = prompt.size();
+    const std::string_view line = prompt.substr(start, nl - start);
+    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' &&
+        (line[1] == '.' || line[1] == ')')) {
+      return start;
+    }
+    start = nl + 1;
+  }
+  return std::string_view::npos;
+}
+
+// Features of the multiple-choice options ("A. ..." to "D. ..." lines).
+void OptionFeatures(std::string_view prompt, double weight, Builder& b) {
+  if (weight == 0) return;
+  std::vector<std::string_view> bodies;
+  size_t first_option = std::string_view::npos;
+  size_t start = 0;
+  while (start < prompt.size()) {
+    size_t nl = prompt.find('\n', start);
+    if (nl == std::string_view::npos) nl = prompt.size();
+    const std::string_view line = prompt.substr(start, nl - start);
+    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' &&
+        (line[1] == '.' || line[1] == ')')) {
+      if (first_option == std::string_view::npos) first_option = start;
+      std::string_view body = line.substr(2);
+      while (!body.empty() && body.front() == ' ') body.remove_prefix(1);
+      bodies.push_back(body);
+    }
+    start = nl + 1;
+  }
+  if (bodies.size() < 2) {
+    b.Add("o:none", weight);
+    return;
+  }
+  int roman = 0, above = 0, yes_no = 0, true_false = 0, units = 0, formula = 0;
+  double words = 0, option_chars = 0;
+  std::vector<double> lengths;
+  std::vector<std::vector<std::string>> sets;
+  for (std::string_view body : bodies) {
+    std::string lower(body);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (IsRomanCombination(body)) ++roman;
+    if (StartsWith(lower, "all of the") || StartsWith(lower, "none of the") ||
+        StartsWith(lower, "both ") || StartsWith(lower, "neither ") ||
+        StartsWith(lower, "all the above")) {
+      ++above;
+    }
+    if (StartsWith(lower, "yes") || StartsWith(lower, "no,") || StartsWith(lower, "no ") ||
+        lower == "no") {
+      ++yes_no;
+    }
+    if (StartsWith(lower, "true") || StartsWith(lower, "false")) ++true_false;
+    // A number followed by a unit or percent ("5 m/s", "12%", "3.2 kg").
+    for (size_t i = 0; i + 1 < body.size(); ++i) {
+      if (body[i] >= '0' && body[i] <= '9' && !(body[i + 1] >= '0' && body[i + 1] <= '9') &&
+          body[i + 1] != '.' && body[i + 1] != ',') {
+        size_t j = i + 1;
+        if (j < body.size() && body[j] == ' ') ++j;
+        if (j < body.size() && (std::isalpha(static_cast<unsigned char>(body[j])) ||
+                                body[j] == '%' || static_cast<unsigned char>(body[j]) >= 0x80)) {
+          ++units;
+          break;
+        }
+      }
+    }
+    if (body.find('=') != std::string_view::npos || body.find('^') != std::string_view::npos ||
+        body.find("sqrt") != std::string_view::npos || body.find('\\') != std::string_view::npos) {
+      ++formula;
+    }
+    auto set = WordSet(body);
+    words += static_cast<double>(set.size());
+    option_chars += static_cast<double>(body.size());
+    lengths.push_back(static_cast<double>(body.size()));
+    sets.push_back(std::move(set));
+  }
+  const double n = static_cast<double>(bodies.size());
+  if (roman * 2 >= static_cast<int>(bodies.size())) b.Add("o:roman", weight);
+  if (above > 0) b.Add("o:above_option", weight);
+  if (yes_no * 2 >= static_cast<int>(bodies.size())) b.Add("o:yes_no", weight);
+  if (true_false * 2 >= static_cast<int>(bodies.size())) b.Add("o:true_false", weight);
+  if (units * 2 >= static_cast<int>(bodies.size())) b.Add("o:units", weight);
+  if (formula * 2 >= static_cast<int>(bodies.size())) b.Add("o:formula", weight);
+  std::sort(lengths.begin(), lengths.end());
+  b.Bucket(
+      "o:len_spread",
+      std::clamp(static_cast<int>(std::log2((lengths.back() + 1) / (lengths.front() + 1))), 0, 5),
+      weight);
+  if (lengths.size() >= 2 && lengths.back() > 1.5 * lengths[lengths.size() - 2] + 5) {
+    b.Add("o:longest_stands_out", weight);
+  }
+  const double mean_words = words / n;
+  b.Bucket("o:words",
+           mean_words <= 1    ? 0
+           : mean_words <= 3  ? 1
+           : mean_words <= 7  ? 2
+           : mean_words <= 15 ? 3
+                              : 4,
+           weight);
+  // Mean pairwise Jaccard overlap of the options' word sets.
+  double overlap = 0;
+  int pairs = 0;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    for (size_t j = i + 1; j < sets.size(); ++j) {
+      std::vector<std::string> common;
+      std::set_intersection(sets[i].begin(), sets[i].end(), sets[j].begin(), sets[j].end(),
+                            std::back_inserter(common));
+      const double uni = static_cast<double>(sets[i].size() + sets[j].size() - common.size());
+      overlap += uni > 0 ? static_cast<double>(common.size()) / uni : 0;
+      ++pairs;
+    }
+  }
+  if (pairs > 0)
+    b.Bucket("o:overlap", static_cast<int>(std::min(4.0, overlap / pairs * 5)), weight);
+  const double stem_chars = static_cast<double>(first_option);
+  b.Bucket(
+      "o:stem_ratio",
+      std::clamp(static_cast<int>(std::floor(std::log2((stem_chars + 1) / (option_chars + 1)))), -4,
+                 5),
+      weight);
+  std::string_view stem = TrimView(prompt.substr(0, first_option));
+  if (!stem.empty()) b.Add(stem.back() == '?' ? "o:stem_question" : "o:stem_statement", weight);
+}
+
 void PromptFeatures(const FeatureOptions& o, const RouterInput& in, double scale,
                     SparseVector* out) {
   Builder b(o.hash_bits, out);
   if (o.word_ngrams > 0 && o.word_weight * scale != 0) {
+    // With option_words_weight, the words of the answer options are their own
+    // group ("ow:"), the stem keeps "w:".
+    const size_t options_at =
+        o.option_words_weight != 0 ? FirstOptionLine(in.prompt) : std::string_view::npos;
+    const std::string_view stem = in.prompt.substr(0, options_at);
     const size_t from = out->size();
     std::string lower;
-    AddWordNgrams(Words(in.prompt, &lower), o.word_ngrams, "w:", "w2:", Mask(o.hash_bits), out);
+    AddWordNgrams(Words(stem, &lower), o.word_ngrams, "w:", "w2:", Mask(o.hash_bits), out);
     Normalise(out, from, o.word_weight * scale);
+    if (options_at != std::string_view::npos) {
+      const size_t from_options = out->size();
+      AddWordNgrams(Words(in.prompt.substr(options_at), &lower), o.word_ngrams,
+                    "ow:", "ow2:", Mask(o.hash_bits), out);
+      Normalise(out, from_options, o.option_words_weight * scale);
+    }
   }
   if (o.char_ngram_min > 0 && o.char_ngram_max >= o.char_ngram_min && o.char_weight * scale != 0) {
     const size_t from = out->size();
@@ -287,6 +466,7 @@ void PromptFeatures(const FeatureOptions& o, const RouterInput& in, double scale
   }
   StructureFeatures(in.prompt, o.structure_weight * scale, b);
   b.Conjoin("", 0);
+  OptionFeatures(in.prompt, o.option_weight * scale, b);
 }
 
 void LogprobFeatures(std::span<const double> lp, double w, Builder& b) {
@@ -383,6 +563,19 @@ void AnswerFeatures(const FeatureOptions& o, const RouterInput& in, SparseVector
     b.Bucket("a:len_ratio", std::clamp(static_cast<int>(std::floor(std::log2(ratio) * 2)), -4, 8),
              w);
     LogprobFeatures(in.weak_logprobs, w, b);
+    const double x = o.answer_extra_weight;
+    if (x != 0) {
+      if (a.count_fraction) b.Add("a2:count_fraction", x);
+      if (a.final_above_product) b.Add("a2:final_above_product", x);
+      if (a.final_below_min) b.Add("a2:final_below_min", x);
+      if (a.inconsistent_finals > 0) {
+        b.Bucket("a2:inconsistent_finals", std::min(a.inconsistent_finals, 2), x);
+      }
+      if (a.annotation_mismatches > 0) b.Add("a2:annotation_mismatch", x);
+      if (a.looping_shingles > 0)
+        b.Bucket("a2:looping", std::min(LogBucket(a.looping_shingles), 3), x);
+      b.Bucket("a2:steps_minus_needed", std::clamp(a.steps_minus_needed, -3, 3), x);
+    }
   }
   if (o.answer_words_weight != 0) {
     const size_t from = out->size();
@@ -390,6 +583,19 @@ void AnswerFeatures(const FeatureOptions& o, const RouterInput& in, SparseVector
     AddWordNgrams(Words(response, &lower), o.answer_word_ngrams, "rw:", "rw2:", Mask(o.hash_bits),
                   out);
     Normalise(out, from, o.answer_words_weight);
+  }
+  if (o.answer_tail_words_weight != 0) {
+    // The last two non-empty lines: the conclusion and the stated answer.
+    std::string_view tail = TrimView(response);
+    size_t cut = tail.size();
+    for (int n = 0; n < 2 && cut != std::string_view::npos && cut > 0; ++n) {
+      cut = tail.rfind('\n', cut - 1);
+    }
+    if (cut != std::string_view::npos) tail = tail.substr(cut + 1);
+    const size_t from = out->size();
+    std::string lower;
+    AddWordNgrams(Words(tail, &lower), o.answer_word_ngrams, "rt:", "rt2:", Mask(o.hash_bits), out);
+    Normalise(out, from, o.answer_tail_words_weight);
   }
 }
 

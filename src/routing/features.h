@@ -47,11 +47,26 @@ struct FeatureOptions {
   // Structure features conjoined with the subject ("subj:law|p:chars=5"), so
   // their effect can differ by subject (0 = none; needs a subject).
   double subject_structure_weight = 0.0;
+  // Features of the multiple-choice options in the prompt: roman-numeral
+  // combinations, "all/none of the above", yes/no and true/false options,
+  // option length spread, words per option, units and formulas, overlap
+  // between options, stem against options length (0 = none).
+  double option_weight = 0.0;
+  // When not 0: the word n-grams of the option lines form their own group
+  // ("ow:", L2-normalised, this weight) apart from the stem's ("w:").
+  double option_words_weight = 0.0;
   // Cascade models only.
   double answer_weight = 1.0;          // checks on the weak answer (final answer, arithmetic...)
   double answer_words_weight = 1.0;    // word n-grams of the weak answer (0 = none)
   int answer_word_ngrams = 1;          // ... 1..answer_word_ngrams
   double cascade_prompt_weight = 1.0;  // scale of all prompt features in a cascade model
+  // Further plausibility checks on the weak answer: a fractional count, a
+  // final number out of reach of the prompt's numbers, final answers stated
+  // inconsistently, looping text, too few steps for the numbers given (0 = none).
+  double answer_extra_weight = 0.0;
+  // Word n-grams of the weak answer's last two non-empty lines as a group of
+  // their own ("rt:"), besides those of the whole answer (0 = none).
+  double answer_tail_words_weight = 0.0;
 };
 
 // One sparse vector: (index, value) pairs sorted by index, indices unique.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/csv.h"
@@ -12,7 +13,11 @@
 namespace switchyard::routing {
 namespace {
 
-constexpr int kFormatVersion = 1;
+// Version 1 files (every model with the default option/extra-check weights
+// of 0, which is still written as version 1) have no "extra_weights" line;
+// version 2 adds it after "weights".
+constexpr int kFormatVersion = 2;
+constexpr int kOldestFormatVersion = 1;
 constexpr std::string_view kMagic = "switchyard-router";
 
 double Sigmoid(double z) {
@@ -105,6 +110,8 @@ std::string_view TargetName(Target target) {
       return "weak_wrong";
     case Target::kDiscordant:
       return "discordant";
+    case Target::kRank:
+      return "rank";
   }
   return "benefit";
 }
@@ -121,8 +128,9 @@ core::Result<Target> ParseTarget(std::string_view name) {
   if (name == "difference") return Target::kDifference;
   if (name == "weak_wrong") return Target::kWeakWrong;
   if (name == "discordant") return Target::kDiscordant;
+  if (name == "rank") return Target::kRank;
   return core::InvalidArgument("unknown target '" + std::string(name) +
-                               "' (expected benefit, difference, weak_wrong or discordant)");
+                               "' (expected benefit, difference, weak_wrong, discordant or rank)");
 }
 
 TrainOptions DefaultTrainOptions(RouterKind kind) {
@@ -213,6 +221,61 @@ core::Result<RouterModel> RouterModel::Train(const std::vector<RoutingExample>& 
       }
       if (auto s = add_head(internal::Loss::kLogistic, y, -1); !s.ok()) return s;
       break;
+    case Target::kRank: {
+      // Pairwise ranking: each row meets kPartners rows drawn by a fixed-seed
+      // generator; a pair whose benefits differ becomes the row x_a - x_b,
+      // labelled 1 when a gains more from the strong model than b (the order
+      // inside a pair is a coin flip, so both labels occur). The score is the
+      // linear function itself.
+      constexpr int kPartners = 4;
+      std::mt19937_64 rng(0x5eedf00dULL);
+      std::vector<SparseVector> diffs;
+      std::vector<double> labels;
+      auto benefit = [&](size_t i) {
+        return examples[i].strong_correct - examples[i].weak_correct;
+      };
+      for (size_t i = 0; i < examples.size(); ++i) {
+        for (int k = 0; k < kPartners; ++k) {
+          size_t a = i;
+          size_t b = static_cast<size_t>(rng() % examples.size());
+          if (benefit(a) == benefit(b)) continue;
+          if (rng() & 1) std::swap(a, b);
+          SparseVector d;
+          const SparseVector& xa = xs[a];
+          const SparseVector& xb = xs[b];
+          size_t p = 0, q = 0;
+          while (p < xa.size() || q < xb.size()) {
+            if (q == xb.size() || (p < xa.size() && xa[p].first < xb[q].first)) {
+              d.push_back(xa[p++]);
+            } else if (p == xa.size() || xb[q].first < xa[p].first) {
+              d.emplace_back(xb[q].first, -xb[q].second);
+              ++q;
+            } else {
+              const float v = xa[p].second - xb[q].second;
+              if (v != 0) d.emplace_back(xa[p].first, v);
+              ++p;
+              ++q;
+            }
+          }
+          diffs.push_back(std::move(d));
+          labels.push_back(benefit(a) > benefit(b) ? 1 : 0);
+        }
+      }
+      if (diffs.empty()) return core::InvalidArgument("no pair of rows with different outcomes");
+      std::vector<const SparseVector*> pair_ptrs;
+      pair_ptrs.reserve(diffs.size());
+      for (const auto& d : diffs) pair_ptrs.push_back(&d);
+      auto fit =
+          internal::TrainLinear(pair_ptrs, labels, dims, internal::Loss::kLogistic, options.c);
+      if (!fit.ok()) return fit.take_status();
+      Head h;
+      h.logistic = false;
+      h.sign = 1;
+      h.bias = 0;  // a constant does not change the ranking
+      h.weights = std::move(fit->weights);
+      model.heads_.push_back(std::move(h));
+      break;
+    }
   }
   return model;
 }
@@ -252,7 +315,9 @@ std::string RouterModel::Serialize() const {
   const FeatureOptions& f = options_.features;
   std::string out;
   char buf[256];
-  out += std::string(kMagic) + " " + std::to_string(kFormatVersion) + "\n";
+  const bool extra = f.option_weight != 0 || f.answer_extra_weight != 0 ||
+                     f.option_words_weight != 0 || f.answer_tail_words_weight != 0;
+  out += std::string(kMagic) + " " + std::to_string(extra ? kFormatVersion : 1) + "\n";
   out += "kind " + std::string(RouterKindName(options_.kind)) + "\n";
   out += "target " + std::string(TargetName(options_.target)) + "\n";
   out += "hash_bits " + std::to_string(f.hash_bits) + "\n";
@@ -265,6 +330,11 @@ std::string RouterModel::Serialize() const {
                 f.subject_structure_weight, f.answer_weight, f.answer_words_weight,
                 f.cascade_prompt_weight);
   out += buf;
+  if (extra) {
+    std::snprintf(buf, sizeof buf, "extra_weights %.17g %.17g %.17g %.17g\n", f.option_weight,
+                  f.option_words_weight, f.answer_extra_weight, f.answer_tail_words_weight);
+    out += buf;
+  }
   out += "heads " + std::to_string(heads_.size()) + "\n";
   for (const Head& h : heads_) {
     size_t nnz = 0;
@@ -301,6 +371,7 @@ core::Result<RouterModel> RouterModel::Load(const std::string& path) {
 core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_view name) {
   const std::string prefix(name);
   Reader r(text, name);
+  int version = 0;
   std::string_view line;
   if (!r.Next(&line)) return core::InvalidArgument(prefix + ": empty file");
   {
@@ -309,11 +380,12 @@ core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_
       return core::InvalidArgument(prefix + ": not a switchyard router model (first line '" +
                                    std::string(line.substr(0, 40)) + "')");
     }
-    int version = 0;
-    if (!ParseNumber(parts[1], &version) || version != kFormatVersion) {
+    if (!ParseNumber(parts[1], &version) || version < kOldestFormatVersion ||
+        version > kFormatVersion) {
       return core::InvalidArgument(prefix + ": unsupported model version " + std::string(parts[1]) +
-                                   " (this build reads version " + std::to_string(kFormatVersion) +
-                                   ")");
+                                   " (this build reads versions " +
+                                   std::to_string(kOldestFormatVersion) + " to " +
+                                   std::to_string(kFormatVersion) + ")");
     }
   }
   RouterModel model;
@@ -368,6 +440,17 @@ core::Result<RouterModel> RouterModel::Parse(std::string_view text, std::string_
                      &f.cascade_prompt_weight};
   for (int i = 0; i < 8; ++i) {
     if (!ParseNumber((*weights)[i], dest[i])) return r.BadValue((*weights)[i], "weights");
+  }
+  if (version >= 2) {
+    auto extra = r.Keyed("extra_weights", 4);
+    if (!extra.ok()) return extra.take_status();
+    double* extra_dest[4] = {&f.option_weight, &f.option_words_weight, &f.answer_extra_weight,
+                             &f.answer_tail_words_weight};
+    for (int i = 0; i < 4; ++i) {
+      if (!ParseNumber((*extra)[i], extra_dest[i])) {
+        return r.BadValue((*extra)[i], "extra_weights");
+      }
+    }
   }
   auto heads = r.Keyed("heads", 1);
   if (!heads.ok()) return heads.take_status();

@@ -12,16 +12,22 @@
 //               P(strong right, weak wrong) - P(weak right, strong wrong): the
 //               same expectation as kDifference, with the rows both models get
 //               right or wrong as negatives of both heads.
+//   kRank       pairwise logistic ranking: for sampled pairs of rows with
+//               different strong_correct - weak_correct, which gains more
+//               (one identity head; the score orders rows, its scale is arbitrary).
 //
 // Model file (text, one item per line):
-//   switchyard-router 1
+//   switchyard-router 1|2      (2 only when one of the extra_weights is not 0,
+//                               so models of the defaults stay version 1)
 //   kind prompt|cascade
-//   target benefit|difference|weak_wrong|discordant
+//   target benefit|difference|weak_wrong|discordant|rank
 //   hash_bits 18
 //   word_ngrams <prompt n> <answer n>
 //   char_ngrams 0 0
 //   weights <word> <char> <subject> <structure> <subject_structure> <answer>
 //           <answer_words> <cascade_prompt>
+//   extra_weights <option> <option_words> <answer_extra> <answer_tail_words>
+//                 (version 2 only)
 //   heads <n>
 //   head identity|logistic <sign +1|-1> <bias> <nnz>
 //   <index> <weight>            (nnz lines)
@@ -43,7 +49,7 @@
 
 namespace switchyard::routing {
 
-enum class Target { kBenefit, kDifference, kWeakWrong, kDiscordant };
+enum class Target { kBenefit, kDifference, kWeakWrong, kDiscordant, kRank };
 
 struct TrainOptions {
   RouterKind kind = RouterKind::kPrompt;
@@ -59,7 +65,7 @@ TrainOptions DefaultTrainOptions(RouterKind kind);
 std::string_view RouterKindName(RouterKind kind);
 std::string_view TargetName(Target target);
 // Errors: "unknown router kind 'x' (expected prompt or cascade)",
-// "unknown target 'x' (expected benefit, difference, weak_wrong or discordant)".
+// "unknown target 'x' (expected benefit, difference, weak_wrong, discordant or rank)".
 core::Result<RouterKind> ParseRouterKind(std::string_view name);
 core::Result<Target> ParseTarget(std::string_view name);
 
@@ -67,14 +73,15 @@ class RouterModel {
  public:
   // Trains on `examples` (outcomes required; cascades need weak_response).
   // Errors (kInvalidArgument): "no training rows"; "hash_bits must be between
-  // 10 and 24"; "row '<id>' has no weak_response (a cascade model needs it)".
+  // 10 and 24"; "row '<id>' has no weak_response (a cascade model needs it)";
+  // for kRank "no pair of rows with different outcomes".
   static core::Result<RouterModel> Train(const std::vector<RoutingExample>& examples,
                                          const TrainOptions& options);
 
   // Errors (kInvalidArgument), each starting with `name`:
   //   "<name>: empty file"
   //   "<name>: not a switchyard router model (first line 'x')"
-  //   "<name>: unsupported model version 2 (this build reads version 1)"
+  //   "<name>: unsupported model version 3 (this build reads versions 1 to 2)"
   //   "<name>:<line>: expected '<key> ...', found 'x'"
   //   "<name>:<line>: bad value 'x' for '<key>'"
   //   "<name>:<line>: weight index 300000 out of range (hash_bits 18)"

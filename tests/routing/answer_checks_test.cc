@@ -270,5 +270,41 @@ TEST(AnalyzeAnswerTest, AskedUnit) {
   EXPECT_FALSE(early.asked_unit_in_ending);
 }
 
+TEST(AnalyzeAnswerTest, ExtraPlausibilityChecks) {
+  // A count that is not whole; the stated final (explicit or implicit) is read.
+  EXPECT_TRUE(AnalyzeAnswer("How many eggs are left?", "10 / 4 = 2.5\n#### 2.5").count_fraction);
+  EXPECT_TRUE(AnalyzeAnswer("How many eggs are left?", "10 / 4 = 2.5\nSo 2.5").count_fraction);
+  EXPECT_FALSE(AnalyzeAnswer("How much is left?", "10 / 4 = 2.5\n#### 2.5").count_fraction);
+  EXPECT_FALSE(AnalyzeAnswer("How many eggs are left?", "10 / 2 = 5\n#### 5").count_fraction);
+
+  // Out of reach of the prompt's numbers: above their product x 1200, or below
+  // 1/1000 of the smallest.
+  EXPECT_TRUE(AnalyzeAnswer("He has 3 boxes of 4 pens.", "#### 20000").final_above_product);
+  EXPECT_FALSE(AnalyzeAnswer("He has 3 boxes of 4 pens.", "#### 14400").final_above_product);
+  EXPECT_TRUE(AnalyzeAnswer("He has 3 boxes of 4 pens.", "#### 0.002").final_below_min);
+  EXPECT_FALSE(AnalyzeAnswer("He has 3 boxes of 4 pens.", "#### 0.5").final_below_min);
+
+  // Final answers that disagree; repeated statements of one number do not count.
+  EXPECT_EQ(AnalyzeAnswer("Q?", "The answer is 12.\nAnswer: 13\n#### 14").inconsistent_finals, 2);
+  EXPECT_EQ(AnalyzeAnswer("Q?", "The answer is 12.\n#### 12").inconsistent_finals, 0);
+
+  // "<<a*b=c>>d" with d != c.
+  EXPECT_EQ(AnalyzeAnswer("Q?", "2 * 3 = <<2*3=6>>7 and <<1+1=2>>$2 and <<5-1=4>> 4")
+                .annotation_mismatches,
+            1);
+
+  // Looping: word 6-grams that occur three times (one here: the sentence at 0, 6 and 12).
+  const std::string loop =
+      "we add the two numbers again. we add the two numbers again. we add the two numbers "
+      "again.";
+  EXPECT_EQ(AnalyzeAnswer("Q?", loop).looping_shingles, 1);
+  EXPECT_EQ(AnalyzeAnswer("Q?", "one two three four five six seven").looping_shingles, 0);
+
+  // Steps against the prompt's distinct numbers minus one.
+  EXPECT_EQ(AnalyzeAnswer("Add 2, 3 and 5.", "#### 10").steps_minus_needed, -2);
+  EXPECT_EQ(AnalyzeAnswer("Add 2, 3 and 5.", "2 + 3 = 5\n5 + 5 = 10\n#### 10").steps_minus_needed,
+            0);
+}
+
 }  // namespace
 }  // namespace switchyard::routing

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace switchyard::routing {
 namespace {
@@ -69,6 +70,98 @@ TEST(FeaturesTest, SubjectStructureConjunction) {
   const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
   EXPECT_TRUE(Has(v, "p:statements", o.hash_bits));
   EXPECT_FLOAT_EQ(ValueOf(v, "subj:abstract_algebra|p:statements", o.hash_bits), 0.5f);
+}
+
+TEST(FeaturesTest, OptionFeaturesOnlyWithTheirWeight) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt =
+      "Which of the following are true?\nA. I only\nB. II only\nC. I and II\n"
+      "D. None of the above\nAnswer:";
+  const int bits = o.hash_bits;
+  EXPECT_FALSE(Has(ExtractFeatures(RouterKind::kPrompt, o, in), "o:roman", bits));
+  o.option_weight = 0.5;
+  const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_FLOAT_EQ(ValueOf(v, "o:roman", bits), 0.5f);
+  EXPECT_TRUE(Has(v, "o:above_option", bits));
+  EXPECT_TRUE(Has(v, "o:stem_question", bits));
+  EXPECT_TRUE(Has(v, "o:words=1", bits));
+  EXPECT_FALSE(Has(v, "o:yes_no", bits));
+  EXPECT_FALSE(Has(v, "o:units", bits));
+
+  RouterInput units;
+  units.prompt =
+      "A car accelerates from rest for 2 s. Its speed is\nA. 5 m/s\nB. 10 m/s\nC. 20 m/s\n"
+      "D. 40 m/s\nAnswer:";
+  const auto u = ExtractFeatures(RouterKind::kPrompt, o, units);
+  EXPECT_TRUE(Has(u, "o:units", bits));
+  EXPECT_TRUE(Has(u, "o:stem_statement", bits));
+  EXPECT_FALSE(Has(u, "o:roman", bits));
+
+  RouterInput law;
+  law.prompt =
+      "Will the plaintiff prevail?\nA. Yes, because of the contract.\nB. Yes, because of "
+      "the statute.\nC. No, because the offer lapsed.\nD. No, because of the defence, which "
+      "the court accepted in an earlier and very long line of cases.\nAnswer:";
+  const auto l = ExtractFeatures(RouterKind::kPrompt, o, law);
+  EXPECT_TRUE(Has(l, "o:yes_no", bits));
+  EXPECT_TRUE(Has(l, "o:longest_stands_out", bits));
+
+  RouterInput plain;
+  plain.prompt = "What is the capital of France?";
+  EXPECT_TRUE(Has(ExtractFeatures(RouterKind::kPrompt, o, plain), "o:none", bits));
+}
+
+TEST(FeaturesTest, OptionWordsApartFromTheStem) {
+  FeatureOptions o;
+  o.word_ngrams = 1;
+  RouterInput in;
+  in.prompt = "Which gas is inert?\nA. argon\nB. oxygen\nAnswer:";
+  const int bits = o.hash_bits;
+  const auto plain = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_TRUE(Has(plain, "w:argon", bits));
+  EXPECT_FALSE(Has(plain, "ow:argon", bits));
+  o.option_words_weight = 0.5;
+  const auto v = ExtractFeatures(RouterKind::kPrompt, o, in);
+  EXPECT_FALSE(Has(v, "w:argon", bits));
+  // Stem "which gas is inert ?" (5 words); options "a . argon b . oxygen answer :" (7
+  // distinct), each group L2-normalised to its weight.
+  EXPECT_FLOAT_EQ(ValueOf(v, "w:inert", bits), static_cast<float>(1 / std::sqrt(5.0)));
+  EXPECT_FLOAT_EQ(ValueOf(v, "ow:argon", bits), static_cast<float>(0.5 / std::sqrt(7.0)));
+  // Without option lines every word stays in the stem group.
+  RouterInput open;
+  open.prompt = "Name an inert gas.";
+  EXPECT_TRUE(Has(ExtractFeatures(RouterKind::kPrompt, o, open), "w:inert", bits));
+}
+
+TEST(FeaturesTest, AnswerTailWordsGroup) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "How many?";
+  in.weak_response = std::string_view("First 2 + 2 = 4.\nRoughly four then.\n#### 4\n\n");
+  const int bits = o.hash_bits;
+  EXPECT_FALSE(Has(ExtractFeatures(RouterKind::kCascade, o, in), "rt:roughly", bits));
+  o.answer_tail_words_weight = 0.5;
+  const auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  // Last two non-empty lines: "roughly four then ." and "# # # # 4" -> 6 distinct words.
+  EXPECT_FLOAT_EQ(ValueOf(v, "rt:roughly", bits), static_cast<float>(0.5 / std::sqrt(6.0)));
+  EXPECT_FALSE(Has(v, "rt:first", bits));
+  EXPECT_TRUE(Has(v, "rw:first", bits));  // the whole-answer group stays
+}
+
+TEST(FeaturesTest, ExtraAnswerChecksOnlyWithTheirWeight) {
+  FeatureOptions o;
+  RouterInput in;
+  in.prompt = "Tom has 3 apples and buys 4 more. How many apples does he have?";
+  in.weak_response = std::string_view("3 + 4 = <<3+4=7>>8 apples.\n#### 7.5");
+  const int bits = o.hash_bits;
+  EXPECT_FALSE(Has(ExtractFeatures(RouterKind::kCascade, o, in), "a2:annotation_mismatch", bits));
+  o.answer_extra_weight = 2;
+  const auto v = ExtractFeatures(RouterKind::kCascade, o, in);
+  EXPECT_FLOAT_EQ(ValueOf(v, "a2:annotation_mismatch", bits), 2.0f);
+  EXPECT_TRUE(Has(v, "a2:count_fraction", bits));
+  EXPECT_TRUE(Has(v, "a2:steps_minus_needed=0", bits));
+  EXPECT_FALSE(Has(v, "a2:inconsistent_finals=1", bits));
 }
 
 TEST(FeaturesTest, CascadeAnswerChecks) {

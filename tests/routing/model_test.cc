@@ -23,8 +23,8 @@ double Mean(const std::vector<double>& v, const std::vector<RoutingExample>& row
 
 TEST(RouterModelTest, LearnsWhereTheStrongModelHelps) {
   const auto rows = Generated(90);
-  for (Target target :
-       {Target::kBenefit, Target::kDifference, Target::kWeakWrong, Target::kDiscordant}) {
+  for (Target target : {Target::kBenefit, Target::kDifference, Target::kWeakWrong,
+                        Target::kDiscordant, Target::kRank}) {
     TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
     o.target = target;
     o.features.hash_bits = 14;
@@ -68,6 +68,46 @@ TEST(RouterModelTest, SerializeParseRoundTripKeepsScores) {
   EXPECT_EQ(loaded->Serialize(), text);
   EXPECT_EQ(model->Save(dir.File("missing/dir/r.model")).message(),
             dir.File("missing/dir/r.model") + ": cannot write file");
+}
+
+TEST(RouterModelTest, ExtraWeightsWriteVersionTwoAndRoundTrip) {
+  const auto rows = Generated(60);
+  TrainOptions o = DefaultTrainOptions(RouterKind::kCascade);
+  o.features.hash_bits = 12;
+  o.features.option_weight = 0.25;
+  o.features.answer_extra_weight = 0.5;
+  o.features.option_words_weight = 0.75;
+  o.features.answer_tail_words_weight = 2;
+  auto model = RouterModel::Train(rows, o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const std::string text = model->Serialize();
+  EXPECT_EQ(text.substr(0, text.find('\n')), "switchyard-router 2");
+  EXPECT_NE(text.find("\nextra_weights 0.25 0.75 0.5 2\nheads "), std::string::npos);
+  auto parsed = RouterModel::Parse(text, "m.model");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_DOUBLE_EQ(parsed->options().features.option_weight, 0.25);
+  EXPECT_DOUBLE_EQ(parsed->options().features.answer_extra_weight, 0.5);
+  EXPECT_DOUBLE_EQ(parsed->options().features.option_words_weight, 0.75);
+  EXPECT_DOUBLE_EQ(parsed->options().features.answer_tail_words_weight, 2);
+  EXPECT_EQ(parsed->Serialize(), text);
+  auto a = model->ScoreAll(rows);
+  auto b = parsed->ScoreAll(rows);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_NEAR((*a)[i], (*b)[i], 1e-5) << i;
+}
+
+TEST(RouterModelTest, VersionOneFileLoadsWithoutExtraWeights) {
+  // A file as written before version 2 existed.
+  const std::string v1 =
+      "switchyard-router 1\nkind prompt\ntarget benefit\nhash_bits 10\nword_ngrams 1 1\n"
+      "char_ngrams 0 0\nweights 1 1 1 1 0 1 0.5 1\nheads 1\nhead identity +1 0.5 1\n7 0.25\nend\n";
+  auto parsed = RouterModel::Parse(v1, "old.model");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->options().features.option_weight, 0);
+  EXPECT_EQ(parsed->options().features.answer_extra_weight, 0);
+  EXPECT_EQ(parsed->options().features.option_words_weight, 0);
+  EXPECT_EQ(parsed->options().features.answer_tail_words_weight, 0);
+  EXPECT_EQ(parsed->Serialize(), v1);
 }
 
 TEST(RouterModelTest, CascadeReadsTheWeakAnswer) {
@@ -119,6 +159,19 @@ TEST(RouterModelTest, TrainErrors) {
   EXPECT_TRUE(RouterModel::Train(same, d).ok());
 }
 
+TEST(RouterModelTest, RankNeedsRowsThatDiffer) {
+  auto rows = Generated(12);
+  for (auto& r : rows) {
+    r.weak_correct = 1;
+    r.strong_correct = 1;
+  }
+  TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
+  o.target = Target::kRank;
+  o.features.hash_bits = 12;
+  EXPECT_EQ(RouterModel::Train(rows, o).status().message(),
+            "no pair of rows with different outcomes");
+}
+
 TEST(RouterModelTest, NamesParse) {
   EXPECT_EQ(*ParseRouterKind("cascade"), RouterKind::kCascade);
   EXPECT_EQ(ParseRouterKind("both").status().message(),
@@ -126,8 +179,10 @@ TEST(RouterModelTest, NamesParse) {
   EXPECT_EQ(*ParseTarget("weak_wrong"), Target::kWeakWrong);
   EXPECT_EQ(*ParseTarget("discordant"), Target::kDiscordant);
   EXPECT_EQ(TargetName(Target::kDiscordant), "discordant");
+  EXPECT_EQ(*ParseTarget("rank"), Target::kRank);
+  EXPECT_EQ(TargetName(Target::kRank), "rank");
   EXPECT_EQ(ParseTarget("x").status().message(),
-            "unknown target 'x' (expected benefit, difference, weak_wrong or discordant)");
+            "unknown target 'x' (expected benefit, difference, weak_wrong, discordant or rank)");
 }
 
 std::string Header() {
@@ -142,8 +197,19 @@ TEST(RouterModelParseTest, Errors) {
   EXPECT_TRUE(RouterModel::Parse(Header() + "head identity +1 0.5 1\n7 0.25\nend\n", "m").ok());
   EXPECT_EQ(msg(""), "m.model: empty file");
   EXPECT_EQ(msg("id,score\n"), "m.model: not a switchyard router model (first line 'id,score')");
-  EXPECT_EQ(msg("switchyard-router 2\n"),
-            "m.model: unsupported model version 2 (this build reads version 1)");
+  EXPECT_EQ(msg("switchyard-router 3\n"),
+            "m.model: unsupported model version 3 (this build reads versions 1 to 2)");
+  EXPECT_EQ(msg("switchyard-router 0\n"),
+            "m.model: unsupported model version 0 (this build reads versions 1 to 2)");
+  // Version 2 needs the extra_weights line after weights.
+  std::string v2 = Header();
+  v2.replace(v2.find(" 1\n"), 3, " 2\n");
+  EXPECT_EQ(msg(v2 + "head identity +1 0.5 0\nend\n"),
+            "m.model:8: expected 'extra_weights ...', found 'heads 1'");
+  std::string v2_extra = v2;
+  v2_extra.insert(v2_extra.find("heads"), "extra_weights 0.3 1 x 0\n");
+  EXPECT_EQ(msg(v2_extra + "head identity +1 0.5 0\nend\n"),
+            "m.model:8: bad value 'x' for 'extra_weights'");
   EXPECT_EQ(msg("switchyard-router 1\nkind prompt\n"), "m.model: truncated (missing 'end')");
   EXPECT_EQ(msg("switchyard-router 1\ntarget benefit\n"),
             "m.model:2: expected 'kind ...', found 'target benefit'");
