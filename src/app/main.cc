@@ -123,8 +123,9 @@ int main(int argc, char** argv) {
       ->add_option("--kind", router_train.kind,
                    "prompt (reads the prompt) or cascade (also the weak answer)")
       ->capture_default_str();
-  router_train_cmd->add_option("--target", router_train.target,
-                               "What to learn: benefit, difference, discordant or weak_wrong");
+  router_train_cmd->add_option(
+      "--target", router_train.target,
+      "What to learn: benefit, difference, discordant, weak_wrong or rank");
   router_train_cmd->add_option("--c", router_train.c, "liblinear regularisation C");
   switchyard::app::RouterScoreOptions router_score;
   CLI::App* router_score_cmd =

@@ -13,7 +13,8 @@ struct RouterTrainOptions {
   std::string data_path;        // --data: id,prompt,weak_correct,strong_correct[,...]
   std::string out_path;         // --out: model file to write
   std::string kind = "prompt";  // --kind: prompt | cascade
-  std::string target;  // --target: benefit | difference | discordant | weak_wrong ("" = default)
+  // --target: benefit | difference | discordant | weak_wrong | rank ("" = default)
+  std::string target;
   std::optional<double> c;  // --c: liblinear C (default: DefaultTrainOptions)
 };
 
