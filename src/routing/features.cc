@@ -143,6 +143,11 @@ bool Contains(std::string_view text, std::string_view needle) {
   return text.find(needle) != std::string_view::npos;
 }
 
+// A multiple-choice option line: "A. ..." to "D. ..." (or "A) ...").
+bool IsOptionLine(std::string_view line) {
+  return line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' && (line[1] == '.' || line[1] == ')');
+}
+
 // Length, numbers, question marks, code, LaTeX, multiple-choice structure.
 void StructureFeatures(std::string_view prompt, double weight, Builder& b) {
   if (weight == 0) return;
@@ -182,8 +187,7 @@ void StructureFeatures(std::string_view prompt, double weight, Builder& b) {
     size_t nl = prompt.find('\n', start);
     if (nl == std::string_view::npos) nl = prompt.size();
     std::string_view line = prompt.substr(start, nl - start);
-    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' &&
-        (line[1] == '.' || line[1] == ')')) {
+    if (IsOptionLine(line)) {
       ++options;
       std::string_view body = line.substr(2);
       option_chars += static_cast<double>(body.size());
@@ -294,8 +298,7 @@ size_t FirstOptionLine(std::string_view prompt) {
     size_t nl = prompt.find('\n', start);
     if (nl == std::string_view::npos) nl = prompt.size();
     const std::string_view line = prompt.substr(start, nl - start);
-    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' &&
-        (line[1] == '.' || line[1] == ')')) {
+    if (IsOptionLine(line)) {
       return start;
     }
     start = nl + 1;
@@ -313,8 +316,7 @@ void OptionFeatures(std::string_view prompt, double weight, Builder& b) {
     size_t nl = prompt.find('\n', start);
     if (nl == std::string_view::npos) nl = prompt.size();
     const std::string_view line = prompt.substr(start, nl - start);
-    if (line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' &&
-        (line[1] == '.' || line[1] == ')')) {
+    if (IsOptionLine(line)) {
       if (first_option == std::string_view::npos) first_option = start;
       std::string_view body = line.substr(2);
       while (!body.empty() && body.front() == ' ') body.remove_prefix(1);
