@@ -370,8 +370,8 @@ struct BoundParam {
 //     a field at its default ('' / 0 / false / no confidence) is left NULL;
 //   * a number equal to what the parameter holds is not bound again;
 //   * short repeating texts are bound from a copy kept in the BoundParam, and
-//     not bound again while they repeat; the id and the payloads are bound
-//     from the record itself (no copy), every time.
+//     not bound again while they repeat; the id and the request and response
+//     bodies are bound from the record itself (no copy), every time.
 // `params` (index = parameter number) persists with the statement, whose
 // bindings are never cleared wholesale.
 class RecordBinder {
@@ -419,7 +419,7 @@ class RecordBinder {
     Text(first + 26, r.route_reason);
     RecordText(first + 27, r.request_body);
     RecordText(first + 28, r.response_body);
-    RecordText(first + 29, r.pii_findings);
+    Text(first + 29, r.pii_findings);  // short JSON, often the same ("{}")
   }
 
  private:
