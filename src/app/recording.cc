@@ -4,7 +4,8 @@
 
 namespace switchyard::app {
 
-ledger::Record ToRecord(gateway::Outcome o, const config::LedgerConfig& cfg) {
+ledger::Record ToRecord(gateway::Outcome o, const config::LedgerConfig& cfg,
+                        ledger::TemplateHashCache* templates) {
   ledger::Record r;
   r.id = std::move(o.id);
   r.ts_ms = o.start_unix_ms;
@@ -32,7 +33,10 @@ ledger::Record ToRecord(gateway::Outcome o, const config::LedgerConfig& cfg) {
   r.route_reason = std::move(o.route_reason);
   r.escalated = o.escalated;
   r.confidence = o.confidence;
-  if (o.request != nullptr) r.template_hash = ledger::PromptTemplateHash(*o.request);
+  if (o.request != nullptr) {
+    r.template_hash =
+        templates != nullptr ? templates->Hash(*o.request) : ledger::PromptTemplateHash(*o.request);
+  }
   const bool keep =
       cfg.store_payloads == "all" || (cfg.store_payloads == "errors" && o.status >= 400);
   if (keep) {

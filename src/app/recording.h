@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "gateway/gateway.h"
 #include "ledger/record.h"
+#include "ledger/template_hash.h"
 
 namespace switchyard::app {
 
@@ -15,6 +16,9 @@ namespace switchyard::app {
 // parsed. Pure; call it inside the recorder callback (the Outcome's views are
 // valid only there). Pass the outcome with std::move() when it is not used
 // afterwards: its strings then move into the record instead of being copied.
-ledger::Record ToRecord(gateway::Outcome outcome, const config::LedgerConfig& ledger);
+// With `templates`, the hash comes from that cache (the same value, computed
+// once per distinct prompt template rather than per request).
+ledger::Record ToRecord(gateway::Outcome outcome, const config::LedgerConfig& ledger,
+                        ledger::TemplateHashCache* templates = nullptr);
 
 }  // namespace switchyard::app

@@ -328,9 +328,11 @@ int RunServe(const ServeOptions& options) {
   gw->set_admin_handler(
       [&admin](http::ServerRequest& req, http::ResponseWriter& w) { return admin.Handle(req, w); });
   UsageMetrics usage_metrics(metrics);
-  gw->set_recorder([&usage_metrics, w = writer.get(), &lcfg = cfg->ledger](gateway::Outcome& o) {
+  ledger::TemplateHashCache template_hashes;
+  gw->set_recorder([&usage_metrics, &template_hashes, w = writer.get(),
+                    &lcfg = cfg->ledger](gateway::Outcome& o) {
     usage_metrics.Add(o);
-    if (w != nullptr) w->Push(ToRecord(std::move(o), lcfg));
+    if (w != nullptr) w->Push(ToRecord(std::move(o), lcfg, &template_hashes));
   });
 
   http::ServerOptions so;

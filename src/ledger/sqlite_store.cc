@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 #include <algorithm>
+#include <bit>
 #include <filesystem>
 #include <system_error>
 
@@ -120,6 +121,56 @@ CREATE TABLE records_v4 (
 DROP TABLE records;
 ALTER TABLE records_v4 RENAME TO records;
 )sql"},
+    // Every column but seq, id and ts_ms may be NULL, which reads as the
+    // field's default ('' / 0 / false / "[]"; confidence: none). The writer
+    // binds only the fields a record sets: a typical record leaves half of them
+    // at their default, and each bind and NOT NULL check cost the writer thread
+    // instructions per row. Rows are copied as they are ('' stays '').
+    {5, R"sql(
+CREATE TABLE records_v5 (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  tenant TEXT,
+  task TEXT,
+  route TEXT,
+  stages_tried TEXT,
+  answered_by TEXT,
+  provider TEXT,
+  model TEXT,
+  stream INTEGER,
+  attempts INTEGER,
+  input_tokens INTEGER,
+  cached_input_tokens INTEGER,
+  cache_write_tokens INTEGER,
+  output_tokens INTEGER,
+  reasoning_tokens INTEGER,
+  usage_estimated INTEGER,
+  cost_usd REAL,
+  first_byte_ms REAL,
+  total_ms REAL,
+  status INTEGER,
+  error_code TEXT,
+  escalated INTEGER,
+  confidence REAL,
+  template_hash TEXT,
+  route_reason TEXT,
+  request_body TEXT,
+  response_body TEXT,
+  pii_findings TEXT
+);
+INSERT INTO records_v5 (seq, id, ts_ms, tenant, task, route, stages_tried, answered_by, provider,
+  model, stream, attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+  reasoning_tokens, usage_estimated, cost_usd, first_byte_ms, total_ms, status, error_code,
+  escalated, confidence, template_hash, route_reason, request_body, response_body, pii_findings)
+SELECT seq, id, ts_ms, tenant, task, route, stages_tried, answered_by, provider,
+  model, stream, attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+  reasoning_tokens, usage_estimated, cost_usd, first_byte_ms, total_ms, status, error_code,
+  escalated, confidence, template_hash, route_reason, request_body, response_body, pii_findings
+FROM records;
+DROP TABLE records;
+ALTER TABLE records_v5 RENAME TO records;
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -142,23 +193,21 @@ constexpr const char* kInsertSql = SY_LEDGER_INSERT_INTO("records");
 constexpr int kSeqParam = 30;
 constexpr int kParamsPerRow = 30;
 
-// One INSERT of kRowsPerInsert rows: one statement execution (step, reset,
-// halt) per 16 records instead of per record.
-const std::string& InsertManySql() {
-  static const std::string sql = [] {
-    std::string out = "INSERT INTO records (" SY_LEDGER_COLUMNS_HEAD
-                      "request_body, response_body, pii_findings, seq) VALUES ";
-    for (int row = 0; row < SqliteStore::kRowsPerInsert; ++row) {
-      out += row == 0 ? "(" : ", (";
-      for (int p = 1; p <= kParamsPerRow; ++p) {
-        if (p > 1) out += ", ";
-        out += "?" + std::to_string(row * kParamsPerRow + p);
-      }
-      out += ")";
+// One INSERT of `rows` rows: one statement execution (step, reset, halt) per
+// up to kRowsPerInsert records instead of per record.
+std::string InsertManySql(int rows) {
+  std::string out = "INSERT INTO records (" SY_LEDGER_COLUMNS_HEAD
+                    "request_body, response_body, pii_findings, seq) VALUES ";
+  for (int row = 0; row < rows; ++row) {
+    out += row == 0 ? "(" : ", (";
+    for (int p = 1; p <= kParamsPerRow; ++p) {
+      if (p > 1) out += ", ";
+      out += "?";
+      out += std::to_string(row * kParamsPerRow + p);
     }
-    return out;
-  }();
-  return sql;
+    out += ")";
+  }
+  return out;
 }
 constexpr const char* kIdAtSql = "SELECT id FROM records WHERE seq = ?1";
 #define SY_LEDGER_SELECT_BODIES \
@@ -223,8 +272,31 @@ std::string ColumnText(sqlite3_stmt* s, int idx) {
   return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, idx)));
 }
 
+// Whether `s` can go into a JSON string as it is (no quote, backslash,
+// control character or non-ASCII byte to escape).
+bool PlainJsonString(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 void EncodeStages(std::string& out, const std::vector<std::string>& stages) {
   out.clear();
+  // Stage labels are "provider/model": plain ASCII, written without the JSON
+  // writer's per-character escaping.
+  if (std::all_of(stages.begin(), stages.end(), PlainJsonString)) {
+    out.push_back('[');
+    for (const auto& s : stages) {
+      if (out.size() > 1) out.push_back(',');
+      out.push_back('"');
+      out.append(s);
+      out.push_back('"');
+    }
+    out.push_back(']');
+    return;
+  }
   core::JsonWriter w(out);
   w.BeginArray();
   for (const auto& s : stages) w.String(s);
@@ -279,46 +351,122 @@ void ReadRow(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
   r.pii_findings = ColumnText(s, 28);
 }
 
-// Binds `r` to parameters first+1 .. first+29 (seq is bound by the caller).
-// `stages` must outlive the statement's next step (bound without a copy).
-void BindRecord(sqlite3_stmt* s, int first, const Record& r, std::string& stages) {
-  EncodeStages(stages, r.stages_tried);
-  BindText(s, first + 1, r.id);
-  sqlite3_bind_int64(s, first + 2, r.ts_ms);
-  BindText(s, first + 3, r.tenant);
-  BindText(s, first + 4, r.task);
-  BindText(s, first + 5, r.route);
-  BindText(s, first + 6, stages);
-  BindText(s, first + 7, r.answered_by);
-  BindText(s, first + 8, r.provider);
-  BindText(s, first + 9, r.model);
-  sqlite3_bind_int(s, first + 10, r.stream ? 1 : 0);
-  sqlite3_bind_int(s, first + 11, r.attempts);
-  sqlite3_bind_int64(s, first + 12, r.input_tokens);
-  sqlite3_bind_int64(s, first + 13, r.cached_input_tokens);
-  sqlite3_bind_int64(s, first + 14, r.cache_write_tokens);
-  sqlite3_bind_int64(s, first + 15, r.output_tokens);
-  sqlite3_bind_int64(s, first + 16, r.reasoning_tokens);
-  sqlite3_bind_int(s, first + 17, r.usage_estimated ? 1 : 0);
-  sqlite3_bind_double(s, first + 18, r.cost_usd);
-  sqlite3_bind_double(s, first + 19, r.first_byte_ms);
-  sqlite3_bind_double(s, first + 20, r.total_ms);
-  sqlite3_bind_int(s, first + 21, r.status);
-  BindText(s, first + 22, r.error_code);
-  sqlite3_bind_int(s, first + 23, r.escalated ? 1 : 0);
-  if (r.confidence) {
-    sqlite3_bind_double(s, first + 24, *r.confidence);
-  } else {
-    sqlite3_bind_null(s, 24);
-  }
-  BindText(s, first + 25, r.template_hash);
-  BindText(s, first + 26, r.route_reason);
-  BindText(s, first + 27, r.request_body);
-  BindText(s, first + 28, r.response_body);
-  BindText(s, first + 29, r.pii_findings);
-}
-
 }  // namespace
+
+// What a statement parameter is bound to (RecordBinder).
+struct BoundParam {
+  enum Kind : uint8_t { kNull, kInt, kDouble, kText, kRecordText };
+  Kind kind = kNull;
+  int64_t i = 0;
+  uint64_t d = 0;    // kDouble: the value's bits
+  std::string text;  // kText: the bound bytes (bound without a copy)
+};
+
+// Binds a record's fields to a statement's parameters, skipping the calls
+// that would not change anything (each bind costs the writer thread ~100-200
+// instructions, and consecutive records mostly repeat route, provider, model,
+// stages and template hash):
+//   * with `skip_defaults` (schema v5 and later: those columns are nullable)
+//     a field at its default ('' / 0 / false / no confidence) is left NULL;
+//   * a number equal to what the parameter holds is not bound again;
+//   * short repeating texts are bound from a copy kept in the BoundParam, and
+//     not bound again while they repeat; the id and the request and response
+//     bodies are bound from the record itself (no copy), every time.
+// `params` (index = parameter number) persists with the statement, whose
+// bindings are never cleared wholesale.
+class RecordBinder {
+ public:
+  RecordBinder(sqlite3_stmt* s, std::vector<BoundParam>& params, bool skip_defaults)
+      : s_(s), params_(params), skip_defaults_(skip_defaults) {}
+
+  // Binds `r` to parameters first+1 .. first+29 (seq is bound by the caller).
+  // `r` must outlive the statement's next step.
+  void Bind(int first, const Record& r) {
+    RecordText(first + 1, r.id);
+    sqlite3_bind_int64(s_, first + 2, r.ts_ms);
+    Text(first + 3, r.tenant);
+    Text(first + 4, r.task);
+    Text(first + 5, r.route);
+    if (r.stages_tried.empty() && skip_defaults_) {
+      Null(first + 6);
+    } else {
+      EncodeStages(stages_, r.stages_tried);
+      Text(first + 6, stages_);
+    }
+    Text(first + 7, r.answered_by);
+    Text(first + 8, r.provider);
+    Text(first + 9, r.model);
+    Int(first + 10, r.stream ? 1 : 0);
+    Int(first + 11, r.attempts);
+    Int(first + 12, r.input_tokens);
+    Int(first + 13, r.cached_input_tokens);
+    Int(first + 14, r.cache_write_tokens);
+    Int(first + 15, r.output_tokens);
+    Int(first + 16, r.reasoning_tokens);
+    Int(first + 17, r.usage_estimated ? 1 : 0);
+    Double(first + 18, r.cost_usd, skip_defaults_);
+    Double(first + 19, r.first_byte_ms, skip_defaults_);
+    Double(first + 20, r.total_ms, skip_defaults_);
+    Int(first + 21, r.status);
+    Text(first + 22, r.error_code);
+    Int(first + 23, r.escalated ? 1 : 0);
+    if (r.confidence) {
+      Double(first + 24, *r.confidence, /*zero_is_null=*/false);
+    } else {
+      Null(first + 24);
+    }
+    Text(first + 25, r.template_hash);
+    Text(first + 26, r.route_reason);
+    RecordText(first + 27, r.request_body);
+    RecordText(first + 28, r.response_body);
+    Text(first + 29, r.pii_findings);  // short JSON, often the same ("{}")
+  }
+
+ private:
+  BoundParam& At(int idx) { return params_[static_cast<size_t>(idx)]; }
+  // The parameter becomes NULL (only a call when it held a value).
+  void Null(int idx) {
+    BoundParam& p = At(idx);
+    if (p.kind == BoundParam::kNull) return;
+    p.kind = BoundParam::kNull;
+    sqlite3_bind_null(s_, idx);
+  }
+  void Text(int idx, const std::string& v) {
+    if (v.empty() && skip_defaults_) return Null(idx);
+    BoundParam& p = At(idx);
+    if (p.kind == BoundParam::kText && p.text == v) return;  // still bound to p.text
+    p.kind = BoundParam::kText;
+    p.text.assign(v);
+    BindText(s_, idx, p.text);
+  }
+  void RecordText(int idx, const std::string& v) {
+    if (v.empty() && skip_defaults_) return Null(idx);
+    At(idx).kind = BoundParam::kRecordText;
+    BindText(s_, idx, v);
+  }
+  void Int(int idx, int64_t v) {
+    if (v == 0 && skip_defaults_) return Null(idx);
+    BoundParam& p = At(idx);
+    if (p.kind == BoundParam::kInt && p.i == v) return;
+    p.kind = BoundParam::kInt;
+    p.i = v;
+    sqlite3_bind_int64(s_, idx, v);
+  }
+  void Double(int idx, double v, bool zero_is_null) {
+    if (v == 0 && zero_is_null) return Null(idx);
+    BoundParam& p = At(idx);
+    const auto bits = std::bit_cast<uint64_t>(v);
+    if (p.kind == BoundParam::kDouble && p.d == bits) return;
+    p.kind = BoundParam::kDouble;
+    p.d = bits;
+    sqlite3_bind_double(s_, idx, v);
+  }
+
+  sqlite3_stmt* s_;
+  std::vector<BoundParam>& params_;
+  bool skip_defaults_;
+  std::string stages_;  // encoding buffer
+};
 
 std::string LedgerDbPath(std::string_view data_dir) {
   std::string p(data_dir);
@@ -339,8 +487,7 @@ SqliteStore::~SqliteStore() {
   begin_.reset();
   commit_.reset();
   rollback_.reset();
-  insert_.reset();
-  insert_many_.reset();
+  for (Stmt& insert : inserts_) insert.reset();
   id_at_.reset();
   count_.reset();
   latest_.reset();
@@ -498,14 +645,14 @@ core::Status SqliteStore::Migrate() {
 // SlotOf(r.id). A slot holding the same id means the record is already
 // stored: it is skipped (returns false). Every record is stored on the probe
 // path from its own slot, so this finds every duplicate.
-core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, sqlite3_stmt* id_at,
-                                              const Record& r) {
+core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, RecordBinder& binder,
+                                              sqlite3_stmt* id_at, const Record& r) {
   if (!SlottableTime(r.ts_ms)) {
     return core::InvalidArgument("ledger: record " + r.id + " has ts_ms " +
                                  std::to_string(r.ts_ms) + " outside 0.." +
                                  std::to_string(kMaxTsMs));
   }
-  BindRecord(insert, 0, r, stages_bufs_[0]);
+  binder.Bind(0, r);
   const int64_t base = r.ts_ms * kSlots;
   for (int64_t slot = SlotOf(r.id); slot < kSlots; ++slot) {
     sqlite3_bind_int64(insert, kSeqParam, base + slot);
@@ -540,14 +687,36 @@ core::Status SqliteStore::CopyIntoSlotted() {
   if (rc != SQLITE_OK) return Error(rc, "migration 4: cannot prepare the copy");
   simdjson::dom::parser parser;
   Record r;
+  // records_v4 has NOT NULL columns: every field is bound, defaults included.
+  std::vector<BoundParam> params(kParamsPerRow + 1);
+  RecordBinder binder(insert.get(), params, /*skip_defaults=*/false);
   while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
     ReadRow(select.get(), parser, r);
-    if (auto added = InsertSlotted(insert.get(), id_at.get(), r); !added.ok()) {
+    if (auto added = InsertSlotted(insert.get(), binder, id_at.get(), r); !added.ok()) {
       return added.take_status();
     }
   }
   if (rc != SQLITE_DONE) return Error(rc, "migration 4: cannot read records");
   return core::Status::Ok();
+}
+
+core::Result<sqlite3_stmt*> SqliteStore::InsertStatement(int rows) {
+  Stmt& slot = inserts_[static_cast<size_t>(rows)];
+  if (!slot) {
+    const std::string sql = rows == 1 ? std::string(kInsertSql) : InsertManySql(rows);
+    sqlite3_stmt* raw = nullptr;
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(raw);
+      return Error(rc, "cannot prepare a statement");
+    }
+    slot.reset(raw);
+    // A fresh statement's parameters are all NULL.
+    params_[static_cast<size_t>(rows)].assign(static_cast<size_t>(rows * kParamsPerRow + 1), {});
+  }
+  sqlite3_reset(slot.get());
+  return slot.get();
 }
 
 core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
@@ -562,45 +731,54 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
 
   auto rollback = [this](core::Status st) -> core::Status {
     if (auto rb = Prepared(rollback_, "ROLLBACK"); rb.ok()) sqlite3_step(*rb);
-    if (insert_) sqlite3_reset(insert_.get());
-    if (insert_many_) sqlite3_reset(insert_many_.get());
+    for (Stmt& insert : inserts_) {
+      if (insert) sqlite3_reset(insert.get());
+    }
     if (id_at_) sqlite3_reset(id_at_.get());
     return st;
   };
-  auto insert = Prepared(insert_, kInsertSql);
+  auto insert = InsertStatement(1);
   if (!insert.ok()) return rollback(insert.take_status());
   sqlite3_stmt* s = *insert;
+  RecordBinder single(s, params_[1], /*skip_defaults=*/true);
   auto id_at = Prepared(id_at_, kIdAtSql);
   if (!id_at.ok()) return rollback(id_at.take_status());
   size_t inserted = 0;
   auto one_by_one = [&](std::span<const Record> part) -> core::Status {
     for (const Record& r : part) {
-      auto added = InsertSlotted(s, *id_at, r);
+      auto added = InsertSlotted(s, single, *id_at, r);
       if (!added.ok()) return added.take_status();
       if (*added) ++inserted;
     }
     return core::Status::Ok();
   };
-  size_t done = 0;
-  // Full chunks go in one statement at their first slots. A slot already
-  // taken (a duplicate, or two ids of one millisecond sharing a slot) aborts
-  // that statement alone; its records then take the probing path.
-  for (; records.size() - done >= kRowsPerInsert; done += kRowsPerInsert) {
-    const std::span<const Record> chunk = records.subspan(done, kRowsPerInsert);
+  // Chunks of up to kRowsPerInsert records go in one statement each, at
+  // their first slots. A slot already taken (a
+  // duplicate, or two ids of one millisecond sharing a slot) aborts that
+  // statement alone; its records then take the probing path.
+  for (size_t done = 0; done < records.size();) {
+    // Full chunks, then the rest in chunks of 8, 4, 2 and 1 (five prepared
+    // statements serve every batch size).
+    size_t n = std::min<size_t>(records.size() - done, kRowsPerInsert);
+    while ((n & (n - 1)) != 0) n &= n - 1;  // the highest power of two <= n
+    const std::span<const Record> chunk = records.subspan(done, n);
+    done += n;
     const bool in_range = std::all_of(chunk.begin(), chunk.end(),
                                       [](const Record& r) { return SlottableTime(r.ts_ms); });
-    if (in_range) {
-      auto many = Prepared(insert_many_, InsertManySql().c_str());
+    if (n > 1 && in_range) {
+      const int rows = static_cast<int>(n);
+      auto many = InsertStatement(rows);
       if (!many.ok()) return rollback(many.take_status());
-      for (int row = 0; row < kRowsPerInsert; ++row) {
+      RecordBinder binder(*many, params_[n], /*skip_defaults=*/true);
+      for (int row = 0; row < rows; ++row) {
         const Record& r = chunk[static_cast<size_t>(row)];
-        BindRecord(*many, row * kParamsPerRow, r, stages_bufs_[static_cast<size_t>(row)]);
+        binder.Bind(row * kParamsPerRow, r);
         sqlite3_bind_int64(*many, row * kParamsPerRow + kSeqParam, r.ts_ms * kSlots + SlotOf(r.id));
       }
       rc = sqlite3_step(*many);
       sqlite3_reset(*many);
       if (rc == SQLITE_DONE) {
-        inserted += kRowsPerInsert;
+        inserted += n;
         continue;
       }
       if (sqlite3_extended_errcode(db_) != SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -609,7 +787,6 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
     }
     if (core::Status st = one_by_one(chunk); !st.ok()) return rollback(st);
   }
-  if (core::Status st = one_by_one(records.subspan(done)); !st.ok()) return rollback(st);
   auto commit = Prepared(commit_, "COMMIT");
   if (!commit.ok()) return rollback(commit.take_status());
   rc = sqlite3_step(*commit);

@@ -21,9 +21,11 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/store.h"
 
@@ -31,6 +33,9 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace switchyard::ledger {
+
+struct BoundParam;
+class RecordBinder;
 
 struct SqliteOptions {
   // How long a statement waits for another connection's lock before failing
@@ -42,7 +47,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build creates and expects.
-inline constexpr int kLedgerSchemaVersion = 4;
+inline constexpr int kLedgerSchemaVersion = 5;
 
 // "<data_dir>/ledger.db".
 std::string LedgerDbPath(std::string_view data_dir);
@@ -55,7 +60,8 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Rows per multi-row INSERT statement (a batch's remainder goes row by row).
+  // Rows per multi-row INSERT statement (a power of two; a batch's remainder
+  // goes in statements of 8, 4, 2 and 1 rows).
   static constexpr int kRowsPerInsert = 16;
 
   core::Status Migrate() override;
@@ -81,16 +87,21 @@ class SqliteStore final : public Store {
   core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
   core::Status Configure();
   core::Status RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn);
-  core::Result<bool> InsertSlotted(sqlite3_stmt* insert, sqlite3_stmt* id_at, const Record& r);
+  // The INSERT of `rows` rows (1..kRowsPerInsert), prepared once, reset; its
+  // bindings are kept (see params_).
+  core::Result<sqlite3_stmt*> InsertStatement(int rows);
+  core::Result<bool> InsertSlotted(sqlite3_stmt* insert, RecordBinder& binder, sqlite3_stmt* id_at,
+                                   const Record& r);
   core::Status CopyIntoSlotted();
 
   std::string path_;
   SqliteOptions options_;
   sqlite3* db_;
-  Stmt begin_, commit_, rollback_, insert_, insert_many_, id_at_, count_, latest_, scan_,
-      scan_bodies_;
-  // Reused encoding buffers for stages_tried, one per row of a multi-row insert.
-  std::array<std::string, kRowsPerInsert> stages_bufs_;
+  Stmt begin_, commit_, rollback_, id_at_, count_, latest_, scan_, scan_bodies_;
+  // inserts_[n]: the INSERT of n rows; params_[n][p]: what its parameter p
+  // is bound to (RecordBinder skips binds that would change nothing).
+  std::array<Stmt, kRowsPerInsert + 1> inserts_;
+  std::array<std::vector<BoundParam>, kRowsPerInsert + 1> params_;
 };
 
 }  // namespace switchyard::ledger

@@ -1,6 +1,8 @@
 #include "ledger/template_hash.h"
 
 #include <algorithm>
+#include <cstring>
+#include <functional>
 
 namespace switchyard::ledger {
 namespace {
@@ -87,22 +89,6 @@ size_t MatchEmail(std::string_view s, size_t pos) {
   return end - pos;
 }
 
-bool IsHexLike(std::string_view word) {
-  size_t hex_digits = 0;
-  bool has_letter = false;
-  for (char c : word) {
-    if (IsDigit(c)) {
-      ++hex_digits;
-    } else if (IsHexLetter(c)) {
-      ++hex_digits;
-      has_letter = true;
-    } else if (c != '-') {
-      return false;
-    }
-  }
-  return has_letter && hex_digits >= kMinHexDigits;
-}
-
 // Feeds `piece`s to a byte sink, collapsing whitespace runs and dropping
 // leading whitespace. The sink is a string (MaskVariableParts) or a running
 // FNV-1a state (PromptTemplateHash, which so needs no intermediate strings).
@@ -185,12 +171,27 @@ void MaskInto(std::string_view s, Sink& sink) {
       }
     }
     if (IsWordChar(c)) {
+      // One pass over the word decides what it is (IsHexLike() and whether it
+      // holds a digit, without reading it three times).
       size_t end = i;
-      while (end < s.size() && IsWordChar(s[end])) ++end;
+      size_t hex_digits = 0;
+      bool digit = false, hex_letter = false, only_hex = true;
+      for (; end < s.size() && IsWordChar(s[end]); ++end) {
+        const char wc = s[end];
+        if (IsDigit(wc)) {
+          digit = true;
+          ++hex_digits;
+        } else if (IsHexLetter(wc)) {
+          hex_letter = true;
+          ++hex_digits;
+        } else if (wc != '-') {
+          only_hex = false;
+        }
+      }
       const std::string_view word = s.substr(i, end - i);
-      if (IsHexLike(word)) {
+      if (only_hex && hex_letter && hex_digits >= kMinHexDigits) {
         w.Append("<hex>");
-      } else if (std::none_of(word.begin(), word.end(), IsDigit)) {
+      } else if (!digit) {
         w.Append(word);
       } else {
         for (size_t k = 0; k < word.size(); ++k) {
@@ -231,10 +232,53 @@ std::string MaskVariableParts(std::string_view s) {
 std::string_view MessageFrame(std::string_view text) {
   // Only the window is read: a long message costs no more than a short one.
   const size_t window = std::min(text.size(), kFrameWindow);
-  for (size_t pos = 0; pos < window; ++pos) {
-    if (text[pos] == '\n' || text[pos] == ':') return text.substr(0, pos);
+  if (window == 0) return {};
+  const void* newline = std::memchr(text.data(), '\n', window);
+  const void* colon = std::memchr(text.data(), ':', window);
+  if (newline == nullptr && colon == nullptr) return {};
+  const char* end = static_cast<const char*>(newline == nullptr ? colon
+                                             : colon == nullptr ? newline
+                                                                : std::min(newline, colon));
+  return text.substr(0, static_cast<size_t>(end - text.data()));
+}
+
+namespace {
+
+bool WholeText(const std::string& role) {
+  return role == "system" || role == "developer";
+}
+
+// What PromptTemplateHash() reads of `request`, length-prefixed so that
+// different messages never give the same key.
+void KeyOf(const core::ChatRequest& request, std::string& key) {
+  key.clear();
+  auto put = [&key](std::string_view piece) {
+    const auto n = static_cast<uint32_t>(piece.size());
+    key.append(reinterpret_cast<const char*>(&n), sizeof n);
+    key.append(piece);
+  };
+  for (const auto& m : request.messages) {
+    put(m.role);
+    put(WholeText(m.role) ? std::string_view(m.content) : MessageFrame(m.content));
   }
-  return {};
+}
+
+}  // namespace
+
+std::string TemplateHashCache::Hash(const core::ChatRequest& request) {
+  std::string key;
+  KeyOf(request, key);
+  if (key.size() > kMaxKeyBytes) return PromptTemplateHash(request);
+  Slot& slot = slots_[std::hash<std::string_view>{}(key) % kSlots];
+  {
+    std::lock_guard lk(slot.mu);
+    if (!slot.hash.empty() && slot.key == key) return slot.hash;
+  }
+  std::string hash = PromptTemplateHash(request);
+  std::lock_guard lk(slot.mu);
+  slot.key = std::move(key);
+  slot.hash = hash;
+  return hash;
 }
 
 std::string PromptTemplateHash(const core::ChatRequest& request) {
@@ -244,8 +288,7 @@ std::string PromptTemplateHash(const core::ChatRequest& request) {
   for (const auto& m : request.messages) {
     h.Put(m.role);
     h.Put(':');
-    const bool whole = m.role == "system" || m.role == "developer";
-    MaskInto(whole ? std::string_view(m.content) : MessageFrame(m.content), h);
+    MaskInto(WholeText(m.role) ? std::string_view(m.content) : MessageFrame(m.content), h);
     h.Put('\n');
   }
   static constexpr char kHex[] = "0123456789abcdef";

@@ -22,7 +22,10 @@
 // All functions are pure and thread-safe.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -41,5 +44,28 @@ std::string_view MessageFrame(std::string_view text);
 
 // The 16-hex-char template hash of `request`.
 std::string PromptTemplateHash(const core::ChatRequest& request);
+
+// Remembers the template hashes of recently seen prompts: a request whose
+// roles and hashed texts (system/developer messages whole, the other
+// messages' frames) equal a remembered one gets its hash without masking
+// again. Returns exactly PromptTemplateHash(request). Fixed size (kSlots
+// entries, direct-mapped by a fast hash of those texts; texts longer than
+// kMaxKeyBytes in total are not remembered). Thread-safe: every slot has its
+// own mutex, so event loops rarely wait on each other. No errors.
+class TemplateHashCache {
+ public:
+  static constexpr size_t kSlots = 64;
+  static constexpr size_t kMaxKeyBytes = 4096;
+
+  std::string Hash(const core::ChatRequest& request);
+
+ private:
+  struct Slot {
+    std::mutex mu;
+    std::string key;   // the texts the hash was computed from (see KeyOf)
+    std::string hash;  // "" while the slot is empty
+  };
+  std::array<Slot, kSlots> slots_;
+};
 
 }  // namespace switchyard::ledger

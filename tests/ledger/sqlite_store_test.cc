@@ -1,6 +1,7 @@
 #include "ledger/sqlite_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <unordered_map>
 
@@ -232,6 +233,130 @@ TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
     expected.pii_findings.clear();
     EXPECT_EQ(without[i], expected) << i;
   }
+}
+
+// A record with nothing but an id and a time: every other field at its
+// default (stored as NULL since schema v5, read back as the default).
+Record BareRecord(int n) {
+  Record r;
+  r.id = "bare-" + std::to_string(n);
+  r.ts_ms = 1'714'564'900'000 + n;
+  return r;
+}
+
+// Batches of every chunk size (16, 8, 4, 2, 1 rows per statement) keep every
+// field: defaults, values that repeat from row to row (bound once), values
+// that change back to a default in the same statement slot, and a confidence
+// of 0 (a value, not "none").
+TEST(SqliteStoreTest, EveryChunkSizeKeepsEveryFieldAcrossBatches) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  const int n = SqliteStore::kRowsPerInsert + 8 + 4 + 2 + 1;
+  std::vector<Record> first, second;
+  for (int i = 0; i < n; ++i) {
+    Record full = SampleRecord(i);
+    full.confidence = i % 4 == 0 ? std::optional<double>(0.0) : std::optional<double>(0.5 + i);
+    if (i % 5 == 0) full.confidence.reset();
+    Record bare = BareRecord(i);
+    first.push_back(i % 3 == 0 ? bare : full);
+    // The same statement slots, with defaults and values swapped.
+    Record again = i % 3 == 0 ? SampleRecord(1000 + i) : BareRecord(1000 + i);
+    again.ts_ms += 5000;
+    second.push_back(again);
+  }
+  ASSERT_EQ(*store->WriteBatch(first), first.size());
+  ASSERT_EQ(*store->WriteBatch(second), second.size());
+  std::vector<Record> expected = first;
+  expected.insert(expected.end(), second.begin(), second.end());
+  std::sort(expected.begin(), expected.end(),
+            [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; });
+  const std::vector<Record> all = ScanAll(*store, true);
+  ASSERT_EQ(all.size(), expected.size());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], expected[i]) << i;
+  EXPECT_EQ(*store->WriteBatch(first), 0u);  // still deduplicated
+}
+
+// A version-4 ledger (NOT NULL columns, '' and 0 stored) is migrated to
+// version 5 (nullable columns) without losing a row or a field, and its
+// records are still recognised as stored.
+TEST(SqliteStoreTest, MigratesAVersionFourFileKeepingEveryField) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  std::vector<Record> rows = {SampleRecord(1), SampleRecord(2), BareRecord(3)};
+  rows[1].confidence.reset();
+  rows[1].error_code = "upstream_error";
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec(R"sql(
+CREATE TABLE records (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+  tenant TEXT NOT NULL DEFAULT '', task TEXT NOT NULL DEFAULT '', route TEXT NOT NULL DEFAULT '',
+  stages_tried TEXT NOT NULL DEFAULT '[]', answered_by TEXT NOT NULL DEFAULT '',
+  provider TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '',
+  stream INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0, cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0, usage_estimated INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0, first_byte_ms REAL NOT NULL DEFAULT 0,
+  total_ms REAL NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT NOT NULL DEFAULT '', escalated INTEGER NOT NULL DEFAULT 0, confidence REAL,
+  template_hash TEXT NOT NULL DEFAULT '', route_reason TEXT NOT NULL DEFAULT '',
+  request_body TEXT NOT NULL DEFAULT '', response_body TEXT NOT NULL DEFAULT '',
+  pii_findings TEXT NOT NULL DEFAULT '');
+PRAGMA journal_mode=WAL;
+PRAGMA user_version = 4;
+)sql"),
+              SQLITE_OK);
+    for (const Record& r : rows) {
+      const int64_t seq =
+          r.ts_ms * (int64_t{1} << 20) + static_cast<int64_t>(Fnv1a64(r.id) & 0xFFFFF);
+      std::string stages = "[";
+      for (const auto& st : r.stages_tried)
+        stages += (stages.size() > 1 ? ",\"" : "\"") + st + "\"";
+      stages += "]";
+      auto q = [](const std::string& v) { return "'" + v + "'"; };
+      char num[64];
+      auto d = [&num](double v) {
+        std::snprintf(num, sizeof num, "%.17g", v);
+        return std::string(num);
+      };
+      const std::string sql =
+          "INSERT INTO records VALUES (" + std::to_string(seq) + "," + q(r.id) + "," +
+          std::to_string(r.ts_ms) + "," + q(r.tenant) + "," + q(r.task) + "," + q(r.route) + "," +
+          q(stages) + "," + q(r.answered_by) + "," + q(r.provider) + "," + q(r.model) + "," +
+          std::to_string(r.stream) + "," + std::to_string(r.attempts) + "," +
+          std::to_string(r.input_tokens) + "," + std::to_string(r.cached_input_tokens) + "," +
+          std::to_string(r.cache_write_tokens) + "," + std::to_string(r.output_tokens) + "," +
+          std::to_string(r.reasoning_tokens) + "," + std::to_string(r.usage_estimated) + "," +
+          d(r.cost_usd) + "," + d(r.first_byte_ms) + "," + d(r.total_ms) + "," +
+          std::to_string(r.status) + "," + q(r.error_code) + "," + std::to_string(r.escalated) +
+          "," + (r.confidence ? d(*r.confidence) : "NULL") + "," + q(r.template_hash) + "," +
+          q(r.route_reason) + "," + q(r.request_body) + "," + q(r.response_body) + "," +
+          q(r.pii_findings) + ")";
+      ASSERT_EQ(raw.Exec(sql), SQLITE_OK) << sql << ": " << sqlite3_errmsg(raw.db);
+    }
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), 5);
+  EXPECT_EQ(ScanAll(*store, true), rows);
+  EXPECT_EQ(*store->WriteBatch(rows), 0u);
+  std::vector<Record> more = {BareRecord(4), SampleRecord(5)};
+  EXPECT_EQ(*store->WriteBatch(more), 2u);
+  EXPECT_EQ(*store->Count(), 5);
+
+  // Every column but seq, id and ts_ms is nullable now.
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db,
+                               "SELECT group_concat(name, ',') FROM pragma_table_info('records') "
+                               "WHERE \"notnull\" = 1",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "id,ts_ms");
+  sqlite3_finalize(stmt);
 }
 
 TEST(SqliteStoreTest, InsertIsIdempotentOnId) {

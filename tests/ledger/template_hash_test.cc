@@ -1,6 +1,10 @@
 #include "ledger/template_hash.h"
 
+#include <atomic>
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -106,6 +110,83 @@ TEST(PromptTemplateHashTest, DifferentSystemPromptsOrFramesDiffer) {
   core::ChatRequest dev = Request("m", "", "x");
   dev.messages.insert(dev.messages.begin(), {.role = "developer", .content = "You triage."});
   EXPECT_NE(PromptTemplateHash(dev), PromptTemplateHash(Request("m", "You triage.", "x")));
+}
+
+TEST(MessageFrameTest, NewlineOrColonWhicheverComesFirstAndEmptyText) {
+  EXPECT_EQ(MessageFrame("a:b\nc"), "a");
+  EXPECT_EQ(MessageFrame("a\nb:c"), "a");
+  EXPECT_EQ(MessageFrame(":starts with a colon"), "");
+  EXPECT_EQ(MessageFrame(""), "");
+  EXPECT_EQ(MessageFrame(std::string(79, 'x') + "\n"), std::string(79, 'x'));
+}
+
+// Words that mix hex digits, letters, digits and '-' are classified as before
+// (hex-like, digits replaced, or kept).
+TEST(MaskVariablePartsTest, WordClassesAtTheirEdges) {
+  EXPECT_EQ(MaskVariableParts("deadbeef"), "<hex>");            // 8 hex digits, letters
+  EXPECT_EQ(MaskVariableParts("deadbee"), "deadbee");           // 7: too short
+  EXPECT_EQ(MaskVariableParts("12345678"), "0");                // no letter: a number
+  EXPECT_EQ(MaskVariableParts("dead-beef-01"), "<hex>");        // '-' allowed
+  EXPECT_EQ(MaskVariableParts("deadbeefx1"), "deadbeefx0");     // 'x' is no hex digit
+  EXPECT_EQ(MaskVariableParts("dead_beef1234"), "dead_beef0");  // '_' is no hex digit
+  EXPECT_EQ(MaskVariableParts("v2-alpha3 x"), "v0-alpha0 x");
+}
+
+// The cache gives exactly PromptTemplateHash(), for repeated requests (hits),
+// for more distinct templates than it has slots (evictions), for texts too
+// long to be remembered, and for requests whose texts differ only in where
+// one message ends and the next begins.
+TEST(TemplateHashCacheTest, AlwaysEqualsPromptTemplateHash) {
+  TemplateHashCache cache;
+  std::vector<core::ChatRequest> requests;
+  for (int i = 0; i < 3 * static_cast<int>(TemplateHashCache::kSlots); ++i) {
+    requests.push_back(Request("m",
+                               "System prompt number " + std::string(1, char('a' + i % 26)) +
+                                   std::to_string(i / 26) + " for \"x\"",
+                               "Frame " + std::to_string(i % 7) + ": body"));
+  }
+  requests.push_back(Request("m", std::string(TemplateHashCache::kMaxKeyBytes, 's'), "hi"));
+  core::ChatRequest split_a, split_b;
+  split_a.messages = {{.role = "system", .content = "ab"}, {.role = "system", .content = "c"}};
+  split_b.messages = {{.role = "system", .content = "a"}, {.role = "system", .content = "bc"}};
+  requests.push_back(split_a);
+  requests.push_back(split_b);
+  requests.push_back(core::ChatRequest{});  // no messages
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& req : requests) {
+      ASSERT_EQ(cache.Hash(req), PromptTemplateHash(req)) << round;
+    }
+  }
+  EXPECT_NE(cache.Hash(split_a), cache.Hash(split_b));
+  // The user text beyond the frame does not matter; the frame does.
+  EXPECT_EQ(cache.Hash(Request("m", "S", "Classify: one")),
+            cache.Hash(Request("m", "S", "Classify: two")));
+  EXPECT_NE(cache.Hash(Request("m", "S", "Classify: one")),
+            cache.Hash(Request("m", "S", "Summarise: one")));
+}
+
+TEST(TemplateHashCacheTest, ConcurrentCallersGetTheRightHashes) {
+  TemplateHashCache cache;
+  std::vector<core::ChatRequest> requests;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 200; ++i) {
+    requests.push_back(Request("m", "Prompt " + std::to_string(i % 90) + " v", "Q: x"));
+    expected.push_back(PromptTemplateHash(requests.back()));
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < requests.size(); ++i) {
+          const size_t k = (i * 7 + static_cast<size_t>(t)) % requests.size();
+          if (cache.Hash(requests[k]) != expected[k]) wrong.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
