@@ -148,6 +148,20 @@ bool IsOptionLine(std::string_view line) {
   return line.size() >= 2 && line[0] >= 'A' && line[0] <= 'D' && (line[1] == '.' || line[1] == ')');
 }
 
+// Calls fn(line, offset) for each option line of `text`, in order; stops
+// early when fn returns false.
+template <typename Fn>
+void ForEachOptionLine(std::string_view text, Fn fn) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(start, nl - start);
+    if (IsOptionLine(line) && !fn(line, start)) return;
+    start = nl + 1;
+  }
+}
+
 // Length, numbers, question marks, code, LaTeX, multiple-choice structure.
 void StructureFeatures(std::string_view prompt, double weight, Builder& b) {
   if (weight == 0) return;
@@ -182,19 +196,13 @@ void StructureFeatures(std::string_view prompt, double weight, Builder& b) {
   int options = 0;
   int numeric_options = 0;
   double option_chars = 0;
-  size_t start = 0;
-  while (start < prompt.size()) {
-    size_t nl = prompt.find('\n', start);
-    if (nl == std::string_view::npos) nl = prompt.size();
-    std::string_view line = prompt.substr(start, nl - start);
-    if (IsOptionLine(line)) {
-      ++options;
-      std::string_view body = line.substr(2);
-      option_chars += static_cast<double>(body.size());
-      if (!NumbersIn(body).empty()) ++numeric_options;
-    }
-    start = nl + 1;
-  }
+  ForEachOptionLine(prompt, [&](std::string_view line, size_t) {
+    ++options;
+    std::string_view body = line.substr(2);
+    option_chars += static_cast<double>(body.size());
+    if (!NumbersIn(body).empty()) ++numeric_options;
+    return true;
+  });
   if (options >= 2) {
     b.Add("p:options", weight);
     b.Bucket("p:option_chars", LogBucket(option_chars / options), weight);
@@ -293,17 +301,12 @@ std::vector<std::string> WordSet(std::string_view text) {
 
 // The offset of the first "A. ..." to "D. ..." line (npos when none).
 size_t FirstOptionLine(std::string_view prompt) {
-  size_t start = 0;
-  while (start < prompt.size()) {
-    size_t nl = prompt.find('\n', start);
-    if (nl == std::string_view::npos) nl = prompt.size();
-    const std::string_view line = prompt.substr(start, nl - start);
-    if (IsOptionLine(line)) {
-      return start;
-    }
-    start = nl + 1;
-  }
-  return std::string_view::npos;
+  size_t first = std::string_view::npos;
+  ForEachOptionLine(prompt, [&](std::string_view, size_t offset) {
+    first = offset;
+    return false;
+  });
+  return first;
 }
 
 // Features of the multiple-choice options ("A. ..." to "D. ..." lines).
@@ -311,19 +314,13 @@ void OptionFeatures(std::string_view prompt, double weight, Builder& b) {
   if (weight == 0) return;
   std::vector<std::string_view> bodies;
   size_t first_option = std::string_view::npos;
-  size_t start = 0;
-  while (start < prompt.size()) {
-    size_t nl = prompt.find('\n', start);
-    if (nl == std::string_view::npos) nl = prompt.size();
-    const std::string_view line = prompt.substr(start, nl - start);
-    if (IsOptionLine(line)) {
-      if (first_option == std::string_view::npos) first_option = start;
-      std::string_view body = line.substr(2);
-      while (!body.empty() && body.front() == ' ') body.remove_prefix(1);
-      bodies.push_back(body);
-    }
-    start = nl + 1;
-  }
+  ForEachOptionLine(prompt, [&](std::string_view line, size_t offset) {
+    if (first_option == std::string_view::npos) first_option = offset;
+    std::string_view body = line.substr(2);
+    while (!body.empty() && body.front() == ' ') body.remove_prefix(1);
+    bodies.push_back(body);
+    return true;
+  });
   if (bodies.size() < 2) {
     b.Add("o:none", weight);
     return;
