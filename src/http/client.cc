@@ -257,7 +257,7 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origin) {
-  auto it = idle_.find(origin.Key());
+  auto it = idle_.find(origin);
   if (it == idle_.end()) return nullptr;
   auto& conns = it->second;
   const auto now = Clock::now();
@@ -280,7 +280,7 @@ std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origi
 }
 
 void UpstreamClient::Release(std::unique_ptr<UpstreamConnection> conn) {
-  auto& conns = idle_[conn->origin.Key()];
+  auto& conns = idle_[conn->origin];
   if (conns.size() >= options_.max_idle_per_origin) {
     conn->Close();
     return;

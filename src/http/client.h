@@ -123,7 +123,13 @@ class UpstreamClient {
     std::chrono::steady_clock::time_point expires;
   };
   std::unordered_map<std::string, DnsEntry> dns_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+  // Keyed by the origin itself: looking a pool up builds no string.
+  struct OriginHash {
+    size_t operator()(const Origin& o) const {
+      return std::hash<std::string_view>{}(o.host) ^ (size_t{o.port} << 1) ^ size_t { o.tls };
+    }
+  };
+  std::unordered_map<Origin, std::vector<std::unique_ptr<UpstreamConnection>>, OriginHash> idle_;
   uint64_t connections_opened_ = 0;
 };
 

@@ -72,6 +72,9 @@ class Connection {
   TcpStream stream_;
   bool idle_ = true;  // waiting for a request: may be closed on shutdown
   bool closing_ = false;
+  // The response writers' buffer for heads and held chunks, kept across the
+  // connection's requests (one writer at a time) so it is allocated once.
+  std::string write_buf_;
 };
 
 struct Server::Loop {
@@ -91,7 +94,9 @@ std::string_view ServerRequest::Header(std::string_view name) const {
 
 // ---------------------------------------------------------------- writer
 
-ResponseWriter::ResponseWriter(Connection& conn) : conn_(conn) {}
+ResponseWriter::ResponseWriter(Connection& conn) : conn_(conn), scratch_(conn.write_buf_) {
+  scratch_.clear();
+}
 
 void ResponseWriter::AppendHead(std::string& out, int status, std::string_view content_type,
                                 const HeaderList& extra, bool chunked,

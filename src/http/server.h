@@ -104,7 +104,7 @@ class ResponseWriter {
   size_t body_bytes_ = 0;
   std::chrono::steady_clock::time_point first_byte_{};
   bool head_sent_ = false;  // a stream's head has reached the socket
-  std::string scratch_;     // the head and chunks not yet written
+  std::string& scratch_;    // the head and chunks not yet written (the connection's)
 };
 
 using Handler = std::function<awaitable<void>(ServerRequest&, ResponseWriter&)>;
