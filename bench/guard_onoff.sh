@@ -46,29 +46,8 @@ for mode in on off; do
   port=$([[ $mode == on ]] && echo $ON_PORT || echo $OFF_PORT)
   auth=$([[ $mode == on ]] && echo keys || echo off)
   policy=$([[ $mode == on ]] && echo redact || echo allow)
-  cat > "$TMP/$mode.toml" <<TOML
-[server]
-listen = "127.0.0.1:$port"
-threads = 2
-[storage]
-data_dir = "$TMP/data-$mode"
-[log]
-level = "error"
-[ledger]
-enabled = true
-[guard]
-auth = "$auth"
-pii_policy = "$policy"
-[[providers]]
-name = "up"
-kind = "openai"
-base_url = "http://127.0.0.1:$UP_PORT/v1"
-models = ["gpt-4o-mini"]
-max_idle_connections = 256
-[[routes]]
-name = "default"
-targets = ["up/gpt-4o-mini"]
-TOML
+  { bench_gateway_toml "$port" "$UP_PORT" "$TMP/data-$mode" 2 true error
+    printf '[guard]\nauth = "%s"\npii_policy = "%s"\n' "$auth" "$policy"; } > "$TMP/$mode.toml"
 done
 mkdir -p "$TMP/data-on"
 KEY=$("$SY" keys create --config "$TMP/on.toml" --tenant bench 2>/dev/null)

@@ -5,9 +5,12 @@
 #                                in PIDS and removes TMP on exit
 #   bench_wait_healthy TRIES PORT...   polls /healthz of each port (0.1 s apart)
 #   bench_median NUMBER...             median of the numbers
-#   bench_gateway_toml PORT UPSTREAM_PORT DATA_DIR THREADS LEDGER(true|false)
+#   bench_gateway_toml PORT UPSTREAM_PORT DATA_DIR THREADS LEDGER(true|false) [LOG_LEVEL]
 #                                      the bench's Switchyard config on stdout: one
-#                                      openai provider "up" at the upstream, route "default"
+#                                      openai provider "up" at the upstream (256 idle
+#                                      connections per loop, as nginx's keepalive 256),
+#                                      route "default"; log level "warn" unless given.
+#                                      Sections to add (e.g. [guard]) can be appended.
 #   bench_wrk_rps_cpu PORT PID CONNS SECONDS
 #                                      wrk (bench/proxy/chat.lua, JSON) at the port on CPU 1;
 #                                      prints "rps cpu_us_per_request", the CPU being PID's
@@ -47,7 +50,7 @@ bench_median() {
 }
 
 bench_gateway_toml() {
-  local port=$1 up_port=$2 data_dir=$3 threads=$4 ledger=$5
+  local port=$1 up_port=$2 data_dir=$3 threads=$4 ledger=$5 log_level=${6:-warn}
   cat <<TOML
 [server]
 listen = "127.0.0.1:$port"
@@ -55,7 +58,7 @@ threads = $threads
 [storage]
 data_dir = "$data_dir"
 [log]
-level = "warn"
+level = "$log_level"
 [ledger]
 enabled = $ledger
 [[providers]]
