@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "core/json_writer.h"
+#include "core/sql_text.h"
 #include "guard/internal/sqlite_db.h"
 
 namespace switchyard::guard {
@@ -302,12 +303,16 @@ void AuditStore::WriterLoop() {
   }
 }
 
+core::Status AuditStore::PrepareOnce(sqlite3_stmt*& stmt, const char* sql, std::string_view doing) {
+  if (stmt != nullptr) return core::Status::Ok();
+  auto prepared = db_->Prepare(sql, doing);
+  if (!prepared.ok()) return prepared.take_status();
+  stmt = prepared->Release();
+  return core::Status::Ok();
+}
+
 core::Status AuditStore::Step(sqlite3_stmt*& stmt, const char* sql, std::string_view doing) {
-  if (stmt == nullptr) {
-    auto prepared = db_->Prepare(sql, doing);
-    if (!prepared.ok()) return prepared.take_status();
-    stmt = prepared->Release();
-  }
+  if (core::Status s = PrepareOnce(stmt, sql, doing); !s.ok()) return s;
   const int rc = sqlite3_step(stmt);
   core::Status status = rc == SQLITE_DONE ? core::Status::Ok() : db_->Error(rc, doing);
   sqlite3_reset(stmt);
@@ -321,14 +326,7 @@ constexpr int kAuditParams = 11;  // columns in kColumns
 // "INSERT INTO guard_egress_audit (...) VALUES (?1, ..., ?11), (?12, ...)..."
 std::string InsertSql(size_t rows) {
   std::string sql = std::string("INSERT INTO guard_egress_audit (") + kColumns + ") VALUES ";
-  for (size_t row = 0; row < rows; ++row) {
-    sql += row == 0 ? "(" : ", (";
-    for (int p = 1; p <= kAuditParams; ++p) {
-      if (p > 1) sql += ", ";
-      sql += "?" + std::to_string(static_cast<int>(row) * kAuditParams + p);
-    }
-    sql += ")";
-  }
+  core::AppendValuesRows(sql, static_cast<int>(rows), kAuditParams);
   return sql;
 }
 
@@ -358,22 +356,17 @@ core::Status AuditStore::Insert(std::span<const AuditRecord> records) {
   if (core::Status s = Step(begin_, "BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
     return s;
   }
-  auto prepare = [this](sqlite3_stmt*& stmt, size_t rows) -> core::Status {
-    if (stmt != nullptr) return core::Status::Ok();
-    auto prepared = db_->Prepare(InsertSql(rows).c_str(), "cannot write audit records");
-    if (!prepared.ok()) return prepared.take_status();
-    stmt = prepared->Release();
-    return core::Status::Ok();
-  };
   // Full chunks of kRowsPerInsert records take one statement execution
   // (step, reset) instead of one per record; the rest go one by one.
   core::Status err;
   size_t done = 0;
   while (err.ok() && done < records.size()) {
-    const bool many = records.size() - done >= kRowsPerInsert;
-    sqlite3_stmt*& stmt = many ? insert_many_ : insert_;
-    if (err = prepare(stmt, many ? kRowsPerInsert : 1); !err.ok()) break;
-    const size_t rows = many ? kRowsPerInsert : 1;
+    const size_t rows = records.size() - done >= kRowsPerInsert ? kRowsPerInsert : 1;
+    sqlite3_stmt*& stmt = rows > 1 ? insert_many_ : insert_;
+    if (stmt == nullptr) {  // (the SQL text is built only the first time)
+      err = PrepareOnce(stmt, InsertSql(rows).c_str(), "cannot write audit records");
+      if (!err.ok()) break;
+    }
     for (size_t row = 0; row < rows; ++row) {
       const AuditRecord& r = records[done + row];
       CountsJson(r.findings_before, before_json_[row]);

@@ -134,6 +134,8 @@ class AuditStore {
  private:
   AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options);
   core::Status Insert(std::span<const AuditRecord> records);  // requires db_mu_
+  // Prepares `stmt` from `sql` unless it is already; requires db_mu_.
+  core::Status PrepareOnce(sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
   // Steps a statement prepared on first use (BEGIN, COMMIT); requires db_mu_.
   core::Status Step(sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
   void WriterLoop();

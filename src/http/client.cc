@@ -33,7 +33,7 @@ struct UpstreamConnection {
   Origin origin;
   std::optional<TcpStream> plain;
   std::optional<beast::ssl_stream<TcpStream>> tls;
-  // Raw bytes read from the socket. Reserved up front: beast sizes each read
+  // Raw bytes read from the socket. Connect() reserves kReadBuffer: beast sizes each read
   // by the free capacity (512 bytes for a fresh buffer), which split a 3 KB
   // streamed answer into seven reads and seven writes to the client.
   beast::flat_buffer buffer;

@@ -126,7 +126,8 @@ class UpstreamClient {
   // Keyed by the origin itself: looking a pool up builds no string.
   struct OriginHash {
     size_t operator()(const Origin& o) const {
-      return std::hash<std::string_view>{}(o.host) ^ (size_t{o.port} << 1) ^ size_t { o.tls };
+      return std::hash<std::string_view>{}(o.host) ^ (static_cast<size_t>(o.port) << 1) ^
+             static_cast<size_t>(o.tls);
     }
   };
   std::unordered_map<Origin, std::vector<std::unique_ptr<UpstreamConnection>>, OriginHash> idle_;

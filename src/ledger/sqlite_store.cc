@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/json_writer.h"
+#include "core/sql_text.h"
 #include "ledger/template_hash.h"
 
 namespace switchyard::ledger {
@@ -198,15 +199,7 @@ constexpr int kParamsPerRow = 30;
 std::string InsertManySql(int rows) {
   std::string out = "INSERT INTO records (" SY_LEDGER_COLUMNS_HEAD
                     "request_body, response_body, pii_findings, seq) VALUES ";
-  for (int row = 0; row < rows; ++row) {
-    out += row == 0 ? "(" : ", (";
-    for (int p = 1; p <= kParamsPerRow; ++p) {
-      if (p > 1) out += ", ";
-      out += "?";
-      out += std::to_string(row * kParamsPerRow + p);
-    }
-    out += ")";
-  }
+  core::AppendValuesRows(out, rows, kParamsPerRow);
   return out;
 }
 constexpr const char* kIdAtSql = "SELECT id FROM records WHERE seq = ?1";
