@@ -746,14 +746,13 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
     return core::Status::Ok();
   };
   // Chunks of up to kRowsPerInsert records go in one statement each, at
-  // their first slots. A slot already taken (a
-  // duplicate, or two ids of one millisecond sharing a slot) aborts that
-  // statement alone; its records then take the probing path.
+  // their first slots. A slot already taken (a duplicate, or two ids of one
+  // millisecond sharing a slot) aborts that statement alone; its records then
+  // take the probing path.
   for (size_t done = 0; done < records.size();) {
     // Full chunks, then the rest in chunks of 8, 4, 2 and 1 (five prepared
     // statements serve every batch size).
-    size_t n = std::min<size_t>(records.size() - done, kRowsPerInsert);
-    while ((n & (n - 1)) != 0) n &= n - 1;  // the highest power of two <= n
+    const size_t n = std::bit_floor(std::min<size_t>(records.size() - done, kRowsPerInsert));
     const std::span<const Record> chunk = records.subspan(done, n);
     done += n;
     const bool in_range = std::all_of(chunk.begin(), chunk.end(),
