@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include <sqlite3.h>
 #include <CLI/CLI.hpp>
 
 #include "app/advise_cmd.h"
@@ -20,6 +21,11 @@
 #endif
 
 int main(int argc, char** argv) {
+  // Before any connection opens: Debian's SQLite keeps memory statistics,
+  // which takes a process-wide mutex around every one of its allocations (and
+  // it is built without lookaside, so a row insert makes many). Nothing here
+  // reads those statistics; the ledger and audit writer threads stop paying.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   CLI::App app{"switchyard — a hybrid LLM gateway: own the routine, rent the frontier"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");

@@ -199,6 +199,10 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(std::string path,
   if (!db.ok()) return db.take_status();
   if (!options.read_only) {
     if (core::Status s = (*db)->Exec(kSchema, "cannot create the audit table"); !s.ok()) return s;
+    if (core::Status s =
+            (*db)->Exec("PRAGMA wal_autocheckpoint=8192", "cannot set wal_autocheckpoint");
+        !s.ok())
+      return s;
   }
   std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), options));
   if (options.background && !options.read_only) {

@@ -179,7 +179,7 @@ bool AsyncWriter::AppendSpill(const std::string& lines, size_t count) {
   return true;
 }
 
-bool AsyncWriter::SpillRecords(const std::vector<Record>& records) {
+bool AsyncWriter::SpillRecords(std::span<const Record> records) {
   if (records.empty()) return true;
   std::string lines;
   for (const Record& r : records) {
@@ -294,23 +294,38 @@ void AsyncWriter::Run() {
         }
       }
       fill_until.reset();
-      // Past the shutdown deadline the whole rest goes to the spill file.
-      const size_t n = past_deadline ? queue_.size() : std::min(queue_.size(), options_.max_batch);
-      batch.assign(std::make_move_iterator(queue_.begin()),
-                   std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
-      depth_.store(queue_.size(), std::memory_order_relaxed);
+      // The whole queue becomes the batch (a swap: the records are not moved);
+      // it is committed max_batch records per transaction. Past the shutdown
+      // deadline all of it goes to the spill file.
+      batch.swap(queue_);
+      depth_.store(0, std::memory_order_relaxed);
       if (past_deadline) deadline_spill_ = true;
       lk.unlock();
-      if (past_deadline) {
-        SpillRecords(batch);
-      } else {
-        CommitQueueBatch(batch);
+      const std::span<const Record> all(batch);
+      for (size_t i = 0; i < all.size();) {
+        // A commit may outlast the shutdown deadline: then the rest is spilled.
+        const bool spill = past_deadline || (i > 0 && ShutdownDeadlinePassed());
+        if (spill && !past_deadline) {
+          lk.lock();
+          deadline_spill_ = true;
+          lk.unlock();
+        }
+        const size_t n = spill ? all.size() - i : std::min(all.size() - i, options_.max_batch);
+        if (spill) {
+          SpillRecords(all.subspan(i, n));
+        } else {
+          CommitQueueBatch(all.subspan(i, n));
+        }
+        i += n;
+        lk.lock();
+        done_ += n;
+        if (flush_target_ > 0) done_cv_.notify_all();
+        lk.unlock();
       }
       batch.clear();
+      // A burst (a slow disk) may have grown it: do not keep that much.
+      if (batch.capacity() > 4 * options_.max_batch) std::vector<Record>().swap(batch);
       lk.lock();
-      done_ += n;
-      if (flush_target_ > 0) done_cv_.notify_all();
       continue;
     }
     const bool replay_work =
@@ -335,7 +350,7 @@ void AsyncWriter::Run() {
   if (replay_in_.is_open()) replay_in_.close();
 }
 
-void AsyncWriter::CommitQueueBatch(std::vector<Record>& batch) {
+void AsyncWriter::CommitQueueBatch(std::span<const Record> batch) {
   auto backoff = options_.retry_backoff;
   for (int attempt = 1;; ++attempt) {
     const auto t0 = Clock::now();

@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,13 +116,13 @@ class AsyncWriter {
   AsyncWriter(std::unique_ptr<Store> store, WriterOptions options);
   core::Status Prepare();
   void Run();
-  void CommitQueueBatch(std::vector<Record>& batch);
+  void CommitQueueBatch(std::span<const Record> batch);
   void ReplayStep();
   bool RotateSpillFile();
   bool ShutdownDeadlinePassed();
   // Appends records as JSON lines to the spill file; false (and `lost`
   // counted) on an I/O error.
-  bool SpillRecords(const std::vector<Record>& records);
+  bool SpillRecords(std::span<const Record> records);
   bool AppendSpill(const std::string& lines, size_t count);
   void WakeIfIdle();
   void SetLastError(std::string message);
@@ -136,7 +137,8 @@ class AsyncWriter {
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the writer
   std::condition_variable done_cv_;  // wakes Flush() callers
-  std::deque<Record> queue_;
+  // Swapped whole with the writer's batch: no record is moved twice.
+  std::vector<Record> queue_;
   Waiting waiting_ = Waiting::kNone;
   bool stopping_ = false;
   Clock::time_point shutdown_deadline_;

@@ -187,6 +187,30 @@ TEST(AsyncWriterTest, FlushCommitsWithoutWaitingForTheBatchDelay) {
   EXPECT_EQ(writer->Stats().batches, 1u);  // the 100 records went in one transaction
 }
 
+// A backlog (the store was slow) is taken from the queue at once but still
+// committed max_batch records per transaction.
+TEST(AsyncWriterTest, BacklogIsCommittedMaxBatchPerTransaction) {
+  TempDir dir;
+  auto gated = std::make_unique<FaultyStore>(OpenStore(dir));
+  FaultyStore* store = gated.get();
+  store->CloseGate();
+  auto writer =
+      StartOrDie(std::move(gated), {.data_dir = dir.path(), .max_batch = 4, .max_delay = 1h});
+  ASSERT_NE(writer, nullptr);
+  for (int i = 0; i < 4; ++i) writer->Push(SampleRecord(i));
+  ASSERT_TRUE(store->WaitEntered());  // the first 4 are in flight, held by the gate
+  for (int i = 4; i < 14; ++i) writer->Push(SampleRecord(i));
+  EXPECT_EQ(writer->Stats().queue_depth, 10u);
+  store->OpenGate();
+  ASSERT_TRUE(writer->Flush(kLong).ok());
+  const WriterStats s = writer->Stats();
+  EXPECT_EQ(s.written, 14u);
+  EXPECT_EQ(s.batches, 4u);  // 4, then the backlog of 10 as 4 + 4 + 2
+  EXPECT_EQ(s.queue_depth, 0u);
+  EXPECT_EQ(StoredIds(dir).size(), 14u);
+  EXPECT_TRUE(writer->Shutdown(kLong).ok());
+}
+
 TEST(AsyncWriterTest, ReplaysSpillFilesLeftByAPreviousRun) {
   TempDir dir;
   std::string spill =
