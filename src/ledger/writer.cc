@@ -17,6 +17,8 @@ constexpr std::string_view kSpillName = "ledger.spill";
 constexpr std::string_view kReplayPrefix = "ledger.spill.replay.";
 constexpr std::string_view kRejectedName = "ledger.spill.rejected";
 constexpr std::chrono::milliseconds kMaxBackoff{1000};
+// Emptied queue chunks kept for reuse (each holds max_batch records' capacity).
+constexpr size_t kSpareChunks = 4;
 
 std::string JoinPath(const std::string& dir, std::string_view name) {
   std::string p = dir;
@@ -129,10 +131,18 @@ void AsyncWriter::Push(Record&& record) {
   }
   {
     std::unique_lock lk(mu_);
-    if (!stopping_ && queue_.size() < options_.queue_capacity) {
-      queue_.push_back(std::move(record));
+    if (!stopping_ && queue_size_ < options_.queue_capacity) {
+      if (queue_.empty() || queue_.back().size() >= options_.max_batch) {
+        if (spare_chunks_.empty()) {
+          queue_.emplace_back().reserve(options_.max_batch);
+        } else {
+          queue_.push_back(std::move(spare_chunks_.back()));
+          spare_chunks_.pop_back();
+        }
+      }
+      queue_.back().push_back(std::move(record));
       ++enqueued_;
-      const size_t depth = queue_.size();
+      const size_t depth = ++queue_size_;
       const bool wake =
           waiting_ == Waiting::kIdle || (waiting_ == Waiting::kFilling && depth >= batch_trigger_);
       if (wake) waiting_ = Waiting::kNone;
@@ -269,8 +279,7 @@ bool AsyncWriter::ShutdownDeadlinePassed() {
 }
 
 void AsyncWriter::Run() {
-  std::vector<Record> batch;
-  batch.reserve(options_.max_batch);
+  std::vector<Chunk> chunks;  // swapped with queue_
   std::optional<Clock::time_point> fill_until;
   bool shutdown_seen = false;
   std::unique_lock lk(mu_);
@@ -282,8 +291,8 @@ void AsyncWriter::Run() {
       replay_retry_at_.reset();
     }
     const bool past_deadline = stopping_ && now >= shutdown_deadline_;
-    if (!queue_.empty()) {
-      const bool ready = stopping_ || flush_target_ > done_ || queue_.size() >= batch_trigger_;
+    if (queue_size_ > 0) {
+      const bool ready = stopping_ || flush_target_ > done_ || queue_size_ >= batch_trigger_;
       if (!ready) {
         if (!fill_until) fill_until = now + options_.max_delay;
         if (now < *fill_until) {
@@ -294,37 +303,37 @@ void AsyncWriter::Run() {
         }
       }
       fill_until.reset();
-      // The whole queue becomes the batch (a swap: the records are not moved);
-      // it is committed max_batch records per transaction. Past the shutdown
-      // deadline all of it goes to the spill file.
-      batch.swap(queue_);
+      // The writer takes every queued chunk at once (a swap), and commits each
+      // in one transaction. Past the shutdown deadline, or once a commit has
+      // outlasted it, the rest goes to the spill file.
+      chunks.swap(queue_);
+      queue_size_ = 0;
       depth_.store(0, std::memory_order_relaxed);
       if (past_deadline) deadline_spill_ = true;
       lk.unlock();
-      const std::span<const Record> all(batch);
-      for (size_t i = 0; i < all.size();) {
-        // A commit may outlast the shutdown deadline: then the rest is spilled.
-        const bool spill = past_deadline || (i > 0 && ShutdownDeadlinePassed());
-        if (spill && !past_deadline) {
+      bool spill = past_deadline;
+      for (Chunk& chunk : chunks) {
+        if (!spill && &chunk != &chunks.front() && ShutdownDeadlinePassed()) {
+          spill = true;
           lk.lock();
           deadline_spill_ = true;
           lk.unlock();
         }
-        const size_t n = spill ? all.size() - i : std::min(all.size() - i, options_.max_batch);
         if (spill) {
-          SpillRecords(all.subspan(i, n));
+          SpillRecords(chunk);
         } else {
-          CommitQueueBatch(all.subspan(i, n));
+          CommitQueueBatch(chunk);
         }
-        i += n;
+        const size_t n = chunk.size();
+        chunk.clear();
         lk.lock();
         done_ += n;
         if (flush_target_ > 0) done_cv_.notify_all();
+        // A few emptied chunks are kept for Push(); a burst's others are freed.
+        if (spare_chunks_.size() < kSpareChunks) spare_chunks_.push_back(std::move(chunk));
         lk.unlock();
       }
-      batch.clear();
-      // A burst (a slow disk) may have grown it: do not keep that much.
-      if (batch.capacity() > 4 * options_.max_batch) std::vector<Record>().swap(batch);
+      chunks.clear();
       lk.lock();
       continue;
     }

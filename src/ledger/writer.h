@@ -137,8 +137,14 @@ class AsyncWriter {
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the writer
   std::condition_variable done_cv_;  // wakes Flush() callers
-  // Swapped whole with the writer's batch: no record is moved twice.
-  std::vector<Record> queue_;
+  // The queue: chunks of up to max_batch records (one transaction each). A
+  // chunk is reserved once and recycled, so Push() never moves queued records
+  // (a burst grows the list of chunks, not one big array), and the writer
+  // takes the whole list with a swap.
+  using Chunk = std::vector<Record>;
+  std::vector<Chunk> queue_;
+  std::vector<Chunk> spare_chunks_;  // emptied chunks, capacity kept
+  size_t queue_size_ = 0;            // records in queue_
   Waiting waiting_ = Waiting::kNone;
   bool stopping_ = false;
   Clock::time_point shutdown_deadline_;
