@@ -737,35 +737,46 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
   auto id_at = Prepared(id_at_, kIdAtSql);
   if (!id_at.ok()) return rollback(id_at.take_status());
   size_t inserted = 0;
-  auto one_by_one = [&](std::span<const Record> part) -> core::Status {
-    for (const Record& r : part) {
-      auto added = InsertSlotted(s, single, *id_at, r);
+  using Row = std::pair<int64_t, const Record*>;  // (first seq tried, record)
+  auto one_by_one = [&](std::span<const Row> part) -> core::Status {
+    for (const Row& row : part) {
+      auto added = InsertSlotted(s, single, *id_at, *row.second);
       if (!added.ok()) return added.take_status();
       if (*added) ++inserted;
     }
     return core::Status::Ok();
   };
+  // Rows go in in seq order. A batch arrives in completion order, and a busy
+  // gateway has dozens of requests per millisecond whose slots (hashes) are in
+  // no order: inserted as they come, most land inside the last b-tree page
+  // and split it the expensive way; in seq order nearly every row is an append
+  // (ledger_writer_bench: 574k -> 737k records/s at 32 per millisecond). Equal
+  // seqs (a repeated id) keep their arrival order: the first one is kept.
+  order_.clear();
+  for (const Record& r : records) order_.emplace_back(SeqFloor(r.ts_ms) + SlotOf(r.id), &r);
+  std::sort(order_.begin(), order_.end());
+  const std::span<const Row> rows_in_order(order_);
   // Chunks of up to kRowsPerInsert records go in one statement each, at
   // their first slots. A slot already taken (a duplicate, or two ids of one
   // millisecond sharing a slot) aborts that statement alone; its records then
   // take the probing path.
-  for (size_t done = 0; done < records.size();) {
+  for (size_t done = 0; done < rows_in_order.size();) {
     // Full chunks, then the rest in chunks of 8, 4, 2 and 1 (five prepared
     // statements serve every batch size).
-    const size_t n = std::bit_floor(std::min<size_t>(records.size() - done, kRowsPerInsert));
-    const std::span<const Record> chunk = records.subspan(done, n);
+    const size_t n = std::bit_floor(std::min<size_t>(rows_in_order.size() - done, kRowsPerInsert));
+    const std::span<const Row> chunk = rows_in_order.subspan(done, n);
     done += n;
     const bool in_range = std::all_of(chunk.begin(), chunk.end(),
-                                      [](const Record& r) { return SlottableTime(r.ts_ms); });
+                                      [](const Row& r) { return SlottableTime(r.second->ts_ms); });
     if (n > 1 && in_range) {
       const int rows = static_cast<int>(n);
       auto many = InsertStatement(rows);
       if (!many.ok()) return rollback(many.take_status());
       RecordBinder binder(*many, params_[n], /*skip_defaults=*/true);
       for (int row = 0; row < rows; ++row) {
-        const Record& r = chunk[static_cast<size_t>(row)];
-        binder.Bind(row * kParamsPerRow, r);
-        sqlite3_bind_int64(*many, row * kParamsPerRow + kSeqParam, r.ts_ms * kSlots + SlotOf(r.id));
+        const auto& [seq, r] = chunk[static_cast<size_t>(row)];
+        binder.Bind(row * kParamsPerRow, *r);
+        sqlite3_bind_int64(*many, row * kParamsPerRow + kSeqParam, seq);
       }
       rc = sqlite3_step(*many);
       sqlite3_reset(*many);

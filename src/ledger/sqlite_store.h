@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ledger/store.h"
@@ -102,6 +103,8 @@ class SqliteStore final : public Store {
   // is bound to (RecordBinder skips binds that would change nothing).
   std::array<Stmt, kRowsPerInsert + 1> inserts_;
   std::array<std::vector<BoundParam>, kRowsPerInsert + 1> params_;
+  // WriteBatch's rows as (first seq, record), sorted: reused between batches.
+  std::vector<std::pair<int64_t, const Record*>> order_;
 };
 
 }  // namespace switchyard::ledger

@@ -191,6 +191,34 @@ TEST(SqliteStoreTest, MultiRowChunkWithADuplicateKeepsEveryOtherRow) {
   EXPECT_EQ(*store->WriteBatch(batch), 0u);
 }
 
+// A batch is inserted in rowid order, not arrival order: arrival order must
+// still decide which of two records with one id is kept (the first).
+TEST(SqliteStoreTest, OutOfOrderBatchKeepsTheFirstOfARepeatedId) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch;
+  for (int i = 0; i < 40; ++i) {
+    Record r = SampleRecord(200 + i);
+    r.ts_ms = 1'700'000'000'000 + (39 - i) / 8;  // newest first, 8 per millisecond
+    batch.push_back(std::move(r));
+  }
+  Record again = batch[5];
+  again.model = "the-second-copy";
+  batch.push_back(again);
+  auto written = store->WriteBatch(batch);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, 40u);
+  std::vector<Record> all = ScanAll(*store, true);
+  ASSERT_EQ(all.size(), 40u);
+  const auto kept =
+      std::find_if(all.begin(), all.end(), [&](const Record& r) { return r.id == batch[5].id; });
+  ASSERT_NE(kept, all.end());
+  EXPECT_EQ(*kept, batch[5]);
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end(),
+                             [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; }));
+}
+
 TEST(SqliteStoreTest, RecordTimeOutsideTheSlottedRangeIsRejectedWholeBatch) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("ledger.db"));
