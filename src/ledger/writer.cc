@@ -306,9 +306,18 @@ void AsyncWriter::Run() {
       // The writer takes every queued chunk at once (a swap), and commits each
       // in one transaction. Past the shutdown deadline, or once a commit has
       // outlasted it, the rest goes to the spill file.
+      // A batch that filled up while the last chunk is still filling leaves
+      // that chunk queued (its fill delay starts now): committing it at once
+      // would cost a transaction for a handful of records.
+      const bool full_chunks_only = !stopping_ && flush_target_ <= done_ && ready;
       chunks.swap(queue_);
       queue_size_ = 0;
-      depth_.store(0, std::memory_order_relaxed);
+      if (full_chunks_only && chunks.size() > 1 && chunks.back().size() < options_.max_batch) {
+        queue_size_ = chunks.back().size();
+        queue_.push_back(std::move(chunks.back()));
+        chunks.pop_back();
+      }
+      depth_.store(queue_size_, std::memory_order_relaxed);
       if (past_deadline) deadline_spill_ = true;
       lk.unlock();
       bool spill = past_deadline;

@@ -211,6 +211,29 @@ TEST(AsyncWriterTest, BacklogIsCommittedMaxBatchPerTransaction) {
   EXPECT_TRUE(writer->Shutdown(kLong).ok());
 }
 
+// When a batch is full, a chunk still filling behind it is not committed
+// with it (a transaction for a handful of records): it waits for its own fill.
+TEST(AsyncWriterTest, PartlyFilledChunkWaitsBehindAFullBatch) {
+  TempDir dir;
+  auto gated = std::make_unique<FaultyStore>(OpenStore(dir));
+  FaultyStore* store = gated.get();
+  store->CloseGate();
+  auto writer =
+      StartOrDie(std::move(gated), {.data_dir = dir.path(), .max_batch = 4, .max_delay = 1h});
+  ASSERT_NE(writer, nullptr);
+  for (int i = 0; i < 4; ++i) writer->Push(SampleRecord(i));
+  ASSERT_TRUE(store->WaitEntered());
+  for (int i = 4; i < 9; ++i) writer->Push(SampleRecord(i));  // a full chunk and one record
+  store->OpenGate();
+  ASSERT_TRUE(WaitFor([&] { return writer->Stats().written >= 8; }));
+  EXPECT_EQ(writer->Stats().written, 8u);
+  EXPECT_EQ(writer->Stats().queue_depth, 1u);
+  ASSERT_TRUE(writer->Flush(kLong).ok());  // Flush does not wait for the fill delay
+  EXPECT_EQ(writer->Stats().written, 9u);
+  EXPECT_EQ(writer->Stats().batches, 3u);
+  EXPECT_TRUE(writer->Shutdown(kLong).ok());
+}
+
 TEST(AsyncWriterTest, ReplaysSpillFilesLeftByAPreviousRun) {
   TempDir dir;
   std::string spill =
