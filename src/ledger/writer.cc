@@ -17,8 +17,11 @@ constexpr std::string_view kSpillName = "ledger.spill";
 constexpr std::string_view kReplayPrefix = "ledger.spill.replay.";
 constexpr std::string_view kRejectedName = "ledger.spill.rejected";
 constexpr std::chrono::milliseconds kMaxBackoff{1000};
-// Emptied queue chunks kept for reuse (each holds max_batch records' capacity).
+// Emptied queue chunks kept for reuse (each keeps its capacity).
 constexpr size_t kSpareChunks = 4;
+// A new chunk reserves room for at most this many records (a huge batch_size
+// grows its chunks as they fill instead of reserving it all up front).
+constexpr size_t kMaxChunkReserve = 4096;
 
 std::string JoinPath(const std::string& dir, std::string_view name) {
   std::string p = dir;
@@ -134,7 +137,8 @@ void AsyncWriter::Push(Record&& record) {
     if (!stopping_ && queue_size_ < options_.queue_capacity) {
       if (queue_.empty() || queue_.back().size() >= options_.max_batch) {
         if (spare_chunks_.empty()) {
-          queue_.emplace_back().reserve(options_.max_batch);
+          queue_.emplace_back().reserve(
+              std::min({options_.max_batch, options_.queue_capacity, kMaxChunkReserve}));
         } else {
           queue_.push_back(std::move(spare_chunks_.back()));
           spare_chunks_.pop_back();
