@@ -4,6 +4,7 @@
 //   build/bench/ledger_writer_bench --benchmark_repetitions=3
 //   --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -124,4 +125,12 @@ BENCHMARK(BM_PushOnly);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // As `switchyard` itself does (src/app/main.cc): no SQLite memory statistics.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
