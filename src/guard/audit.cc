@@ -6,9 +6,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "core/json_writer.h"
 #include "core/sql_text.h"
@@ -78,6 +82,35 @@ bool IsHex64(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
+}
+
+// A spill file line (AuditRecordJson) back into a record; false when it is
+// not one.
+bool ParseSpilledRecord(simdjson::dom::parser& parser, std::string_view line, AuditRecord& r) {
+  simdjson::dom::object o;
+  if (parser.parse(line.data(), line.size()).get(o) != simdjson::SUCCESS) return false;
+  const auto text = [&](const char* key, std::string& out) {
+    std::string_view v;
+    if (o[key].get(v) != simdjson::SUCCESS) return false;
+    out.assign(v);
+    return true;
+  };
+  const auto counts = [&](const char* key, std::map<std::string, int64_t, std::less<>>& out) {
+    simdjson::dom::object c;
+    if (o[key].get(c) != simdjson::SUCCESS) return false;
+    for (auto field : c) {
+      int64_t v = 0;
+      if (field.value.get(v) != simdjson::SUCCESS) return false;
+      out.emplace(std::string(field.key), v);
+    }
+    return true;
+  };
+  return o["ts_ms"].get(r.ts_ms) == simdjson::SUCCESS && text("request_id", r.request_id) &&
+         text("tenant", r.tenant) && text("task", r.task) && text("provider", r.provider) &&
+         text("model", r.model) && text("policy", r.policy) &&
+         counts("findings_before", r.findings_before) &&
+         counts("findings_after", r.findings_after) && text("payload_sha256", r.payload_sha256) &&
+         IsHex64(r.payload_sha256) && o["payload_bytes"].get(r.payload_bytes) == simdjson::SUCCESS;
 }
 
 std::string CountsText(const std::map<std::string, int64_t, std::less<>>& counts) {
@@ -187,8 +220,9 @@ std::string RenderAuditText(const std::vector<AuditRecord>& records) {
   return out;
 }
 
-AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options)
-    : db_(std::move(db)), options_(options) {}
+AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
+                       std::string spill_path)
+    : db_(std::move(db)), options_(options), spill_path_(std::move(spill_path)) {}
 
 core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(std::string path,
                                                            AuditStoreOptions options) {
@@ -204,7 +238,7 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(std::string path,
         !s.ok())
       return s;
   }
-  std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), options));
+  std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), options, path + ".audit.spill"));
   if (options.background && !options.read_only) {
     store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   }
@@ -220,9 +254,36 @@ AuditStore::~AuditStore() {
     queue_cv_.notify_all();
     writer_.join();
   }
+  if (spill_ != nullptr) std::fclose(spill_);
+  if (replay_ != nullptr) std::fclose(replay_);
   for (sqlite3_stmt* s : {insert_, insert_many_, begin_, commit_}) {
     if (s != nullptr) sqlite3_finalize(s);
   }
+}
+
+AuditStats AuditStore::Stats() const {
+  return {spilled_.load(), replayed_.load(), rejected_.load()};
+}
+
+core::Status AuditStore::Spill(std::span<const AuditRecord> records) {
+  std::string lines;
+  for (const AuditRecord& r : records) {
+    lines += AuditRecordJson(r);
+    lines.push_back('\n');
+  }
+  std::lock_guard lock(spill_mu_);
+  if (spill_ == nullptr) spill_ = std::fopen(spill_path_.c_str(), "ab");
+  if (spill_ == nullptr || std::fwrite(lines.data(), 1, lines.size(), spill_) != lines.size() ||
+      std::fflush(spill_) != 0) {
+    const std::string cause = std::strerror(errno);
+    if (spill_ != nullptr) std::fclose(spill_);
+    spill_ = nullptr;
+    return core::Unavailable("the spill file " + spill_path_ + " cannot be written (" + cause +
+                             ")");
+  }
+  spilled_ += records.size();
+  spill_pending_ = true;
+  return core::Status::Ok();
 }
 
 core::Status AuditStore::Record(AuditRecord record) {
@@ -235,11 +296,17 @@ core::Status AuditStore::Record(AuditRecord record) {
   }
   bool wake = false;
   {
-    std::lock_guard lock(queue_mu_);
+    std::unique_lock lock(queue_mu_);
     if (queue_.size() >= options_.max_queue) {
-      core::Status s(core::StatusCode::kResourceExhausted,
-                     "audit: queue full (" + std::to_string(queue_.size()) + " records)");
-      return s;
+      // Overload (or a stalled disk): the record goes to the spill file and
+      // is written later, not dropped.
+      const size_t depth = queue_.size();
+      lock.unlock();  // (the spill file has its own lock)
+      core::Status spilled = Spill(std::span(&record, 1));
+      if (spilled.ok()) return spilled;
+      return core::Status(
+          core::StatusCode::kResourceExhausted,
+          "audit: queue full (" + std::to_string(depth) + " records) and " + spilled.message());
     }
     queue_.push_back(std::move(record));
     ++enqueued_;
@@ -265,15 +332,40 @@ core::Status AuditStore::Flush() {
 }
 
 void AuditStore::WriterLoop() {
+  using Clock = std::chrono::steady_clock;
   const size_t max_batch = std::max<size_t>(1, options_.max_batch);
   std::vector<AuditRecord> batch;  // swapped with queue_: both keep their capacity
+  // When to replay the spill file next; a spill left by an earlier run is
+  // replayed first.
+  std::optional<Clock::time_point> replay_at;
+  if (std::filesystem::exists(spill_path_) || std::filesystem::exists(spill_path_ + ".replay")) {
+    replay_at = Clock::now();
+  }
   std::unique_lock lock(queue_mu_);
   while (true) {
     waiting_ = Waiting::kIdle;
-    queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty() && stop_) {
+    const auto has_work = [&] { return stop_ || !queue_.empty(); };
+    if (replay_at) {
+      queue_cv_.wait_until(lock, *replay_at, has_work);
+    } else {
+      queue_cv_.wait(lock, has_work);
+    }
+    if (queue_.empty()) {
       waiting_ = Waiting::kNone;
-      return;
+      if (stop_) return;  // a spill not yet replayed waits for the next start
+      if (replay_at && Clock::now() >= *replay_at) {
+        lock.unlock();
+        const ReplayResult r = ReplayStep();
+        lock.lock();
+        if (r == ReplayResult::kDone) {
+          replay_at.reset();
+        } else if (r == ReplayResult::kRefused) {
+          replay_at = Clock::now() + options_.replay_retry;
+        } else {
+          replay_at = Clock::now();  // more to replay
+        }
+      }
+      continue;
     }
     // One transaction per batch: give the batch a moment to fill instead of
     // committing (and syncing the WAL) once per record.
@@ -287,12 +379,21 @@ void AuditStore::WriterLoop() {
     urgent_ = false;
     lock.unlock();
     // More than max_batch queued (a slow disk): one transaction per max_batch.
+    bool refused = false;
     for (size_t i = 0; i < batch.size(); i += max_batch) {
       const size_t n = std::min(max_batch, batch.size() - i);
+      const auto part = std::span<const AuditRecord>(batch).subspan(i, n);
       core::Status s;
       {
         std::lock_guard db_lock(db_mu_);
-        s = Insert(std::span<const AuditRecord>(batch).subspan(i, n));
+        s = Insert(part);
+      }
+      // A batch the database refused goes to the spill file, to be replayed.
+      if (!s.ok()) {
+        refused = true;
+        if (core::Status spilled = Spill(part); !spilled.ok()) {
+          s = core::Status(s.code(), s.message() + "; records lost: " + spilled.message());
+        }
       }
       lock.lock();
       if (!s.ok()) last_error_ = s;
@@ -304,7 +405,112 @@ void AuditStore::WriterLoop() {
     // Don't keep the memory of a backlog (up to max_queue records) for good.
     if (batch.capacity() > 4 * max_batch) std::vector<AuditRecord>().swap(batch);
     lock.lock();
+    // Spilled records are replayed between batches too, so that a steady
+    // stream of new records cannot starve the replay.
+    if (spill_pending_ || replay_ != nullptr) {
+      if (refused) {
+        replay_at = Clock::now() + options_.replay_retry;
+      } else if (!replay_at) {
+        replay_at = Clock::now();
+      }
+    }
+    if (!refused && replay_at && Clock::now() >= *replay_at) {
+      lock.unlock();
+      const ReplayResult r = ReplayStep();
+      lock.lock();
+      if (r == ReplayResult::kDone) {
+        replay_at.reset();
+      } else if (r == ReplayResult::kRefused) {
+        replay_at = Clock::now() + options_.replay_retry;
+      }
+    }
   }
+}
+
+AuditStore::ReplayResult AuditStore::ReplayStep() {
+  const std::string replay_path = spill_path_ + ".replay";
+  if (replay_ == nullptr) {
+    // Take the spill file over (new spills start a new one), unless a replay
+    // of an earlier file is unfinished: that one goes first.
+    std::error_code ec;
+    if (!std::filesystem::exists(replay_path, ec)) {
+      std::lock_guard lock(spill_mu_);
+      if (spill_ != nullptr) {
+        std::fclose(spill_);
+        spill_ = nullptr;
+      }
+      spill_pending_ = false;
+      if (!std::filesystem::exists(spill_path_, ec)) return ReplayResult::kDone;
+      std::filesystem::rename(spill_path_, replay_path, ec);
+      if (ec) {
+        std::lock_guard q(queue_mu_);
+        last_error_ = core::Unavailable("audit: cannot rename " + spill_path_ + " for replay (" +
+                                        ec.message() + ")");
+        spill_pending_ = true;
+        return ReplayResult::kRefused;
+      }
+    }
+    replay_ = std::fopen(replay_path.c_str(), "rb");
+    replay_offset_ = 0;
+    if (replay_ == nullptr) {
+      std::lock_guard q(queue_mu_);
+      last_error_ = core::Unavailable("audit: cannot open " + replay_path + " (" +
+                                      std::strerror(errno) + ")");
+      return ReplayResult::kRefused;
+    }
+  }
+  std::fseek(replay_, replay_offset_, SEEK_SET);
+  simdjson::dom::parser parser;
+  std::vector<AuditRecord> records;
+  std::string rejected;
+  std::string line;
+  long offset = replay_offset_;
+  bool eof = false;
+  while (records.size() < kReplayChunk) {
+    line.clear();
+    int c;
+    while ((c = std::fgetc(replay_)) != EOF && c != '\n') line.push_back(static_cast<char>(c));
+    if (c == EOF && line.empty()) {
+      eof = true;
+      break;
+    }
+    offset = std::ftell(replay_);
+    AuditRecord r;
+    if (ParseSpilledRecord(parser, line, r)) {
+      records.push_back(std::move(r));
+    } else {
+      rejected += line;
+      rejected.push_back('\n');
+    }
+  }
+  if (!rejected.empty()) {
+    const std::string rejected_path = spill_path_ + ".rejected";
+    if (std::FILE* f = std::fopen(rejected_path.c_str(), "ab")) {
+      std::fwrite(rejected.data(), 1, rejected.size(), f);
+      std::fclose(f);
+    }
+    rejected_ += static_cast<uint64_t>(std::count(rejected.begin(), rejected.end(), '\n'));
+  }
+  if (!records.empty()) {
+    core::Status s;
+    {
+      std::lock_guard db_lock(db_mu_);
+      s = Insert(records);
+    }
+    if (!s.ok()) {
+      std::lock_guard q(queue_mu_);
+      last_error_ = s;
+      return ReplayResult::kRefused;  // the same lines again after replay_retry
+    }
+    replayed_ += records.size();
+  }
+  replay_offset_ = offset;
+  if (!eof) return ReplayResult::kMore;
+  std::fclose(replay_);
+  replay_ = nullptr;
+  std::error_code ec;
+  std::filesystem::remove(replay_path, ec);
+  return spill_pending_ ? ReplayResult::kMore : ReplayResult::kDone;
 }
 
 core::Status AuditStore::PrepareOnce(sqlite3_stmt*& stmt, const char* sql, std::string_view doing) {

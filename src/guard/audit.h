@@ -13,15 +13,25 @@
 // Record() either inserts at once (default) or, with `background`, queues the
 // record for a writer thread that inserts in batches (one transaction each) so
 // the request path never waits for the disk; Flush() waits for the queue.
+// Background mode loses nothing on overload or a failing disk: a record that
+// finds the queue full, and a batch the database refuses, go as JSON lines to
+// the spill file <path>.audit.spill; the writer replays it (oldest first) when
+// the queue is idle, and retries every replay_retry while the database still
+// refuses; a spill left by an earlier run is replayed at start. Replay is
+// at-least-once: a crash in the middle of a replay writes the part already
+// replayed a second time at the next start. A spilled line that cannot be
+// parsed is moved to <path>.audit.spill.rejected.
 //
 // Ownership: owns its connection (and writer thread). Threading: all methods
 // are safe from any thread.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -102,6 +112,15 @@ struct AuditStoreOptions {
   // then takes all that is queued (a backlog goes in several batches).
   size_t max_batch = 512;
   std::chrono::milliseconds batch_delay{20};
+  // Background: how long the writer waits before replaying the spill file
+  // again after the database refused it.
+  std::chrono::milliseconds replay_retry{1000};
+};
+
+struct AuditStats {
+  uint64_t spilled = 0;   // records written to the spill file
+  uint64_t replayed = 0;  // spilled records since written to the database
+  uint64_t rejected = 0;  // spilled lines that could not be parsed back
 };
 
 struct AuditQuery {
@@ -122,8 +141,10 @@ class AuditStore {
 
   // Errors: InvalidArgument "audit: payload_sha256 must be 64 hex characters";
   // FailedPrecondition from SQLite (direct mode); ResourceExhausted
-  // "audit: queue full (<n> records)" (background mode).
+  // "audit: queue full (<n> records) and the spill file <path> cannot be
+  // written (<cause>)" (background mode: the record is lost).
   core::Status Record(AuditRecord record);
+  AuditStats Stats() const;
   // Background mode: waits until everything queued so far is written and
   // returns the last write error, if any. Direct mode: OK.
   core::Status Flush();
@@ -132,13 +153,22 @@ class AuditStore {
   core::Result<std::vector<AuditRecord>> Query(const AuditQuery& query);
 
  private:
-  AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options);
+  AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
+             std::string spill_path);
   core::Status Insert(std::span<const AuditRecord> records);  // requires db_mu_
   // Prepares `stmt` from `sql` unless it is already; requires db_mu_.
   core::Status PrepareOnce(sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
   // Steps a statement prepared on first use (BEGIN, COMMIT); requires db_mu_.
   core::Status Step(sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
   void WriterLoop();
+  // Appends the records to the spill file; the error names the file.
+  core::Status Spill(std::span<const AuditRecord> records);
+  // Writer thread: replays up to kReplayChunk spilled records in one
+  // transaction. kRefused: the database refused them (last_error_ says why);
+  // the same records are tried again next time.
+  enum class ReplayResult { kDone, kMore, kRefused };
+  ReplayResult ReplayStep();
+  static constexpr size_t kReplayChunk = 4096;
 
   std::unique_ptr<internal::SqliteDb> db_;
   // Prepared once (writer side, under db_mu_); finalized before db_ closes.
@@ -167,6 +197,16 @@ class AuditStore {
   // What the writer waits for; Record() wakes it only when that arrives.
   enum class Waiting { kNone, kIdle, kFilling } waiting_ = Waiting::kNone;
   core::Status last_error_;
+
+  // Spill file (appended by Record() and the writer), guarded by spill_mu_.
+  const std::string spill_path_;
+  std::mutex spill_mu_;
+  std::FILE* spill_ = nullptr;
+  std::atomic<bool> spill_pending_{false};  // the spill file has lines to replay
+  // Replay (writer thread only): the file being replayed and how far.
+  std::FILE* replay_ = nullptr;
+  long replay_offset_ = 0;
+  std::atomic<uint64_t> spilled_{0}, replayed_{0}, rejected_{0};
   std::thread writer_;
 };
 

@@ -4,7 +4,11 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/clock.h"
@@ -285,6 +289,151 @@ TEST_F(AuditStoreTest, FileWithoutTheTableHasNoRecords) {
   auto keys = KeyStore::Open(path_, {}, clock);
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ((*reader)->Query({})->size(), 1u);
+}
+
+// Holds SQLite's write lock on a file (BEGIN IMMEDIATE on a second
+// connection) until Release(): the store's writer cannot commit meanwhile.
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  ~WriteLockHolder() { Release(); }
+  void Release() {
+    if (db_ == nullptr) return;
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+template <typename Pred>
+bool WaitFor(Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+std::set<std::string> RequestIds(const std::vector<AuditRecord>& records) {
+  std::set<std::string> ids;
+  for (const AuditRecord& r : records) ids.insert(r.request_id);
+  return ids;
+}
+
+// Overload: records that find the queue full go to the spill file instead of
+// being dropped, and the writer replays them once it catches up.
+TEST_F(AuditStoreTest, QueueFullSpillsAndTheWriterReplaysEveryRecord) {
+  { ASSERT_TRUE(AuditStore::Open(path_).ok()); }  // the table exists
+  AuditStoreOptions o;
+  o.background = true;
+  o.max_queue = 2;
+  o.max_batch = 1;
+  o.batch_delay = std::chrono::milliseconds(0);
+  o.busy_timeout_ms = 60000;  // the writer waits for the lock, it does not fail
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok());
+  WriteLockHolder lock(path_);
+  std::vector<AuditRecord> sent;
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back(Sample(100 + i, "openai"));
+    ASSERT_TRUE((*store)->Record(sent.back()).ok()) << i;
+  }
+  EXPECT_GE((*store)->Stats().spilled, 17u);  // at most 1 in flight + 2 queued
+  EXPECT_TRUE(fs::exists(path_ + ".audit.spill"));
+  lock.Release();
+  ASSERT_TRUE(WaitFor([&] {
+    const AuditStats st = (*store)->Stats();
+    return st.replayed == st.spilled;
+  }));
+  ASSERT_TRUE((*store)->Flush().ok());
+  auto all = (*store)->Query({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 20u);  // each exactly once
+  EXPECT_EQ(RequestIds(*all), RequestIds(sent));
+  for (const AuditRecord& r : *all) EXPECT_EQ(r, sent[static_cast<size_t>(r.ts_ms - 100)]);
+  EXPECT_FALSE(fs::exists(path_ + ".audit.spill"));
+  EXPECT_FALSE(fs::exists(path_ + ".audit.spill.replay"));
+  EXPECT_EQ((*store)->Stats().rejected, 0u);
+}
+
+// A batch the database refuses (here: locked past the busy timeout) is
+// spilled, Flush() reports the error, and a later replay writes it.
+TEST_F(AuditStoreTest, RefusedBatchIsSpilledAndReplayedWhenTheDatabaseAcceptsAgain) {
+  { ASSERT_TRUE(AuditStore::Open(path_).ok()); }
+  AuditStoreOptions o;
+  o.background = true;
+  o.busy_timeout_ms = 10;
+  o.replay_retry = std::chrono::milliseconds(5);
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok());
+  WriteLockHolder lock(path_);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*store)->Record(Sample(i, "openai")).ok());
+  const core::Status refused = (*store)->Flush();
+  EXPECT_EQ(refused.code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("database is locked"), std::string::npos) << refused.message();
+  EXPECT_EQ((*store)->Stats().spilled, 5u);
+  EXPECT_EQ((*store)->Stats().replayed, 0u);
+  lock.Release();
+  ASSERT_TRUE(WaitFor([&] { return (*store)->Stats().replayed == 5; }));
+  EXPECT_EQ((*store)->Query({})->size(), 5u);
+}
+
+// A spill file left by an earlier run is replayed at start; a line that is
+// not a record is set aside in the .rejected file, not retried forever.
+TEST_F(AuditStoreTest, SpillLeftByAnEarlierRunIsReplayedAtStart) {
+  fs::create_directories(dir_);
+  {
+    std::ofstream spill(path_ + ".audit.spill");
+    spill << AuditRecordJson(Sample(7, "openai")) << "\n"
+          << "not a record\n"
+          << AuditRecordJson(Sample(8, "anthropic")) << "\n";
+  }
+  AuditStoreOptions o;
+  o.background = true;
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(WaitFor([&] { return (*store)->Stats().replayed == 2; }));
+  EXPECT_EQ((*store)->Stats().rejected, 1u);
+  auto all = (*store)->Query({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0], Sample(7, "openai"));
+  EXPECT_EQ((*all)[1], Sample(8, "anthropic"));
+  std::ifstream rejected(path_ + ".audit.spill.rejected");
+  std::stringstream text;
+  text << rejected.rdbuf();
+  EXPECT_EQ(text.str(), "not a record\n");
+  ASSERT_TRUE(WaitFor([&] { return !fs::exists(path_ + ".audit.spill.replay"); }));
+  EXPECT_FALSE(fs::exists(path_ + ".audit.spill"));
+}
+
+// Only when the spill file cannot be written either is a record lost, and
+// Record() says so.
+TEST_F(AuditStoreTest, QueueFullAndUnwritableSpillFileIsAnError) {
+  { ASSERT_TRUE(AuditStore::Open(path_).ok()); }
+  fs::create_directories(path_ + ".audit.spill");  // a directory: fopen fails
+  AuditStoreOptions o;
+  o.background = true;
+  o.max_queue = 1;
+  o.max_batch = 1;
+  o.batch_delay = std::chrono::milliseconds(0);
+  o.busy_timeout_ms = 60000;
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok());
+  WriteLockHolder lock(path_);
+  core::Status failed;
+  for (int i = 0; i < 5 && failed.ok(); ++i) failed = (*store)->Record(Sample(i, "openai"));
+  EXPECT_EQ(failed.code(), core::StatusCode::kResourceExhausted);
+  EXPECT_EQ(failed.message(), "audit: queue full (1 records) and the spill file " + path_ +
+                                  ".audit.spill cannot be written (Is a directory)");
+  lock.Release();
 }
 
 }  // namespace
