@@ -111,6 +111,20 @@ void RegisterLedgerMetrics(observe::Registry& metrics, ledger::AsyncWriter& writ
                            [&writer] { return writer.Stats().last_batch_ms / 1000.0; });
 }
 
+void RegisterAuditMetrics(observe::Registry& metrics, guard::AuditStore& audit) {
+  metrics.AddCallbackCounter(
+      "switchyard_audit_records_spilled_total",
+      "Egress audit records appended to the spill file (queue full or database refusing)",
+      [&audit] { return static_cast<double>(audit.Stats().spilled); });
+  metrics.AddCallbackCounter("switchyard_audit_records_replayed_total",
+                             "Spilled egress audit records later written to the database",
+                             [&audit] { return static_cast<double>(audit.Stats().replayed); });
+  metrics.AddCallbackCounter(
+      "switchyard_audit_records_rejected_total",
+      "Spilled egress audit lines that could not be parsed back (kept in .rejected)",
+      [&audit] { return static_cast<double>(audit.Stats().rejected); });
+}
+
 // The system CA store only when some provider is https: parsing the whole CA
 // bundle costs start-up time and RSS that a gateway of plain-http upstreams
 // never uses (its TLS context then trusts nothing: TLS fails closed).
@@ -321,6 +335,7 @@ int RunServe(const ServeOptions& options) {
       return 1;
     }
     audit = std::move(*audit_opened);
+    RegisterAuditMetrics(metrics, *audit);
     hooks.audit = audit.get();
     gw->set_guard(std::move(hooks));
   }

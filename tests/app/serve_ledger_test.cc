@@ -373,6 +373,15 @@ TEST_F(ServeLedgerTest, LedgerStatsReportsTheRequestsSentAndTheirHandComputedCos
     ASSERT_TRUE(r.error.ok()) << r.error.ToString();
     ASSERT_EQ(r.status, s.status) << s.body << "\n" << r.body;
   }
+  // The writers' counters are exported; nothing had to be spilled.
+  HttpResult metrics = HttpRequest(port_, "GET", "/metrics", "", {});
+  ASSERT_TRUE(metrics.error.ok()) << metrics.error.ToString();
+  for (const char* line :
+       {"switchyard_ledger_records_spilled_total 0\n", "switchyard_audit_records_spilled_total 0\n",
+        "switchyard_audit_records_replayed_total 0\n",
+        "switchyard_audit_records_rejected_total 0\n"}) {
+    EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
+  }
   ASSERT_EQ(Terminate(), 0) << child_->Output();
 
   auto stats = Run({"ledger", "stats", "--since", "all", "--json", "--config", config_path_});
