@@ -342,6 +342,19 @@ void AuditStore::WriterLoop() {
     replay_at = Clock::now();
   }
   std::unique_lock lock(queue_mu_);
+  // One replay step (the queue lock released meanwhile), then when the next.
+  const auto replay = [&] {
+    lock.unlock();
+    const ReplayResult r = ReplayStep();
+    lock.lock();
+    if (r == ReplayResult::kDone) {
+      replay_at.reset();
+    } else if (r == ReplayResult::kRefused) {
+      replay_at = Clock::now() + options_.replay_retry;
+    } else {
+      replay_at = Clock::now();  // more to replay
+    }
+  };
   while (true) {
     waiting_ = Waiting::kIdle;
     const auto has_work = [&] { return stop_ || !queue_.empty(); };
@@ -353,18 +366,7 @@ void AuditStore::WriterLoop() {
     if (queue_.empty()) {
       waiting_ = Waiting::kNone;
       if (stop_) return;  // a spill not yet replayed waits for the next start
-      if (replay_at && Clock::now() >= *replay_at) {
-        lock.unlock();
-        const ReplayResult r = ReplayStep();
-        lock.lock();
-        if (r == ReplayResult::kDone) {
-          replay_at.reset();
-        } else if (r == ReplayResult::kRefused) {
-          replay_at = Clock::now() + options_.replay_retry;
-        } else {
-          replay_at = Clock::now();  // more to replay
-        }
-      }
+      if (replay_at && Clock::now() >= *replay_at) replay();
       continue;
     }
     // One transaction per batch: give the batch a moment to fill instead of
@@ -414,16 +416,7 @@ void AuditStore::WriterLoop() {
         replay_at = Clock::now();
       }
     }
-    if (!refused && replay_at && Clock::now() >= *replay_at) {
-      lock.unlock();
-      const ReplayResult r = ReplayStep();
-      lock.lock();
-      if (r == ReplayResult::kDone) {
-        replay_at.reset();
-      } else if (r == ReplayResult::kRefused) {
-        replay_at = Clock::now() + options_.replay_retry;
-      }
-    }
+    if (!refused && replay_at && Clock::now() >= *replay_at) replay();
   }
 }
 

@@ -187,18 +187,32 @@ TEST(AsyncWriterTest, FlushCommitsWithoutWaitingForTheBatchDelay) {
   EXPECT_EQ(writer->Stats().batches, 1u);  // the 100 records went in one transaction
 }
 
+// A writer (max_batch 4, no fill timeout) whose first batch of 4 records is
+// in flight, held by the store's closed gate.
+struct HeldWriter {
+  bool Start() {
+    auto gated = std::make_unique<FaultyStore>(OpenStore(dir));
+    store = gated.get();
+    store->CloseGate();
+    writer =
+        StartOrDie(std::move(gated), {.data_dir = dir.path(), .max_batch = 4, .max_delay = 1h});
+    if (writer == nullptr) return false;
+    for (int i = 0; i < 4; ++i) writer->Push(SampleRecord(i));
+    return store->WaitEntered();
+  }
+  TempDir dir;
+  FaultyStore* store = nullptr;
+  std::unique_ptr<AsyncWriter> writer;
+};
+
 // A backlog (the store was slow) is taken from the queue at once but still
 // committed max_batch records per transaction.
 TEST(AsyncWriterTest, BacklogIsCommittedMaxBatchPerTransaction) {
-  TempDir dir;
-  auto gated = std::make_unique<FaultyStore>(OpenStore(dir));
-  FaultyStore* store = gated.get();
-  store->CloseGate();
-  auto writer =
-      StartOrDie(std::move(gated), {.data_dir = dir.path(), .max_batch = 4, .max_delay = 1h});
-  ASSERT_NE(writer, nullptr);
-  for (int i = 0; i < 4; ++i) writer->Push(SampleRecord(i));
-  ASSERT_TRUE(store->WaitEntered());  // the first 4 are in flight, held by the gate
+  HeldWriter held;
+  ASSERT_TRUE(held.Start());
+  AsyncWriter* writer = held.writer.get();
+  FaultyStore* store = held.store;
+  const TempDir& dir = held.dir;
   for (int i = 4; i < 14; ++i) writer->Push(SampleRecord(i));
   EXPECT_EQ(writer->Stats().queue_depth, 10u);
   store->OpenGate();
@@ -214,15 +228,10 @@ TEST(AsyncWriterTest, BacklogIsCommittedMaxBatchPerTransaction) {
 // When a batch is full, a chunk still filling behind it is not committed
 // with it (a transaction for a handful of records): it waits for its own fill.
 TEST(AsyncWriterTest, PartlyFilledChunkWaitsBehindAFullBatch) {
-  TempDir dir;
-  auto gated = std::make_unique<FaultyStore>(OpenStore(dir));
-  FaultyStore* store = gated.get();
-  store->CloseGate();
-  auto writer =
-      StartOrDie(std::move(gated), {.data_dir = dir.path(), .max_batch = 4, .max_delay = 1h});
-  ASSERT_NE(writer, nullptr);
-  for (int i = 0; i < 4; ++i) writer->Push(SampleRecord(i));
-  ASSERT_TRUE(store->WaitEntered());
+  HeldWriter held;
+  ASSERT_TRUE(held.Start());
+  AsyncWriter* writer = held.writer.get();
+  FaultyStore* store = held.store;
   for (int i = 4; i < 9; ++i) writer->Push(SampleRecord(i));  // a full chunk and one record
   store->OpenGate();
   ASSERT_TRUE(WaitFor([&] { return writer->Stats().written >= 8; }));
