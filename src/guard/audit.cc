@@ -338,7 +338,10 @@ void AuditStore::WriterLoop() {
   // When to replay the spill file next; a spill left by an earlier run is
   // replayed first.
   std::optional<Clock::time_point> replay_at;
-  if (std::filesystem::exists(spill_path_) || std::filesystem::exists(spill_path_ + ".replay")) {
+  // (Only regular files: whatever else sits at those paths is not a spill.)
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(spill_path_, ec) ||
+      std::filesystem::is_regular_file(spill_path_ + ".replay", ec)) {
     replay_at = Clock::now();
   }
   std::unique_lock lock(queue_mu_);
@@ -426,14 +429,14 @@ AuditStore::ReplayResult AuditStore::ReplayStep() {
     // Take the spill file over (new spills start a new one), unless a replay
     // of an earlier file is unfinished: that one goes first.
     std::error_code ec;
-    if (!std::filesystem::exists(replay_path, ec)) {
+    if (!std::filesystem::is_regular_file(replay_path, ec)) {
       std::lock_guard lock(spill_mu_);
       if (spill_ != nullptr) {
         std::fclose(spill_);
         spill_ = nullptr;
       }
       spill_pending_ = false;
-      if (!std::filesystem::exists(spill_path_, ec)) return ReplayResult::kDone;
+      if (!std::filesystem::is_regular_file(spill_path_, ec)) return ReplayResult::kDone;
       std::filesystem::rename(spill_path_, replay_path, ec);
       if (ec) {
         std::lock_guard q(queue_mu_);

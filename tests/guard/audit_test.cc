@@ -345,7 +345,7 @@ TEST_F(AuditStoreTest, QueueFullSpillsAndTheWriterReplaysEveryRecord) {
     sent.push_back(Sample(100 + i, "openai"));
     ASSERT_TRUE((*store)->Record(sent.back()).ok()) << i;
   }
-  EXPECT_GE((*store)->Stats().spilled, 17u);  // at most 1 in flight + 2 queued
+  EXPECT_GE((*store)->Stats().spilled, 16u);  // the writer holds <= 2 (a full queue), 2 queued
   EXPECT_TRUE(fs::exists(path_ + ".audit.spill"));
   lock.Release();
   ASSERT_TRUE(WaitFor([&] {
