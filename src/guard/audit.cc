@@ -190,7 +190,7 @@ std::string RenderAuditText(const std::vector<AuditRecord>& records) {
 AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options)
     : db_(std::move(db)), options_(options) {}
 
-core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(std::string path,
+core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& path,
                                                            AuditStoreOptions options) {
   if (options.read_only && !std::filesystem::exists(path)) {
     return core::NotFound("audit: no audit database at " + path);
