@@ -370,7 +370,7 @@ std::string RenderReplayText(const ReplayReport& report) {
     const std::string expected = r.expected_agreement ? Fixed(*r.expected_agreement, 3) : "n/a";
     const std::string measured = r.measured_agreement ? Fixed(*r.measured_agreement, 3) : "n/a";
     std::string delta = FormatUsd(r.delta_vs_recorded_usd);
-    if (r.delta_vs_recorded_usd > 0) delta = "+" + delta;
+    if (r.delta_vs_recorded_usd > 0) delta.insert(0, "+");
     std::snprintf(line, sizeof(line), "%-22s %12s %12s %10s %10s %9s %9s %9s\n", name.c_str(),
                   FormatUsd(r.spend_usd).c_str(), FormatUsd(r.spend_per_month_usd).c_str(),
                   delta.c_str(), FormatPercent(r.frontier_share).c_str(),
