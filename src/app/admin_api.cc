@@ -351,8 +351,9 @@ Answer Tasks(const AdminApiOptions& o, std::string_view target, int64_t now_ms,
     if (!t.candidate) rows.push_back(&t);
   }
   for (const auto& [name, kind] : o.task_kinds) {
-    const bool seen = std::any_of(rows.begin(), rows.end(),
-                                  [&](const economics::TaskReport* t) { return t->name == name; });
+    const bool seen =
+        std::any_of(rows.begin(), rows.end(),
+                    [&name = name](const economics::TaskReport* t) { return t->name == name; });
     if (!seen) idle.push_back(name);
   }
   std::vector<economics::TaskReport> idle_reports;
@@ -536,11 +537,13 @@ Answer Providers(const AdminApiOptions& o, std::string_view target, int64_t now_
   std::vector<ProviderHealth> providers;
   if (o.providers) providers = o.providers();
   for (const auto& [name, c] : counts) {
-    const bool known = std::any_of(providers.begin(), providers.end(),
-                                   [&](const ProviderHealth& p) { return p.name == name; });
-    if (!known)
+    const bool known =
+        std::any_of(providers.begin(), providers.end(),
+                    [&name = name](const ProviderHealth& p) { return p.name == name; });
+    if (!known) {
       providers.push_back({name, name == "student" ? "student" : "", name == "student",
                            name == "student" ? "n/a" : "unknown"});
+    }
   }
   std::string out;
   core::JsonWriter w(out);

@@ -495,9 +495,8 @@ RouteConfig ReadRoute(const toml::table& table, const std::string& path, Errors&
   TableReader r(table, path, errors);
   if (r.Require("name", kExpectName)) r.String("name", &route.name);
   r.String("policy", &route.policy);
-  if (route.policy != "fallback") {
-    r.StringList("targets", &route.targets);  // derived from weak and strong
-  } else if (r.Require("targets", kExpectTargets)) {
+  // Required by "fallback"; other policies may omit them (derived from weak and strong).
+  if (route.policy != "fallback" || r.Require("targets", kExpectTargets)) {
     r.StringList("targets", &route.targets);
   }
   r.String("weak", &route.weak);
@@ -1219,7 +1218,7 @@ const ProviderConfig* Config::FindProvider(std::string_view name) const {
   return nullptr;
 }
 
-core::Result<Config> ParseConfig(std::string_view toml_text, std::string source,
+core::Result<Config> ParseConfig(std::string_view toml_text, const std::string& source,
                                  const EnvLookup& env) {
   try {
     toml::table root;

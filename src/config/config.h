@@ -32,16 +32,16 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 EnvLookup ProcessEnv();
 
 struct ServerConfig {
-  std::string listen = "127.0.0.1:8080";    // [server] listen, "host:port"
-  std::string host = "127.0.0.1";           // derived from listen
-  uint16_t port = 8080;                     // derived from listen; 0 = any free port
-  int threads = 0;                          // event-loop threads; 0 = one per core
-  size_t max_body_bytes = 8 * 1024 * 1024;  // larger request bodies get 413
-  size_t max_header_bytes = 16 * 1024;      // larger request heads get 431
-  int header_timeout_ms = 10'000;           // time to receive a request's head
-  int body_timeout_ms = 30'000;             // time to receive a request's body
-  int idle_timeout_ms = 60'000;             // keep-alive connection idle limit
-  int shutdown_grace_ms = 10'000;           // SIGTERM: how long in-flight requests may finish
+  std::string listen = "127.0.0.1:8080";            // [server] listen, "host:port"
+  std::string host = "127.0.0.1";                   // derived from listen
+  uint16_t port = 8080;                             // derived from listen; 0 = any free port
+  int threads = 0;                                  // event-loop threads; 0 = one per core
+  size_t max_body_bytes = size_t{8} * 1024 * 1024;  // larger request bodies get 413
+  size_t max_header_bytes = size_t{16} * 1024;      // larger request heads get 431
+  int header_timeout_ms = 10'000;                   // time to receive a request's head
+  int body_timeout_ms = 30'000;                     // time to receive a request's body
+  int idle_timeout_ms = 60'000;                     // keep-alive connection idle limit
+  int shutdown_grace_ms = 10'000;  // SIGTERM: how long in-flight requests may finish
 };
 
 struct ProviderConfig {
@@ -218,7 +218,7 @@ struct Config {
 };
 
 // Parses TOML text. `source` names the file in error messages.
-core::Result<Config> ParseConfig(std::string_view toml_text, std::string source,
+core::Result<Config> ParseConfig(std::string_view toml_text, const std::string& source,
                                  const EnvLookup& env);
 
 // Reads and parses a file; `path` is the source in messages. An unreadable

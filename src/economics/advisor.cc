@@ -80,11 +80,11 @@ double TotalVariation(const std::unordered_map<Key, int64_t>& a, int64_t na,
   double sum = 0;
   for (const auto& [k, ca] : a) {
     auto it = b.find(k);
-    const double pb = it == b.end() ? 0 : static_cast<double>(it->second) / nb;
-    sum += std::fabs(static_cast<double>(ca) / na - pb);
+    const double pb = it == b.end() ? 0 : static_cast<double>(it->second) / static_cast<double>(nb);
+    sum += std::fabs(static_cast<double>(ca) / static_cast<double>(na) - pb);
   }
   for (const auto& [k, cb] : b) {
-    if (a.find(k) == a.end()) sum += static_cast<double>(cb) / nb;
+    if (a.find(k) == a.end()) sum += static_cast<double>(cb) / static_cast<double>(nb);
   }
   return sum / 2;
 }
@@ -142,9 +142,10 @@ core::Status ValidateAdvisorAssumptions(const AdvisorAssumptions& a) {
   auto bad = [](const std::string& what, double v) {
     return core::InvalidArgument(what + ", got " + FormatNumber(v));
   };
-  if (a.min_requests < 1) return bad("min_requests must be >= 1", a.min_requests);
+  if (a.min_requests < 1)
+    return bad("min_requests must be >= 1", static_cast<double>(a.min_requests));
   if (a.min_window_requests < 1) {
-    return bad("min_window_requests must be >= 1", a.min_window_requests);
+    return bad("min_window_requests must be >= 1", static_cast<double>(a.min_window_requests));
   }
   if (!(a.max_drift >= 0 && a.max_drift <= 1))
     return bad("max_drift must be in [0, 1]", a.max_drift);
@@ -157,7 +158,8 @@ core::Status ValidateAdvisorAssumptions(const AdvisorAssumptions& a) {
   if (!(a.expected_student_coverage >= 0 && a.expected_student_coverage <= 1)) {
     return bad("expected_student_coverage must be in [0, 1]", a.expected_student_coverage);
   }
-  if (a.max_narrow_labels < 1) return bad("max_narrow_labels must be >= 1", a.max_narrow_labels);
+  if (a.max_narrow_labels < 1)
+    return bad("max_narrow_labels must be >= 1", static_cast<double>(a.max_narrow_labels));
   if (!(a.min_monthly_saving_usd >= 0)) {
     return bad("min_monthly_saving_usd must be >= 0", a.min_monthly_saving_usd);
   }
@@ -418,9 +420,12 @@ TaskReport AdvisorAccumulator::State::Evaluate(const Group& g, const AdvisorRepo
                                  std::to_string(a.max_narrow_labels) + " labels)";
   }
 
-  t.coverage = t.answered > 0 ? static_cast<double>(t.local_answers) / t.answered : 0;
-  if (t.confidence_samples > 0) t.expected_agreement = confidence_sum / t.confidence_samples;
-  t.pii_share = t.requests > 0 ? static_cast<double>(t.pii_requests) / t.requests : 0;
+  t.coverage =
+      t.answered > 0 ? static_cast<double>(t.local_answers) / static_cast<double>(t.answered) : 0;
+  if (t.confidence_samples > 0)
+    t.expected_agreement = confidence_sum / static_cast<double>(t.confidence_samples);
+  t.pii_share =
+      t.requests > 0 ? static_cast<double>(t.pii_requests) / static_cast<double>(t.requests) : 0;
   t.api_p95_ms = ledger::NearestRankPercentile(api_ms, 95);
   t.local_p95_ms = ledger::NearestRankPercentile(local_ms, 95);
 

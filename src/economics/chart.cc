@@ -144,7 +144,9 @@ std::string RenderCrossoverSvg(const CrossoverChart& chart) {
   const double fixed = FixedDailyCost(a), gpu = GpuDailyCost(a);
   while (x < x_max && replicas <= 10000) {
     const double level = (static_cast<double>(replicas) * gpu + fixed) * kDaysPerMonth;
-    const double next = capacity_tokens > 0 ? std::min(x_max, capacity_tokens * replicas) : x_max;
+    const double next = capacity_tokens > 0
+                            ? std::min(x_max, capacity_tokens * static_cast<double>(replicas))
+                            : x_max;
     points += Num(px(x)) + "," + Num(py(level)) + " " + Num(px(next)) + "," + Num(py(level)) + " ";
     x = next;
     ++replicas;

@@ -15,7 +15,7 @@ std::string FormatNumber(double v) {
 std::string FormatCount(double v) {
   if (!std::isfinite(v)) return "n/a";
   const bool negative = v < 0;
-  const double rounded = std::llround(std::fabs(v));
+  const double rounded = static_cast<double>(std::llround(std::fabs(v)));
   std::string digits = std::to_string(static_cast<long long>(rounded));
   std::string out;
   const size_t n = digits.size();

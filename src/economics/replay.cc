@@ -205,12 +205,16 @@ struct Tally {
   }
 
   ReplayResult Finish(double days, double recorded_spend) {
-    r.frontier_share = r.answered > 0 ? static_cast<double>(r.frontier_calls) / r.answered : 0;
+    r.frontier_share = r.answered > 0
+                           ? static_cast<double>(r.frontier_calls) / static_cast<double>(r.answered)
+                           : 0;
     r.spend_per_month_usd = r.spend_usd / days * kDaysPerMonth;
     r.delta_vs_recorded_usd = r.spend_usd - recorded_spend;
-    if (r.expected_samples > 0) r.expected_agreement = expected_sum / r.expected_samples;
+    if (r.expected_samples > 0)
+      r.expected_agreement = expected_sum / static_cast<double>(r.expected_samples);
     if (r.measured_samples > 0) {
-      r.measured_agreement = static_cast<double>(measured_agree) / r.measured_samples;
+      r.measured_agreement =
+          static_cast<double>(measured_agree) / static_cast<double>(r.measured_samples);
     }
     return r;
   }
@@ -264,7 +268,8 @@ core::Result<ReplayReport> Replay(const std::vector<TraceRecord>& records,
     }
   }
   report.days = std::max(1.0, static_cast<double>(report.last_ts_ms - report.first_ts_ms) / kDayMs);
-  const double mean_local_cost = local_count > 0 ? local_cost_sum / local_count : 0;
+  const double mean_local_cost =
+      local_count > 0 ? local_cost_sum / static_cast<double>(local_count) : 0;
 
   Tally recorded, all_frontier, threshold;
   recorded.r.name = "as_recorded";
@@ -360,11 +365,12 @@ std::string RenderReplayText(const ReplayReport& report) {
   out += line;
   for (const ReplayResult& r : report.results) {
     std::string name = r.name + (r.is_policy ? " *" : "");
-    if (r.kind == PolicyKind::kThreshold) name += " (" + Fixed(r.threshold, 2) + ")";
+    if (r.kind == PolicyKind::kThreshold)
+      name.append(" (").append(Fixed(r.threshold, 2)).append(")");
     const std::string expected = r.expected_agreement ? Fixed(*r.expected_agreement, 3) : "n/a";
     const std::string measured = r.measured_agreement ? Fixed(*r.measured_agreement, 3) : "n/a";
     std::string delta = FormatUsd(r.delta_vs_recorded_usd);
-    if (r.delta_vs_recorded_usd > 0) delta = "+" + delta;
+    if (r.delta_vs_recorded_usd > 0) delta.insert(0, "+");
     std::snprintf(line, sizeof(line), "%-22s %12s %12s %10s %10s %9s %9s %9s\n", name.c_str(),
                   FormatUsd(r.spend_usd).c_str(), FormatUsd(r.spend_per_month_usd).c_str(),
                   delta.c_str(), FormatPercent(r.frontier_share).c_str(),

@@ -170,7 +170,7 @@ Gateway::Gateway(std::shared_ptr<const config::Config> config, observe::Registry
 Gateway::~Gateway() = default;
 
 core::Result<std::unique_ptr<Gateway>> Gateway::Create(
-    std::shared_ptr<const config::Config> config, http::EventLoops& loops,
+    const std::shared_ptr<const config::Config>& config, http::EventLoops& loops,
     http::asio::ssl::context& tls, observe::Registry& metrics, const core::Clock& clock,
     std::shared_ptr<spdlog::logger> log, GatewayOptions options) {
   std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock, std::move(log)));

@@ -113,7 +113,7 @@ class Gateway {
   // Builds providers from the config. Errors: InvalidArgument for a provider
   // that cannot be built.
   static core::Result<std::unique_ptr<Gateway>> Create(
-      std::shared_ptr<const config::Config> config, http::EventLoops& loops,
+      const std::shared_ptr<const config::Config>& config, http::EventLoops& loops,
       http::asio::ssl::context& tls, observe::Registry& metrics, const core::Clock& clock,
       std::shared_ptr<spdlog::logger> log, GatewayOptions options = {});
   ~Gateway();

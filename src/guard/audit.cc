@@ -224,7 +224,7 @@ AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions
                        std::string spill_path)
     : db_(std::move(db)), options_(options), spill_path_(std::move(spill_path)) {}
 
-core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(std::string path,
+core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& path,
                                                            AuditStoreOptions options) {
   if (options.read_only && !std::filesystem::exists(path)) {
     return core::NotFound("audit: no audit database at " + path);

@@ -132,7 +132,7 @@ class AuditStore {
  public:
   // Errors: FailedPrecondition "audit: <path>: <cause> (SQLite: ...)";
   // read_only on a missing file: NotFound "audit: no audit database at <path>".
-  static core::Result<std::unique_ptr<AuditStore>> Open(std::string path,
+  static core::Result<std::unique_ptr<AuditStore>> Open(const std::string& path,
                                                         AuditStoreOptions options = {});
   // Flushes the queue (background mode) and closes.
   ~AuditStore();

@@ -124,7 +124,8 @@ const std::string& KeyStore::path() const {
   return db_->path();
 }
 
-core::Result<std::unique_ptr<KeyStore>> KeyStore::Open(std::string path, KeyStoreOptions options,
+core::Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path,
+                                                       KeyStoreOptions options,
                                                        const core::Clock& clock) {
   if (options.read_only && !std::filesystem::exists(path)) {
     return core::NotFound("keys: no key database at " + path);

@@ -112,7 +112,8 @@ class KeyStore {
   // Errors: FailedPrecondition "keys: <path>: <cause> (SQLite: ...)" (see
   // internal/sqlite_db.h); read_only on a missing file: NotFound
   // "keys: no key database at <path>".
-  static core::Result<std::unique_ptr<KeyStore>> Open(std::string path, KeyStoreOptions options,
+  static core::Result<std::unique_ptr<KeyStore>> Open(const std::string& path,
+                                                      KeyStoreOptions options,
                                                       const core::Clock& clock);
   ~KeyStore();
   KeyStore(const KeyStore&) = delete;

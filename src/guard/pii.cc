@@ -492,7 +492,7 @@ struct PemSearch {
 // Extends a PEM header to the whole block, through its END line when present
 // (within 64 KiB, before any next BEGIN), else over the base64 body that follows.
 Verdict CheckPrivateKey(std::string_view t, size_t start, size_t& end, PemSearch& pem) {
-  constexpr size_t kMaxBlock = 64 * 1024;
+  constexpr size_t kMaxBlock = size_t{64} * 1024;
   constexpr size_t kTailLength = 16;  // "PRIVATE KEY-----"
   const size_t end_line = pem.end_line.Find(t, end);
   if (end_line != std::string_view::npos && end_line - end < kMaxBlock) {

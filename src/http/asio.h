@@ -34,6 +34,7 @@ using tcp = boost::asio::ip::tcp;
 using Executor = asio::io_context::executor_type;
 template <typename T>
 using awaitable = asio::awaitable<T, Executor>;
+// NOLINTNEXTLINE(readability-identifier-naming): same name as the asio::use_awaitable it stands for
 inline constexpr asio::use_awaitable_t<Executor> use_awaitable{};
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;

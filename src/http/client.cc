@@ -13,7 +13,7 @@ namespace switchyard::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kReadBuffer = 16 * 1024;
+constexpr size_t kReadBuffer = size_t{16} * 1024;
 
 bool IsTimeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout;
@@ -114,9 +114,10 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
       if (s.cancel != nullptr && s.cancel->cancelled()) {
         co_return core::Cancelled(where() + ": cancelled because the client went away");
       }
-      if (IsTimeout(ec))
+      if (IsTimeout(ec)) {
         co_return core::DeadlineExceeded(where() +
                                          ": response not complete within the total timeout");
+      }
       co_return core::Unavailable(where() + ": connection failed mid-response: " + ec.message());
     }
     // async_read_some stops at the end of each chunk of a chunked body. Parse

@@ -452,7 +452,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     bool watching = true;
     bool handler_threw = false;
     SteadyTimer done_timer(executor, std::chrono::steady_clock::time_point::max());
-    asio::co_spawn(executor, handler_(req, writer), [&](std::exception_ptr e) {
+    asio::co_spawn(executor, handler_(req, writer), [&](const std::exception_ptr& e) {
       done = true;
       handler_threw = e != nullptr;
       done_timer.cancel();
@@ -485,6 +485,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     }
     active_requests_.fetch_sub(1, std::memory_order_relaxed);
 
+    // NOLINTNEXTLINE(readability-braces-around-statements): one line; clang 14 misreads co_await
     if (!writer.complete()) co_await writer.FlushHeld();
     if (handler_threw && !writer.started()) {
       co_await SendError(conn, 500, "internal error while handling the request");
@@ -499,7 +500,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     // Discard input until the client closes (it has our answer by then) or
     // the linger time passes.
     ReadDeadline deadline(conn.stream_.socket(), kLingerTime);
-    std::array<char, 16 * 1024> sink;
+    std::array<char, size_t{16} * 1024> sink;
     for (;;) {
       boost::system::error_code rec;
       co_await conn.stream_.socket().async_read_some(asio::buffer(sink), Redirect(rec));

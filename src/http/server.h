@@ -33,8 +33,8 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = any free port (see Server::port())
-  size_t max_body_bytes = 8 * 1024 * 1024;
-  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = size_t{8} * 1024 * 1024;
+  size_t max_header_bytes = size_t{16} * 1024;
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds header_timeout{10'000};  // from first byte to end of head
   std::chrono::milliseconds body_timeout{30'000};    // to receive the whole body

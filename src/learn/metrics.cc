@@ -6,7 +6,7 @@
 
 namespace switchyard::learn {
 
-ConfusionMatrix::ConfusionMatrix(std::vector<std::string> labels) {
+ConfusionMatrix::ConfusionMatrix(const std::vector<std::string>& labels) {
   for (auto& l : labels) Index(l);
 }
 

@@ -20,7 +20,7 @@ namespace switchyard::learn {
 class ConfusionMatrix {
  public:
   ConfusionMatrix() = default;
-  explicit ConfusionMatrix(std::vector<std::string> labels);
+  explicit ConfusionMatrix(const std::vector<std::string>& labels);
 
   void Add(std::string_view teacher, std::string_view student, uint64_t n = 1);
 

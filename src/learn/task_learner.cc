@@ -290,8 +290,9 @@ void TaskLearner::ProcessBatch(std::vector<Item>& batch, bool stopping) {
         for (const LabelRow& r : labels) ++tasks_.find(r.task)->second.labels;
         for (auto& [name, st] : tasks_) {
           if (stopping || st.labels < st.next_train_at) continue;
-          const bool fed = std::any_of(labels.begin(), labels.end(),
-                                       [&name](const LabelRow& r) { return r.task == name; });
+          const bool fed =
+              std::any_of(labels.begin(), labels.end(),
+                          [&name = name](const LabelRow& r) { return r.task == name; });
           if (!fed) continue;
           st.next_train_at = st.labels + st.cfg.retrain_every;
           to_train.push_back(st.cfg);

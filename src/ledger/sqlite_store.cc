@@ -706,7 +706,7 @@ core::Result<sqlite3_stmt*> SqliteStore::InsertStatement(int rows) {
     }
     slot.reset(raw);
     // A fresh statement's parameters are all NULL.
-    params_[static_cast<size_t>(rows)].assign(static_cast<size_t>(rows * kParamsPerRow + 1), {});
+    params_[static_cast<size_t>(rows)].assign(static_cast<size_t>(rows) * kParamsPerRow + 1, {});
   }
   sqlite3_reset(slot.get());
   return slot.get();

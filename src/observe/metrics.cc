@@ -371,10 +371,12 @@ bool Registry::CheckNewFamily(const std::string& name, const std::vector<std::st
   for (size_t i = 0; i < label_names.size(); ++i) {
     const std::string& label = label_names[i];
     if (!IsLabelName(label) || (kind == Kind::kHistogram && label == "le")) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, rare
       misuse_.Report("metric " + name + ": invalid label name \"" + label + "\"");
       ok = false;
     } else if (std::find(label_names.begin(), label_names.begin() + static_cast<long>(i), label) !=
                label_names.begin() + static_cast<long>(i)) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): error path, rare
       misuse_.Report("metric " + name + ": label \"" + label + "\" given twice");
       ok = false;
     }

@@ -28,8 +28,8 @@ http::awaitable<core::Result<http::UpstreamResponse>> SendToUpstream(
     const http::HeaderList& headers, std::string_view body, const CallContext& ctx);
 
 // Largest non-streamed answer we accept from an upstream.
-inline constexpr size_t kMaxUpstreamBody = 64 * 1024 * 1024;
+inline constexpr size_t kMaxUpstreamBody = size_t{64} * 1024 * 1024;
 // Largest error body we read from an upstream.
-inline constexpr size_t kMaxErrorBody = 64 * 1024;
+inline constexpr size_t kMaxErrorBody = size_t{64} * 1024;
 
 }  // namespace switchyard::providers

@@ -615,7 +615,7 @@ std::string AskedUnit(std::string_view prompt) {
   size_t i = at + 9;
   size_t j = i;
   while (j < lower.size() && std::isalpha(static_cast<unsigned char>(lower[j]))) ++j;
-  const std::string word = lower.substr(i, j - i);
+  std::string word = lower.substr(i, j - i);
   if (word.size() < 2) return "";
   for (std::string_view n : kNotUnits) {
     if (word == n) return "";

@@ -91,6 +91,7 @@ core::Result<std::vector<RoutingExample>> ParseRoutingCsv(std::string_view text,
   if (options.need_weak_response) required.push_back("weak_response");
   for (const auto& col : required) {
     if (!ColumnIndex(table->header, col)) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): runs once, then returns
       return core::InvalidArgument(prefix + ": missing column '" + col + "'");
     }
   }

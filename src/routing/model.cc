@@ -64,7 +64,7 @@ class Reader {
     return false;
   }
   size_t line_no() const { return line_no_; }
-  core::Status Error(std::string msg) const {
+  core::Status Error(const std::string& msg) const {
     return core::InvalidArgument(std::string(name_) + ":" + std::to_string(line_no_) + ": " + msg);
   }
   core::Status Truncated() const {

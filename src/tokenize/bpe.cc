@@ -67,11 +67,11 @@ Tokenizer::~Tokenizer() = default;
 core::Result<std::shared_ptr<const Tokenizer>> Tokenizer::Load(Encoding e) {
   // Built on first use (thread-safe static initialisation), immutable afterwards.
   if (e == Encoding::kO200kBase) {
-    static const core::Result<std::shared_ptr<const Tokenizer>> o200k = Build(e);
-    return o200k;
+    static const core::Result<std::shared_ptr<const Tokenizer>> kO200k = Build(e);
+    return kO200k;
   }
-  static const core::Result<std::shared_ptr<const Tokenizer>> cl100k = Build(e);
-  return cl100k;
+  static const core::Result<std::shared_ptr<const Tokenizer>> kCl100k = Build(e);
+  return kCl100k;
 }
 
 core::Result<std::shared_ptr<const Tokenizer>> Tokenizer::Build(Encoding e) {

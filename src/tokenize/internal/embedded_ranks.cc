@@ -30,10 +30,12 @@ asm(SY_TOKENIZE_EMBED("sy_tokenize_o200k_ranks", SY_TOKENIZE_O200K_RANKS_FILE));
 asm(SY_TOKENIZE_EMBED("sy_tokenize_cl100k_ranks", SY_TOKENIZE_CL100K_RANKS_FILE));
 
 extern "C" {
+// NOLINTBEGIN(readability-identifier-naming): symbols the asm above defines
 extern const char sy_tokenize_o200k_ranks_data[];
 extern const uint64_t sy_tokenize_o200k_ranks_size;
 extern const char sy_tokenize_cl100k_ranks_data[];
 extern const uint64_t sy_tokenize_cl100k_ranks_size;
+// NOLINTEND(readability-identifier-naming)
 }
 
 namespace switchyard::tokenize::internal {
