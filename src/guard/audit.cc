@@ -479,14 +479,6 @@ AuditStore::ReplayResult AuditStore::ReplayStep() {
       rejected.push_back('\n');
     }
   }
-  if (!rejected.empty()) {
-    const std::string rejected_path = spill_path_ + ".rejected";
-    if (std::FILE* f = std::fopen(rejected_path.c_str(), "ab")) {
-      std::fwrite(rejected.data(), 1, rejected.size(), f);
-      std::fclose(f);
-    }
-    rejected_ += static_cast<uint64_t>(std::count(rejected.begin(), rejected.end(), '\n'));
-  }
   if (!records.empty()) {
     core::Status s;
     {
@@ -499,6 +491,16 @@ AuditStore::ReplayResult AuditStore::ReplayStep() {
       return ReplayResult::kRefused;  // the same lines again after replay_retry
     }
     replayed_ += records.size();
+  }
+  // Set aside only once the lines around them are written: a refused chunk is
+  // read again, and its bad lines must not be set aside twice.
+  if (!rejected.empty()) {
+    const std::string rejected_path = spill_path_ + ".rejected";
+    if (std::FILE* f = std::fopen(rejected_path.c_str(), "ab")) {
+      std::fwrite(rejected.data(), 1, rejected.size(), f);
+      std::fclose(f);
+    }
+    rejected_ += static_cast<uint64_t>(std::count(rejected.begin(), rejected.end(), '\n'));
   }
   replay_offset_ = offset;
   if (!eof) return ReplayResult::kMore;

@@ -414,6 +414,33 @@ TEST_F(AuditStoreTest, SpillLeftByAnEarlierRunIsReplayedAtStart) {
   EXPECT_FALSE(fs::exists(path_ + ".audit.spill"));
 }
 
+// A replay the database refuses is retried with the same lines; a bad line
+// among them is set aside once, not once per attempt.
+TEST_F(AuditStoreTest, RefusedReplaySetsABadLineAsideOnce) {
+  { ASSERT_TRUE(AuditStore::Open(path_).ok()); }
+  {
+    std::ofstream spill(path_ + ".audit.spill");
+    spill << AuditRecordJson(Sample(7, "openai")) << "\n"
+          << "not a record\n";
+  }
+  WriteLockHolder lock(path_);
+  AuditStoreOptions o;
+  o.background = true;
+  o.busy_timeout_ms = 10;
+  o.replay_retry = std::chrono::milliseconds(5);
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(WaitFor([&] { return !(*store)->Flush().ok(); }));  // a replay was refused
+  EXPECT_EQ((*store)->Stats().rejected, 0u);
+  lock.Release();
+  ASSERT_TRUE(WaitFor([&] { return (*store)->Stats().replayed == 1; }));
+  EXPECT_EQ((*store)->Stats().rejected, 1u);
+  std::ifstream rejected(path_ + ".audit.spill.rejected");
+  std::stringstream text;
+  text << rejected.rdbuf();
+  EXPECT_EQ(text.str(), "not a record\n");
+}
+
 // Only when the spill file cannot be written either is a record lost, and
 // Record() says so.
 TEST_F(AuditStoreTest, QueueFullAndUnwritableSpillFileIsAnError) {
