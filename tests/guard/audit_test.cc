@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "core/clock.h"
 #include "guard/keys.h"
+#include "support/temp_dir.h"
 
 namespace switchyard::guard {
 namespace {
@@ -406,10 +406,7 @@ TEST_F(AuditStoreTest, SpillLeftByAnEarlierRunIsReplayedAtStart) {
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0], Sample(7, "openai"));
   EXPECT_EQ((*all)[1], Sample(8, "anthropic"));
-  std::ifstream rejected(path_ + ".audit.spill.rejected");
-  std::stringstream text;
-  text << rejected.rdbuf();
-  EXPECT_EQ(text.str(), "not a record\n");
+  EXPECT_EQ(testing::ReadFile(path_ + ".audit.spill.rejected"), "not a record\n");
   ASSERT_TRUE(WaitFor([&] { return !fs::exists(path_ + ".audit.spill.replay"); }));
   EXPECT_FALSE(fs::exists(path_ + ".audit.spill"));
 }
@@ -435,10 +432,7 @@ TEST_F(AuditStoreTest, RefusedReplaySetsABadLineAsideOnce) {
   lock.Release();
   ASSERT_TRUE(WaitFor([&] { return (*store)->Stats().replayed == 1; }));
   EXPECT_EQ((*store)->Stats().rejected, 1u);
-  std::ifstream rejected(path_ + ".audit.spill.rejected");
-  std::stringstream text;
-  text << rejected.rdbuf();
-  EXPECT_EQ(text.str(), "not a record\n");
+  EXPECT_EQ(testing::ReadFile(path_ + ".audit.spill.rejected"), "not a record\n");
 }
 
 // Only when the spill file cannot be written either is a record lost, and

@@ -1,6 +1,6 @@
 // ScopedTempDir: a fresh directory under /tmp, removed with its contents on
-// destruction. Header-only so any test suite can use it without linking
-// sy_test_support (tests/ is on every suite's include path).
+// destruction; ReadFile: a whole file as a string ("" when it cannot be read). Header-only so any
+// test suite can use it without linking sy_test_support (tests/ is on every suite's include path).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,10 +8,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 
 namespace switchyard::testing {
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 class ScopedTempDir {
  public:

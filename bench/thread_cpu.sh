@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# CPU time per request of each thread of the gateway (event loops, ledger
+# writer, egress audit writer), under one wrk run (JSON, bench/proxy/chat.lua).
+#
+#   bench/thread_cpu.sh [--build-dir DIR] [--duration S] [--conns N] [--ledger true|false]
+#
+# Gateway pinned to CPU 0, wrk and the upstream to CPU 1. Reads
+# /proc/PID/task/*/stat (utime + stime) 1 s into the run and S seconds later,
+# divides by the requests served in those S seconds (wrk's rate x S). Threads
+# are listed by id (ascending: start order); threads that used no CPU are left
+# out. Every process started here is stopped by PID on exit.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+BUILD_DIR="$REPO/build"
+DURATION=8
+CONNS=32
+LEDGER=true
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build-dir) BUILD_DIR=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    --ledger) LEDGER=$2; shift 2 ;;
+    *) echo "unknown flag $1" >&2; exit 2 ;;
+  esac
+done
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+bench_setup thread-cpu "$BUILD_DIR"
+UP_PORT=18601; GW_PORT=18602
+taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
+bench_gateway_toml "$GW_PORT" "$UP_PORT" "$TMP/data" 2 "$LEDGER" > "$TMP/gw.toml"
+taskset -c 0 "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 & PIDS+=($!)
+GW=$!
+bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
+snap() { for t in /proc/"$GW"/task/*; do echo "$(basename "$t") $(awk '{ print $14 + $15 }' "$t/stat")"; done | sort; }
+BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"$((DURATION + 2))s" \
+  -s "$HERE/proxy/chat.lua" "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &
+WRK=$!
+sleep 1; snap > "$TMP/s0"; sleep "$DURATION"; snap > "$TMP/s1"
+wait "$WRK"
+RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
+echo "ledger=$LEDGER conns=$CONNS requests/s $RPS"
+join "$TMP/s0" "$TMP/s1" | sort -n | awk -v r="$RPS" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" '
+  { d = $3 - $2; if (d > 0) printf "thread %s: %.2f us/request\n", $1, d / hz * 1e6 / (r * s); t += d }
+  END { printf "whole process: %.2f us/request\n", t / hz * 1e6 / (r * s) }'
