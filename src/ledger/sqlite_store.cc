@@ -10,17 +10,19 @@
 
 #include "core/json_writer.h"
 #include "core/sql_text.h"
+#include "ledger/record_codec.h"
 #include "ledger/template_hash.h"
 
 namespace switchyard::ledger {
 namespace {
 
+// Rows a migration copies in C++ between its `sql` and `sql_after`.
+enum class MigrationCopy { kNone, kIntoSlotted, kIntoEncoded };
+
 struct Migration {
   int version;
   const char* sql;
-  // Optional: rows copied by C++ between `sql` and `sql_after` (see
-  // SqliteStore::CopyIntoSlotted).
-  bool copy_into_slotted = false;
+  MigrationCopy copy = MigrationCopy::kNone;  // see SqliteStore::CopyRows
   const char* sql_after = nullptr;
 };
 
@@ -118,7 +120,7 @@ CREATE TABLE records_v4 (
   pii_findings TEXT NOT NULL DEFAULT ''
 );
 )sql",
-     true, R"sql(
+     MigrationCopy::kIntoSlotted, R"sql(
 DROP TABLE records;
 ALTER TABLE records_v4 RENAME TO records;
 )sql"},
@@ -172,12 +174,29 @@ FROM records;
 DROP TABLE records;
 ALTER TABLE records_v5 RENAME TO records;
 )sql"},
+    // One column per record: the record encoded by EncodeRecord (see
+    // record_codec.h), at the same time-slotted seq. SQLite's per-row work
+    // grows with the column count (a bind, a register copy and a header entry
+    // per column, NULL or not): 30 columns were most of the writer thread's
+    // cost per record, and the row shrinks (repeated stages and the template
+    // hash stored packed, defaults not at all). The rows are copied by C++.
+    {6, R"sql(
+CREATE TABLE records_v6 (
+  seq INTEGER PRIMARY KEY,
+  body BLOB NOT NULL
+);
+)sql",
+     MigrationCopy::kIntoEncoded, R"sql(
+DROP TABLE records;
+ALTER TABLE records_v6 RENAME TO records;
+)sql"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
 static_assert(kLatestVersion == kLedgerSchemaVersion);
 
-// Column order shared by INSERT and SELECT (indices below depend on it).
+// Schema versions 1-5 had a column per field. Column order shared by INSERT
+// and SELECT (ReadColumns depends on it); used by migrations 4 and 6 only.
 #define SY_LEDGER_COLUMNS_HEAD                                                                 \
   "id, ts_ms, tenant, task, route, stages_tried, answered_by, provider, model, stream, "       \
   "attempts, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "           \
@@ -190,25 +209,24 @@ static_assert(kLatestVersion == kLedgerSchemaVersion);
   "request_body, response_body, pii_findings, seq) VALUES "                                 \
   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, " \
   "?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
-constexpr const char* kInsertSql = SY_LEDGER_INSERT_INTO("records");
-constexpr int kSeqParam = 30;
-constexpr int kParamsPerRow = 30;
+#define SY_LEDGER_SELECT_COLUMNS \
+  "SELECT " SY_LEDGER_COLUMNS_HEAD "request_body, response_body, pii_findings, seq FROM records "
+constexpr int kColumnsSeqParam = 30;
+constexpr int kColumnsSeqColumn = 29;
 
+// Schema version 6: (seq, body).
+constexpr int kParamsPerRow = 2;  // ?body, ?seq
+constexpr const char* kInsertSql = "INSERT INTO records (body, seq) VALUES (?1, ?2)";
 // One INSERT of `rows` rows: one statement execution (step, reset, halt) per
 // up to kRowsPerInsert records instead of per record.
 std::string InsertManySql(int rows) {
-  std::string out = "INSERT INTO records (" SY_LEDGER_COLUMNS_HEAD
-                    "request_body, response_body, pii_findings, seq) VALUES ";
+  std::string out = "INSERT INTO records (body, seq) VALUES ";
   core::AppendValuesRows(out, rows, kParamsPerRow);
   return out;
 }
-constexpr const char* kIdAtSql = "SELECT id FROM records WHERE seq = ?1";
-#define SY_LEDGER_SELECT_BODIES \
-  "SELECT " SY_LEDGER_COLUMNS_HEAD "request_body, response_body, pii_findings FROM records "
-#define SY_LEDGER_SELECT_NO_BODIES "SELECT " SY_LEDGER_COLUMNS_HEAD "NULL, NULL, NULL FROM records "
-constexpr const char* kLatestSql = SY_LEDGER_SELECT_NO_BODIES "ORDER BY seq DESC LIMIT ?1";
-constexpr const char* kScanBodiesSql = SY_LEDGER_SELECT_BODIES "WHERE seq >= ?1 ORDER BY seq";
-constexpr const char* kScanSql = SY_LEDGER_SELECT_NO_BODIES "WHERE seq >= ?1 ORDER BY seq";
+constexpr const char* kBodyAtSql = "SELECT body FROM records WHERE seq = ?1";
+constexpr const char* kLatestSql = "SELECT seq, body FROM records ORDER BY seq DESC LIMIT ?1";
+constexpr const char* kScanSql = "SELECT seq, body FROM records WHERE seq >= ?1 ORDER BY seq";
 
 // seq = ts_ms * 2^kSlotBits + slot.
 constexpr int kSlotBits = 20;
@@ -308,7 +326,8 @@ void DecodeStages(simdjson::dom::parser& parser, std::string_view json,
   }
 }
 
-void ReadRow(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
+// A row of schema versions 1-5 (SY_LEDGER_SELECT_COLUMNS).
+void ReadColumns(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
   r.id = ColumnText(s, 0);
   r.ts_ms = sqlite3_column_int64(s, 1);
   r.tenant = ColumnText(s, 2);
@@ -344,122 +363,52 @@ void ReadRow(sqlite3_stmt* s, simdjson::dom::parser& parser, Record& r) {
   r.pii_findings = ColumnText(s, 28);
 }
 
+// Binds every field of `r` to the parameters of SY_LEDGER_INSERT_INTO (seq
+// is bound by the caller). Migration 4 only: records_v4 has NOT NULL columns.
+void BindColumns(sqlite3_stmt* s, const Record& r, std::string& stages) {
+  BindText(s, 1, r.id);
+  sqlite3_bind_int64(s, 2, r.ts_ms);
+  BindText(s, 3, r.tenant);
+  BindText(s, 4, r.task);
+  BindText(s, 5, r.route);
+  EncodeStages(stages, r.stages_tried);
+  BindText(s, 6, stages);
+  BindText(s, 7, r.answered_by);
+  BindText(s, 8, r.provider);
+  BindText(s, 9, r.model);
+  sqlite3_bind_int(s, 10, r.stream ? 1 : 0);
+  sqlite3_bind_int(s, 11, r.attempts);
+  sqlite3_bind_int64(s, 12, r.input_tokens);
+  sqlite3_bind_int64(s, 13, r.cached_input_tokens);
+  sqlite3_bind_int64(s, 14, r.cache_write_tokens);
+  sqlite3_bind_int64(s, 15, r.output_tokens);
+  sqlite3_bind_int64(s, 16, r.reasoning_tokens);
+  sqlite3_bind_int(s, 17, r.usage_estimated ? 1 : 0);
+  sqlite3_bind_double(s, 18, r.cost_usd);
+  sqlite3_bind_double(s, 19, r.first_byte_ms);
+  sqlite3_bind_double(s, 20, r.total_ms);
+  sqlite3_bind_int(s, 21, r.status);
+  BindText(s, 22, r.error_code);
+  sqlite3_bind_int(s, 23, r.escalated ? 1 : 0);
+  if (r.confidence) {
+    sqlite3_bind_double(s, 24, *r.confidence);
+  } else {
+    sqlite3_bind_null(s, 24);
+  }
+  BindText(s, 25, r.template_hash);
+  BindText(s, 26, r.route_reason);
+  BindText(s, 27, r.request_body);
+  BindText(s, 28, r.response_body);
+  BindText(s, 29, r.pii_findings);
+}
+
+std::string_view ColumnBlob(sqlite3_stmt* s, int idx) {
+  const void* p = sqlite3_column_blob(s, idx);
+  if (p == nullptr) return {};
+  return {static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, idx))};
+}
+
 }  // namespace
-
-// What a statement parameter is bound to (RecordBinder).
-struct BoundParam {
-  enum Kind : uint8_t { kNull, kInt, kDouble, kText, kRecordText };
-  Kind kind = kNull;
-  int64_t i = 0;
-  uint64_t d = 0;    // kDouble: the value's bits
-  std::string text;  // kText: the bound bytes (bound without a copy)
-};
-
-// Binds a record's fields to a statement's parameters, skipping the calls
-// that would not change anything (each bind costs the writer thread ~100-200
-// instructions, and consecutive records mostly repeat route, provider, model,
-// stages and template hash):
-//   * with `skip_defaults` (schema v5 and later: those columns are nullable)
-//     a field at its default ('' / 0 / false / no confidence) is left NULL;
-//   * a number equal to what the parameter holds is not bound again;
-//   * short repeating texts are bound from a copy kept in the BoundParam, and
-//     not bound again while they repeat; the id and the request and response
-//     bodies are bound from the record itself (no copy), every time.
-// `params` (index = parameter number) persists with the statement, whose
-// bindings are never cleared wholesale.
-class RecordBinder {
- public:
-  RecordBinder(sqlite3_stmt* s, std::vector<BoundParam>& params, bool skip_defaults)
-      : s_(s), params_(params), skip_defaults_(skip_defaults) {}
-
-  // Binds `r` to parameters first+1 .. first+29 (seq is bound by the caller).
-  // `r` must outlive the statement's next step.
-  void Bind(int first, const Record& r) {
-    RecordText(first + 1, r.id);
-    sqlite3_bind_int64(s_, first + 2, r.ts_ms);
-    Text(first + 3, r.tenant);
-    Text(first + 4, r.task);
-    Text(first + 5, r.route);
-    if (r.stages_tried.empty() && skip_defaults_) {
-      Null(first + 6);
-    } else {
-      EncodeStages(stages_, r.stages_tried);
-      Text(first + 6, stages_);
-    }
-    Text(first + 7, r.answered_by);
-    Text(first + 8, r.provider);
-    Text(first + 9, r.model);
-    Int(first + 10, r.stream ? 1 : 0);
-    Int(first + 11, r.attempts);
-    Int(first + 12, r.input_tokens);
-    Int(first + 13, r.cached_input_tokens);
-    Int(first + 14, r.cache_write_tokens);
-    Int(first + 15, r.output_tokens);
-    Int(first + 16, r.reasoning_tokens);
-    Int(first + 17, r.usage_estimated ? 1 : 0);
-    Double(first + 18, r.cost_usd, skip_defaults_);
-    Double(first + 19, r.first_byte_ms, skip_defaults_);
-    Double(first + 20, r.total_ms, skip_defaults_);
-    Int(first + 21, r.status);
-    Text(first + 22, r.error_code);
-    Int(first + 23, r.escalated ? 1 : 0);
-    if (r.confidence) {
-      Double(first + 24, *r.confidence, /*zero_is_null=*/false);
-    } else {
-      Null(first + 24);
-    }
-    Text(first + 25, r.template_hash);
-    Text(first + 26, r.route_reason);
-    RecordText(first + 27, r.request_body);
-    RecordText(first + 28, r.response_body);
-    Text(first + 29, r.pii_findings);  // short JSON, often the same ("{}")
-  }
-
- private:
-  BoundParam& At(int idx) { return params_[static_cast<size_t>(idx)]; }
-  // The parameter becomes NULL (only a call when it held a value).
-  void Null(int idx) {
-    BoundParam& p = At(idx);
-    if (p.kind == BoundParam::kNull) return;
-    p.kind = BoundParam::kNull;
-    sqlite3_bind_null(s_, idx);
-  }
-  void Text(int idx, const std::string& v) {
-    if (v.empty() && skip_defaults_) return Null(idx);
-    BoundParam& p = At(idx);
-    if (p.kind == BoundParam::kText && p.text == v) return;  // still bound to p.text
-    p.kind = BoundParam::kText;
-    p.text.assign(v);
-    BindText(s_, idx, p.text);
-  }
-  void RecordText(int idx, const std::string& v) {
-    if (v.empty() && skip_defaults_) return Null(idx);
-    At(idx).kind = BoundParam::kRecordText;
-    BindText(s_, idx, v);
-  }
-  void Int(int idx, int64_t v) {
-    if (v == 0 && skip_defaults_) return Null(idx);
-    BoundParam& p = At(idx);
-    if (p.kind == BoundParam::kInt && p.i == v) return;
-    p.kind = BoundParam::kInt;
-    p.i = v;
-    sqlite3_bind_int64(s_, idx, v);
-  }
-  void Double(int idx, double v, bool zero_is_null) {
-    if (v == 0 && zero_is_null) return Null(idx);
-    BoundParam& p = At(idx);
-    const auto bits = std::bit_cast<uint64_t>(v);
-    if (p.kind == BoundParam::kDouble && p.d == bits) return;
-    p.kind = BoundParam::kDouble;
-    p.d = bits;
-    sqlite3_bind_double(s_, idx, v);
-  }
-
-  sqlite3_stmt* s_;
-  std::vector<BoundParam>& params_;
-  bool skip_defaults_;
-  std::string stages_;  // encoding buffer
-};
 
 std::string LedgerDbPath(std::string_view data_dir) {
   std::string p(data_dir);
@@ -481,11 +430,10 @@ SqliteStore::~SqliteStore() {
   commit_.reset();
   rollback_.reset();
   for (Stmt& insert : inserts_) insert.reset();
-  id_at_.reset();
+  body_at_.reset();
   count_.reset();
   latest_.reset();
   scan_.reset();
-  scan_bodies_.reset();
   sqlite3_close_v2(db_);
 }
 
@@ -620,8 +568,8 @@ core::Status SqliteStore::Migrate() {
     if (m.version <= *version) continue;
     const std::string failed = "migration " + std::to_string(m.version) + " failed";
     if (core::Status st = Exec(m.sql, failed); !st.ok()) return fail(st);
-    if (m.copy_into_slotted) {
-      if (core::Status st = CopyIntoSlotted(); !st.ok()) return fail(st);
+    if (m.copy != MigrationCopy::kNone) {
+      if (core::Status st = CopyRows(m.version); !st.ok()) return fail(st);
     }
     if (m.sql_after != nullptr) {
       if (core::Status st = Exec(m.sql_after, failed); !st.ok()) return fail(st);
@@ -637,59 +585,86 @@ core::Status SqliteStore::Migrate() {
 // Inserts `r` at the first free slot of its millisecond, starting at
 // SlotOf(r.id). A slot holding the same id means the record is already
 // stored: it is skipped (returns false). Every record is stored on the probe
-// path from its own slot, so this finds every duplicate.
-core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, RecordBinder& binder,
-                                              sqlite3_stmt* id_at, const Record& r) {
+// path from its own slot, so this finds every duplicate. `bind` binds the
+// record to `insert` (all parameters but the seq, parameter `seq_param`);
+// `id_at` reads the id stored at a seq.
+template <typename Bind, typename IdAt>
+core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, int seq_param, const Record& r,
+                                              const Bind& bind, const IdAt& id_at) {
   if (!SlottableTime(r.ts_ms)) {
     return core::InvalidArgument("ledger: record " + r.id + " has ts_ms " +
                                  std::to_string(r.ts_ms) + " outside 0.." +
                                  std::to_string(kMaxTsMs));
   }
-  binder.Bind(0, r);
+  bind();
   const int64_t base = r.ts_ms * kSlots;
   for (int64_t slot = SlotOf(r.id); slot < kSlots; ++slot) {
-    sqlite3_bind_int64(insert, kSeqParam, base + slot);
-    int rc = sqlite3_step(insert);
+    sqlite3_bind_int64(insert, seq_param, base + slot);
+    const int rc = sqlite3_step(insert);
     sqlite3_reset(insert);
     if (rc == SQLITE_DONE) return true;
     if (sqlite3_extended_errcode(db_) != SQLITE_CONSTRAINT_PRIMARYKEY) {
       return Error(rc, "cannot insert a record");
     }
-    sqlite3_bind_int64(id_at, 1, base + slot);
-    rc = sqlite3_step(id_at);
-    const bool same = rc == SQLITE_ROW && ColumnText(id_at, 0) == r.id;
-    sqlite3_reset(id_at);
-    if (rc != SQLITE_ROW) return Error(rc, "cannot read a record's slot");
-    if (same) return false;
+    auto same = id_at(base + slot);
+    if (!same.ok()) return same.take_status();
+    if (*same) return false;
   }
   return core::Internal("ledger: more than " + std::to_string(kSlots) + " records in millisecond " +
                         std::to_string(r.ts_ms));
 }
 
 // Migration 4: copies every row of `records` into `records_v4` at its slot.
-core::Status SqliteStore::CopyIntoSlotted() {
+// Migration 6: copies every row of `records` into `records_v6`, encoded, at
+// the same seq.
+core::Status SqliteStore::CopyRows(int version) {
+  const std::string what = "migration " + std::to_string(version) + ": ";
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, SY_LEDGER_SELECT_BODIES "ORDER BY seq", -1, &raw, nullptr);
+  int rc = sqlite3_prepare_v2(db_, SY_LEDGER_SELECT_COLUMNS "ORDER BY seq", -1, &raw, nullptr);
   Stmt select(raw);
-  if (rc != SQLITE_OK) return Error(rc, "migration 4: cannot read records");
-  rc = sqlite3_prepare_v2(db_, SY_LEDGER_INSERT_INTO("records_v4"), -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, what + "cannot read records");
+  const bool encoded = version == 6;
+  rc = sqlite3_prepare_v2(db_,
+                          encoded ? "INSERT INTO records_v6 (body, seq) VALUES (?1, ?2)"
+                                  : SY_LEDGER_INSERT_INTO("records_v4"),
+                          -1, &raw, nullptr);
   Stmt insert(raw);
-  if (rc != SQLITE_OK) return Error(rc, "migration 4: cannot prepare the copy");
-  rc = sqlite3_prepare_v2(db_, "SELECT id FROM records_v4 WHERE seq = ?1", -1, &raw, nullptr);
-  Stmt id_at(raw);
-  if (rc != SQLITE_OK) return Error(rc, "migration 4: cannot prepare the copy");
+  if (rc != SQLITE_OK) return Error(rc, what + "cannot prepare the copy");
+  Stmt id_at;  // migration 4 probes slots
+  if (!encoded) {
+    rc = sqlite3_prepare_v2(db_, "SELECT id FROM records_v4 WHERE seq = ?1", -1, &raw, nullptr);
+    id_at.reset(raw);
+    if (rc != SQLITE_OK) return Error(rc, what + "cannot prepare the copy");
+  }
   simdjson::dom::parser parser;
   Record r;
-  // records_v4 has NOT NULL columns: every field is bound, defaults included.
-  std::vector<BoundParam> params(kParamsPerRow + 1);
-  RecordBinder binder(insert.get(), params, /*skip_defaults=*/false);
+  std::string buffer;
   while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
-    ReadRow(select.get(), parser, r);
-    if (auto added = InsertSlotted(insert.get(), binder, id_at.get(), r); !added.ok()) {
-      return added.take_status();
+    ReadColumns(select.get(), parser, r);
+    if (encoded) {
+      buffer.clear();
+      EncodeRecord(r, buffer);
+      sqlite3_bind_blob(insert.get(), 1, buffer.data(), static_cast<int>(buffer.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(insert.get(), 2, sqlite3_column_int64(select.get(), kColumnsSeqColumn));
+      const int step = sqlite3_step(insert.get());
+      sqlite3_reset(insert.get());
+      if (step != SQLITE_DONE) return Error(step, what + "cannot copy a record");
+      continue;
     }
+    auto added = InsertSlotted(
+        insert.get(), kColumnsSeqParam, r, [&] { BindColumns(insert.get(), r, buffer); },
+        [&](int64_t seq) -> core::Result<bool> {
+          sqlite3_bind_int64(id_at.get(), 1, seq);
+          const int step = sqlite3_step(id_at.get());
+          const bool same = step == SQLITE_ROW && ColumnText(id_at.get(), 0) == r.id;
+          sqlite3_reset(id_at.get());
+          if (step != SQLITE_ROW) return Error(step, what + "cannot read a record's slot");
+          return same;
+        });
+    if (!added.ok()) return added.take_status();
   }
-  if (rc != SQLITE_DONE) return Error(rc, "migration 4: cannot read records");
+  if (rc != SQLITE_DONE) return Error(rc, what + "cannot read records");
   return core::Status::Ok();
 }
 
@@ -705,11 +680,15 @@ core::Result<sqlite3_stmt*> SqliteStore::InsertStatement(int rows) {
       return Error(rc, "cannot prepare a statement");
     }
     slot.reset(raw);
-    // A fresh statement's parameters are all NULL.
-    params_[static_cast<size_t>(rows)].assign(static_cast<size_t>(rows) * kParamsPerRow + 1, {});
   }
   sqlite3_reset(slot.get());
   return slot.get();
+}
+
+core::Status SqliteStore::Corrupt(int64_t seq, const core::Status& why) const {
+  return core::FailedPrecondition("ledger: " + path_ +
+                                  ": database file is corrupt (record at seq " +
+                                  std::to_string(seq) + ": " + std::string(why.message()) + ")");
 }
 
 core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
@@ -717,6 +696,24 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
   if (options_.read_only) {
     return core::FailedPrecondition("ledger: " + path_ + ": opened read-only");
   }
+  // Encoded before the transaction: the write lock is held for the inserts
+  // alone. Rows go in in seq order. A batch arrives in completion order, and
+  // a busy gateway has dozens of requests per millisecond whose slots (hashes)
+  // are in no order: inserted as they come, most land inside the last b-tree
+  // page and split it the expensive way; in seq order nearly every row is an
+  // append (ledger_writer_bench: 574k -> 737k records/s at 32 per
+  // millisecond). Equal seqs (a repeated id) keep their arrival order: the
+  // first one is kept.
+  if (bodies_.size() < records.size()) bodies_.resize(records.size());
+  order_.clear();
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    bodies_[i].clear();
+    EncodeRecord(r, bodies_[i]);
+    order_.push_back({SeqFloor(r.ts_ms) + SlotOf(r.id), i});
+  }
+  std::sort(order_.begin(), order_.end());
+
   auto begin = Prepared(begin_, "BEGIN IMMEDIATE");
   if (!begin.ok()) return begin.take_status();
   int rc = sqlite3_step(*begin);
@@ -727,34 +724,43 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
     for (Stmt& insert : inserts_) {
       if (insert) sqlite3_reset(insert.get());
     }
-    if (id_at_) sqlite3_reset(id_at_.get());
+    if (body_at_) sqlite3_reset(body_at_.get());
     return st;
+  };
+  auto bind_body = [this](sqlite3_stmt* s, int param, size_t i) {
+    const std::string& body = bodies_[i];
+    sqlite3_bind_blob(s, param, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
   };
   auto insert = InsertStatement(1);
   if (!insert.ok()) return rollback(insert.take_status());
   sqlite3_stmt* s = *insert;
-  RecordBinder single(s, params_[1], /*skip_defaults=*/true);
-  auto id_at = Prepared(id_at_, kIdAtSql);
-  if (!id_at.ok()) return rollback(id_at.take_status());
+  auto body_at = Prepared(body_at_, kBodyAtSql);
+  if (!body_at.ok()) return rollback(body_at.take_status());
   size_t inserted = 0;
-  using Row = std::pair<int64_t, const Record*>;  // (first seq tried, record)
+  using Row = std::pair<int64_t, size_t>;  // (first seq tried, index in records)
   auto one_by_one = [&](std::span<const Row> part) -> core::Status {
     for (const Row& row : part) {
-      auto added = InsertSlotted(s, single, *id_at, *row.second);
+      const Record& r = records[row.second];
+      auto added = InsertSlotted(
+          s, 2, r, [&] { bind_body(s, 1, row.second); },
+          [&](int64_t seq) -> core::Result<bool> {
+            sqlite3_bind_int64(*body_at, 1, seq);
+            const int step = sqlite3_step(*body_at);
+            if (step != SQLITE_ROW) {
+              sqlite3_reset(*body_at);
+              return Error(step, "cannot read a record's slot");
+            }
+            auto id = EncodedId(ColumnBlob(*body_at, 0));
+            const bool same = id.ok() && *id == r.id;
+            sqlite3_reset(*body_at);
+            if (!id.ok()) return Corrupt(seq, id.status());
+            return same;
+          });
       if (!added.ok()) return added.take_status();
       if (*added) ++inserted;
     }
     return core::Status::Ok();
   };
-  // Rows go in in seq order. A batch arrives in completion order, and a busy
-  // gateway has dozens of requests per millisecond whose slots (hashes) are in
-  // no order: inserted as they come, most land inside the last b-tree page
-  // and split it the expensive way; in seq order nearly every row is an append
-  // (ledger_writer_bench: 574k -> 737k records/s at 32 per millisecond). Equal
-  // seqs (a repeated id) keep their arrival order: the first one is kept.
-  order_.clear();
-  for (const Record& r : records) order_.emplace_back(SeqFloor(r.ts_ms) + SlotOf(r.id), &r);
-  std::sort(order_.begin(), order_.end());
   const std::span<const Row> rows_in_order(order_);
   // Chunks of up to kRowsPerInsert records go in one statement each, at
   // their first slots. A slot already taken (a duplicate, or two ids of one
@@ -766,17 +772,17 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
     const size_t n = std::bit_floor(std::min<size_t>(rows_in_order.size() - done, kRowsPerInsert));
     const std::span<const Row> chunk = rows_in_order.subspan(done, n);
     done += n;
-    const bool in_range = std::all_of(chunk.begin(), chunk.end(),
-                                      [](const Row& r) { return SlottableTime(r.second->ts_ms); });
+    const bool in_range = std::all_of(chunk.begin(), chunk.end(), [&](const Row& row) {
+      return SlottableTime(records[row.second].ts_ms);
+    });
     if (n > 1 && in_range) {
       const int rows = static_cast<int>(n);
       auto many = InsertStatement(rows);
       if (!many.ok()) return rollback(many.take_status());
-      RecordBinder binder(*many, params_[n], /*skip_defaults=*/true);
       for (int row = 0; row < rows; ++row) {
-        const auto& [seq, r] = chunk[static_cast<size_t>(row)];
-        binder.Bind(row * kParamsPerRow, *r);
-        sqlite3_bind_int64(*many, row * kParamsPerRow + kSeqParam, seq);
+        const auto& [seq, i] = chunk[static_cast<size_t>(row)];
+        bind_body(*many, row * kParamsPerRow + 1, i);
+        sqlite3_bind_int64(*many, row * kParamsPerRow + 2, seq);
       }
       rc = sqlite3_step(*many);
       sqlite3_reset(*many);
@@ -807,21 +813,25 @@ core::Result<int64_t> SqliteStore::Count() {
   return n;
 }
 
-core::Status SqliteStore::RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn) {
-  simdjson::dom::parser parser;
+core::Status SqliteStore::RunScan(sqlite3_stmt* stmt, bool include_bodies,
+                                  const std::function<bool(Record&)>& fn) {
   Record r;
+  core::Status st = core::Status::Ok();
   while (true) {
     const int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) {
-      sqlite3_reset(stmt);
-      return Error(rc, "cannot read records");
+      st = Error(rc, "cannot read records");
+      break;
     }
-    ReadRow(stmt, parser, r);
+    if (core::Status bad = DecodeRecord(ColumnBlob(stmt, 1), r, include_bodies); !bad.ok()) {
+      st = Corrupt(sqlite3_column_int64(stmt, 0), bad);
+      break;
+    }
     if (!fn(r)) break;
   }
   sqlite3_reset(stmt);
-  return core::Status::Ok();
+  return st;
 }
 
 core::Result<std::vector<Record>> SqliteStore::Latest(size_t n) {
@@ -829,7 +839,7 @@ core::Result<std::vector<Record>> SqliteStore::Latest(size_t n) {
   if (!stmt.ok()) return stmt.take_status();
   sqlite3_bind_int64(*stmt, 1, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX)));
   std::vector<Record> out;
-  core::Status st = RunScan(*stmt, [&out](Record& r) {
+  core::Status st = RunScan(*stmt, /*include_bodies=*/false, [&out](Record& r) {
     out.push_back(std::move(r));
     return true;
   });
@@ -839,11 +849,10 @@ core::Result<std::vector<Record>> SqliteStore::Latest(size_t n) {
 }
 
 core::Status SqliteStore::Scan(const ScanOptions& options, const std::function<bool(Record&)>& fn) {
-  auto stmt =
-      options.include_bodies ? Prepared(scan_bodies_, kScanBodiesSql) : Prepared(scan_, kScanSql);
+  auto stmt = Prepared(scan_, kScanSql);
   if (!stmt.ok()) return stmt.take_status();
   sqlite3_bind_int64(*stmt, 1, SeqFloor(options.since_ms));
-  return RunScan(*stmt, fn);
+  return RunScan(*stmt, options.include_bodies, fn);
 }
 
 }  // namespace switchyard::ledger

@@ -35,9 +35,6 @@ struct sqlite3_stmt;
 
 namespace switchyard::ledger {
 
-struct BoundParam;
-class RecordBinder;
-
 struct SqliteOptions {
   // How long a statement waits for another connection's lock before failing
   // with "database is locked".
@@ -48,7 +45,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build creates and expects.
-inline constexpr int kLedgerSchemaVersion = 5;
+inline constexpr int kLedgerSchemaVersion = 6;
 
 // "<data_dir>/ledger.db".
 std::string LedgerDbPath(std::string_view data_dir);
@@ -87,24 +84,26 @@ class SqliteStore final : public Store {
   core::Status Exec(const char* sql, std::string_view doing);
   core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
   core::Status Configure();
-  core::Status RunScan(sqlite3_stmt* stmt, const std::function<bool(Record&)>& fn);
-  // The INSERT of `rows` rows (1..kRowsPerInsert), prepared once, reset; its
-  // bindings are kept (see params_).
+  core::Status RunScan(sqlite3_stmt* stmt, bool include_bodies,
+                       const std::function<bool(Record&)>& fn);
+  // "database file is corrupt" naming the record's seq and `why`.
+  core::Status Corrupt(int64_t seq, const core::Status& why) const;
+  // The INSERT of `rows` rows (1..kRowsPerInsert), prepared once, reset.
   core::Result<sqlite3_stmt*> InsertStatement(int rows);
-  core::Result<bool> InsertSlotted(sqlite3_stmt* insert, RecordBinder& binder, sqlite3_stmt* id_at,
-                                   const Record& r);
-  core::Status CopyIntoSlotted();
+  template <typename Bind, typename IdAt>
+  core::Result<bool> InsertSlotted(sqlite3_stmt* insert, int seq_param, const Record& r,
+                                   const Bind& bind, const IdAt& id_at);
+  core::Status CopyRows(int version);
 
   std::string path_;
   SqliteOptions options_;
   sqlite3* db_;
-  Stmt begin_, commit_, rollback_, id_at_, count_, latest_, scan_, scan_bodies_;
-  // inserts_[n]: the INSERT of n rows; params_[n][p]: what its parameter p
-  // is bound to (RecordBinder skips binds that would change nothing).
-  std::array<Stmt, kRowsPerInsert + 1> inserts_;
-  std::array<std::vector<BoundParam>, kRowsPerInsert + 1> params_;
-  // WriteBatch's rows as (first seq, record), sorted: reused between batches.
-  std::vector<std::pair<int64_t, const Record*>> order_;
+  Stmt begin_, commit_, rollback_, body_at_, count_, latest_, scan_;
+  std::array<Stmt, kRowsPerInsert + 1> inserts_;  // inserts_[n]: the INSERT of n rows
+  // WriteBatch's encoded records (by index in the batch) and its rows as
+  // (first seq, index), sorted: reused between batches.
+  std::vector<std::string> bodies_;
+  std::vector<std::pair<int64_t, size_t>> order_;
 };
 
 }  // namespace switchyard::ledger

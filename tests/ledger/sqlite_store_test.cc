@@ -43,6 +43,89 @@ struct RawDb {
   sqlite3* db = nullptr;
 };
 
+// A record with nothing but an id and a time: every other field at its
+// default (stored as NULL since schema v5, read back as the default).
+Record BareRecord(int n) {
+  Record r;
+  r.id = "bare-" + std::to_string(n);
+  r.ts_ms = 1'714'564'900'000 + n;
+  return r;
+}
+
+// Writes `rows` into a new ledger file in the column-per-field layout of
+// schema `version` (2: plain rowids, no route_reason; 4: time-slotted rowids,
+// NOT NULL columns; 5: as 4 with NULL for every default), as that version's
+// writer would have.
+void WriteColumnLayout(const std::string& path, int version, const std::vector<Record>& rows) {
+  RawDb raw(path);
+  const bool nulls = version >= 5;
+  const char* nn = nulls ? "" : " NOT NULL";
+  std::string table = "CREATE TABLE records (seq INTEGER PRIMARY KEY, id TEXT NOT NULL" +
+                      std::string(version < 4 ? " UNIQUE" : "") + ", ts_ms INTEGER NOT NULL";
+  for (const char* col : {"tenant TEXT",
+                          "task TEXT",
+                          "route TEXT",
+                          "stages_tried TEXT",
+                          "answered_by TEXT",
+                          "provider TEXT",
+                          "model TEXT",
+                          "stream INTEGER",
+                          "attempts INTEGER",
+                          "input_tokens INTEGER",
+                          "cached_input_tokens INTEGER",
+                          "cache_write_tokens INTEGER",
+                          "output_tokens INTEGER",
+                          "reasoning_tokens INTEGER",
+                          "usage_estimated INTEGER",
+                          "cost_usd REAL",
+                          "first_byte_ms REAL",
+                          "total_ms REAL",
+                          "status INTEGER",
+                          "error_code TEXT",
+                          "escalated INTEGER"}) {
+    table += std::string(", ") + col + nn;
+  }
+  table += ", confidence REAL, template_hash TEXT" + std::string(nn);
+  if (version >= 3) table += ", route_reason TEXT" + std::string(nn);
+  table += ", request_body TEXT" + std::string(nn) + ", response_body TEXT" + nn +
+           ", pii_findings TEXT" + nn + ");";
+  ASSERT_EQ(raw.Exec(table + "PRAGMA journal_mode=WAL; PRAGMA user_version = " +
+                     std::to_string(version) + ";"),
+            SQLITE_OK)
+      << sqlite3_errmsg(raw.db);
+  auto q = [nulls](const std::string& v) { return v.empty() && nulls ? "NULL" : "'" + v + "'"; };
+  auto i = [nulls](int64_t v) { return v == 0 && nulls ? "NULL" : std::to_string(v); };
+  auto d = [nulls](double v) {
+    if (v == 0 && nulls) return std::string("NULL");
+    char num[64];
+    std::snprintf(num, sizeof num, "%.17g", v);
+    return std::string(num);
+  };
+  for (const Record& r : rows) {
+    const std::string seq = version < 4
+                                ? "NULL"
+                                : std::to_string(r.ts_ms * (int64_t{1} << 20) +
+                                                 static_cast<int64_t>(Fnv1a64(r.id) & 0xFFFFF));
+    std::string stages = "[";
+    for (const auto& st : r.stages_tried) stages += (stages.size() > 1 ? ",\"" : "\"") + st + "\"";
+    stages += "]";
+    std::string sql =
+        "INSERT INTO records VALUES (" + seq + ",'" + r.id + "'," + std::to_string(r.ts_ms) + "," +
+        q(r.tenant) + "," + q(r.task) + "," + q(r.route) + "," +
+        (r.stages_tried.empty() && nulls ? "NULL" : q(stages)) + "," + q(r.answered_by) + "," +
+        q(r.provider) + "," + q(r.model) + "," + i(r.stream) + "," + i(r.attempts) + "," +
+        i(r.input_tokens) + "," + i(r.cached_input_tokens) + "," + i(r.cache_write_tokens) + "," +
+        i(r.output_tokens) + "," + i(r.reasoning_tokens) + "," + i(r.usage_estimated) + "," +
+        d(r.cost_usd) + "," + d(r.first_byte_ms) + "," + d(r.total_ms) + "," + i(r.status) + "," +
+        q(r.error_code) + "," + i(r.escalated) + "," +
+        (r.confidence ? d(*r.confidence) == "NULL" ? "0" : d(*r.confidence) : "NULL") + "," +
+        q(r.template_hash);
+    if (version >= 3) sql += "," + q(r.route_reason);
+    sql += "," + q(r.request_body) + "," + q(r.response_body) + "," + q(r.pii_findings) + ")";
+    ASSERT_EQ(raw.Exec(sql), SQLITE_OK) << sql << ": " << sqlite3_errmsg(raw.db);
+  }
+}
+
 TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
   TempDir dir;
   const std::string path = LedgerDbPath(dir.path() + "/sub/dir");
@@ -84,21 +167,14 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
 }
 
 // Migration 3 adds route_reason to a version-2 file, migration 4 moves the
-// rows to time-slotted rowids; every row is kept and still deduplicated.
+// rows to time-slotted rowids, 5 and 6 re-encode them; every row is kept and
+// still deduplicated.
 TEST(SqliteStoreTest, MigratesAVersionTwoFileKeepingRowsAndDeduplication) {
   TempDir dir;
   const std::string path = dir.File("ledger.db");
-  {
-    auto store = OpenOrDie(path);
-    ASSERT_NE(store, nullptr);
-    std::vector<Record> one{SampleRecord(0)};
-    ASSERT_TRUE(store->WriteBatch(one).ok());
-  }
-  {
-    RawDb raw(path);  // back to the version-2 layout
-    ASSERT_EQ(raw.Exec("ALTER TABLE records DROP COLUMN route_reason"), SQLITE_OK);
-    ASSERT_EQ(raw.Exec("PRAGMA user_version = 2"), SQLITE_OK);
-  }
+  Record migrated = SampleRecord(0);
+  migrated.route_reason.clear();  // the column did not exist in version 2
+  WriteColumnLayout(path, 2, {migrated});
   auto store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(*store->SchemaVersion(), kLedgerSchemaVersion);
@@ -108,8 +184,6 @@ TEST(SqliteStoreTest, MigratesAVersionTwoFileKeepingRowsAndDeduplication) {
   EXPECT_EQ(*written, 1u);  // the migrated record is recognised as stored
   const std::vector<Record> rows = ScanAll(*store, true);
   ASSERT_EQ(rows.size(), 2u);
-  Record migrated = SampleRecord(0);
-  migrated.route_reason.clear();  // the column did not exist in version 2
   EXPECT_EQ(rows[0], migrated);
   EXPECT_EQ(rows[1].route_reason, "latency_slo");
 }
@@ -263,15 +337,6 @@ TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
   }
 }
 
-// A record with nothing but an id and a time: every other field at its
-// default (stored as NULL since schema v5, read back as the default).
-Record BareRecord(int n) {
-  Record r;
-  r.id = "bare-" + std::to_string(n);
-  r.ts_ms = 1'714'564'900'000 + n;
-  return r;
-}
-
 // Batches of every chunk size (16, 8, 4, 2, 1 rows per statement) keep every
 // field: defaults, values that repeat from row to row (bound once), values
 // that change back to a default in the same statement slot, and a confidence
@@ -305,86 +370,67 @@ TEST(SqliteStoreTest, EveryChunkSizeKeepsEveryFieldAcrossBatches) {
   EXPECT_EQ(*store->WriteBatch(first), 0u);  // still deduplicated
 }
 
-// A version-4 ledger (NOT NULL columns, '' and 0 stored) is migrated to
-// version 5 (nullable columns) without losing a row or a field, and its
-// records are still recognised as stored.
-TEST(SqliteStoreTest, MigratesAVersionFourFileKeepingEveryField) {
+// Version-4 (NOT NULL columns, '' and 0 stored) and version-5 (NULL for a
+// default) ledgers are migrated to version 6 (one encoded value per record)
+// without losing a row or a field, and their records are still recognised as
+// stored.
+TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
+  for (int version : {4, 5}) {
+    SCOPED_TRACE(version);
+    TempDir dir;
+    const std::string path = dir.File("ledger.db");
+    std::vector<Record> rows = {SampleRecord(1), SampleRecord(2), BareRecord(3)};
+    rows[1].confidence.reset();
+    rows[1].error_code = "upstream_error";
+    rows[1].stages_tried = {rows[1].answered_by};
+    WriteColumnLayout(path, version, rows);
+    auto store = OpenOrDie(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(*store->SchemaVersion(), 6);
+    EXPECT_EQ(ScanAll(*store, true), rows);
+    EXPECT_EQ(*store->WriteBatch(rows), 0u);
+    std::vector<Record> more = {BareRecord(4), SampleRecord(5)};
+    EXPECT_EQ(*store->WriteBatch(more), 2u);
+    EXPECT_EQ(*store->Count(), 5);
+
+    RawDb raw(path);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw.db,
+                                 "SELECT group_concat(name, ',') FROM pragma_table_info('records')",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "seq,body");
+    sqlite3_finalize(stmt);
+  }
+}
+
+// A stored value that does not decode fails the scan with the record's seq
+// and the cause, and is not mistaken for a free slot or another id.
+TEST(SqliteStoreTest, UndecodableRecordGivesClearErrorNotACrash) {
   TempDir dir;
   const std::string path = dir.File("ledger.db");
-  std::vector<Record> rows = {SampleRecord(1), SampleRecord(2), BareRecord(3)};
-  rows[1].confidence.reset();
-  rows[1].error_code = "upstream_error";
-  {
-    RawDb raw(path);
-    ASSERT_EQ(raw.Exec(R"sql(
-CREATE TABLE records (
-  seq INTEGER PRIMARY KEY, id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
-  tenant TEXT NOT NULL DEFAULT '', task TEXT NOT NULL DEFAULT '', route TEXT NOT NULL DEFAULT '',
-  stages_tried TEXT NOT NULL DEFAULT '[]', answered_by TEXT NOT NULL DEFAULT '',
-  provider TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '',
-  stream INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
-  input_tokens INTEGER NOT NULL DEFAULT 0, cached_input_tokens INTEGER NOT NULL DEFAULT 0,
-  cache_write_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
-  reasoning_tokens INTEGER NOT NULL DEFAULT 0, usage_estimated INTEGER NOT NULL DEFAULT 0,
-  cost_usd REAL NOT NULL DEFAULT 0, first_byte_ms REAL NOT NULL DEFAULT 0,
-  total_ms REAL NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0,
-  error_code TEXT NOT NULL DEFAULT '', escalated INTEGER NOT NULL DEFAULT 0, confidence REAL,
-  template_hash TEXT NOT NULL DEFAULT '', route_reason TEXT NOT NULL DEFAULT '',
-  request_body TEXT NOT NULL DEFAULT '', response_body TEXT NOT NULL DEFAULT '',
-  pii_findings TEXT NOT NULL DEFAULT '');
-PRAGMA journal_mode=WAL;
-PRAGMA user_version = 4;
-)sql"),
-              SQLITE_OK);
-    for (const Record& r : rows) {
-      const int64_t seq =
-          r.ts_ms * (int64_t{1} << 20) + static_cast<int64_t>(Fnv1a64(r.id) & 0xFFFFF);
-      std::string stages = "[";
-      for (const auto& st : r.stages_tried)
-        stages += (stages.size() > 1 ? ",\"" : "\"") + st + "\"";
-      stages += "]";
-      auto q = [](const std::string& v) { return "'" + v + "'"; };
-      char num[64];
-      auto d = [&num](double v) {
-        std::snprintf(num, sizeof num, "%.17g", v);
-        return std::string(num);
-      };
-      const std::string sql =
-          "INSERT INTO records VALUES (" + std::to_string(seq) + "," + q(r.id) + "," +
-          std::to_string(r.ts_ms) + "," + q(r.tenant) + "," + q(r.task) + "," + q(r.route) + "," +
-          q(stages) + "," + q(r.answered_by) + "," + q(r.provider) + "," + q(r.model) + "," +
-          std::to_string(r.stream) + "," + std::to_string(r.attempts) + "," +
-          std::to_string(r.input_tokens) + "," + std::to_string(r.cached_input_tokens) + "," +
-          std::to_string(r.cache_write_tokens) + "," + std::to_string(r.output_tokens) + "," +
-          std::to_string(r.reasoning_tokens) + "," + std::to_string(r.usage_estimated) + "," +
-          d(r.cost_usd) + "," + d(r.first_byte_ms) + "," + d(r.total_ms) + "," +
-          std::to_string(r.status) + "," + q(r.error_code) + "," + std::to_string(r.escalated) +
-          "," + (r.confidence ? d(*r.confidence) : "NULL") + "," + q(r.template_hash) + "," +
-          q(r.route_reason) + "," + q(r.request_body) + "," + q(r.response_body) + "," +
-          q(r.pii_findings) + ")";
-      ASSERT_EQ(raw.Exec(sql), SQLITE_OK) << sql << ": " << sqlite3_errmsg(raw.db);
-    }
-  }
   auto store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(*store->SchemaVersion(), 5);
-  EXPECT_EQ(ScanAll(*store, true), rows);
-  EXPECT_EQ(*store->WriteBatch(rows), 0u);
-  std::vector<Record> more = {BareRecord(4), SampleRecord(5)};
-  EXPECT_EQ(*store->WriteBatch(more), 2u);
-  EXPECT_EQ(*store->Count(), 5);
-
-  // Every column but seq, id and ts_ms is nullable now.
-  RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw.db,
-                               "SELECT group_concat(name, ',') FROM pragma_table_info('records') "
-                               "WHERE \"notnull\" = 1",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "id,ts_ms");
-  sqlite3_finalize(stmt);
+  std::vector<Record> one{SampleRecord(1)};
+  ASSERT_TRUE(store->WriteBatch(one).ok());
+  const int64_t seq =
+      one[0].ts_ms * (int64_t{1} << 20) + static_cast<int64_t>(Fnv1a64(one[0].id) & 0xFFFFF);
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("UPDATE records SET body = x'01037265' WHERE seq = " + std::to_string(seq)),
+              SQLITE_OK);
+  }
+  const std::string expected = "ledger: " + path + ": database file is corrupt (record at seq " +
+                               std::to_string(seq) + ": record truncated in field id)";
+  auto st = store->Scan({}, [](Record&) { return true; });
+  EXPECT_EQ(st.message(), expected);
+  auto latest = store->Latest(5);
+  EXPECT_EQ(latest.status().message(), expected);
+  // Writing the same id probes that slot: the error, not a second copy.
+  auto again = store->WriteBatch(one);
+  EXPECT_EQ(again.status().message(), expected);
+  EXPECT_EQ(*store->Count(), 1);
 }
 
 TEST(SqliteStoreTest, InsertIsIdempotentOnId) {

@@ -1,0 +1,397 @@
+#include "ledger/record_codec.h"
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace switchyard::ledger {
+namespace {
+
+// Field bits, in encoding order.
+enum Field : unsigned {
+  kTenant,
+  kTask,
+  kRoute,
+  kStagesTried,  // stages_tried as a list
+  kAnsweredBy,
+  kProvider,
+  kModel,
+  kStream,
+  kAttempts,
+  kInputTokens,
+  kCachedInputTokens,
+  kCacheWriteTokens,
+  kOutputTokens,
+  kReasoningTokens,
+  kUsageEstimated,
+  kCostUsd,
+  kFirstByteMs,
+  kTotalMs,
+  kStatus,
+  kErrorCode,
+  kEscalated,
+  kConfidence,
+  kTemplateHashText,
+  kTemplateHashHex,  // 16 lowercase hex digits, stored as their 8 bytes
+  kRouteReason,
+  kRequestBody,
+  kResponseBody,
+  kPiiFindings,
+  kStagesAreAnsweredBy,  // stages_tried == {answered_by}: nothing stored
+  kFieldBits,
+};
+static_assert(kFieldBits <= 32);
+
+constexpr uint32_t Bit(Field f) {
+  return uint32_t{1} << f;
+}
+
+template <typename T>
+T ByteSwap(T v) {
+  T out = 0;
+  for (size_t i = 0; i < sizeof v; ++i) out = static_cast<T>((out << 8) | ((v >> (8 * i)) & 0xff));
+  return out;
+}
+
+// Encoding writes through a raw pointer into space reserved up front (a
+// std::string append per byte was most of the encoder's cost).
+constexpr size_t kMaxVarint = 10;
+
+char* PutVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+char* PutSigned(char* p, int64_t v) {
+  return PutVarint(p, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+char* PutText(char* p, std::string_view s) {
+  p = PutVarint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+template <typename T>
+char* PutFixed(char* p, T v) {
+  if constexpr (std::endian::native != std::endian::little) v = ByteSwap(v);
+  std::memcpy(p, &v, sizeof v);
+  return p + sizeof v;
+}
+
+// The value of each lowercase hex digit; -1 for every other byte.
+constexpr auto kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'a' + 10);
+  return t;
+}();
+
+// The 16 lowercase hex digits of `s` as a number, or false.
+bool PackedHex(std::string_view s, uint64_t& out) {
+  if (s.size() != 16) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    const int d = kHexValue[static_cast<unsigned char>(c)];
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+// Reads from a byte range, remembering the first failure.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
+
+  bool Byte(unsigned char& out) {
+    if (p_ == end_) return false;
+    out = static_cast<unsigned char>(*p_++);
+    return true;
+  }
+  bool Varint(uint64_t& out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      unsigned char b = 0;
+      if (!Byte(b)) return false;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        out = v;
+        return true;
+      }
+    }
+    return false;  // more than 10 bytes
+  }
+  bool Signed(int64_t& out) {
+    uint64_t v = 0;
+    if (!Varint(v)) return false;
+    out = static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+    return true;
+  }
+  bool Int(int& out) {
+    int64_t v = 0;
+    if (!Signed(v) || v < INT32_MIN || v > INT32_MAX) return false;
+    out = static_cast<int>(v);
+    return true;
+  }
+  bool Text(std::string_view& out) {
+    uint64_t n = 0;
+    if (!Varint(n) || n > static_cast<uint64_t>(end_ - p_)) return false;
+    out = std::string_view(p_, static_cast<size_t>(n));
+    p_ += n;
+    return true;
+  }
+  bool Text(std::string& out) {
+    std::string_view s;
+    if (!Text(s)) return false;
+    out.assign(s);
+    return true;
+  }
+  template <typename T>
+  bool Fixed(T& out) {
+    if (end_ - p_ < static_cast<ptrdiff_t>(sizeof out)) return false;
+    std::memcpy(&out, p_, sizeof out);
+    if constexpr (std::endian::native != std::endian::little) out = ByteSwap(out);
+    p_ += sizeof out;
+    return true;
+  }
+  bool Double(double& out) {
+    uint64_t bits = 0;
+    if (!Fixed(bits)) return false;
+    out = std::bit_cast<double>(bits);
+    return true;
+  }
+  bool AtEnd() const { return p_ == end_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+core::Status Truncated(std::string_view field) {
+  return core::InvalidArgument("record truncated in field " + std::string(field));
+}
+
+// Reads the format byte and the id.
+core::Status ReadHead(Reader& in, std::string_view& id) {
+  unsigned char format = 0;
+  if (!in.Byte(format)) return core::InvalidArgument("record is empty");
+  if (format != kRecordFormat) {
+    return core::InvalidArgument("unknown record format " + std::to_string(format));
+  }
+  if (!in.Text(id)) return Truncated("id");
+  return core::Status::Ok();
+}
+
+}  // namespace
+
+void EncodeRecord(const Record& r, std::string& out) {
+  uint32_t mask = 0;
+  auto set = [&mask](bool present, Field f) {
+    if (present) mask |= Bit(f);
+  };
+  const bool stages_are_answer =
+      r.stages_tried.size() == 1 && !r.answered_by.empty() && r.stages_tried[0] == r.answered_by;
+  uint64_t hash = 0;
+  const bool hash_hex = PackedHex(r.template_hash, hash);
+  set(!r.tenant.empty(), kTenant);
+  set(!r.task.empty(), kTask);
+  set(!r.route.empty(), kRoute);
+  set(!r.stages_tried.empty() && !stages_are_answer, kStagesTried);
+  set(!r.answered_by.empty(), kAnsweredBy);
+  set(!r.provider.empty(), kProvider);
+  set(!r.model.empty(), kModel);
+  set(r.stream, kStream);
+  set(r.attempts != 0, kAttempts);
+  set(r.input_tokens != 0, kInputTokens);
+  set(r.cached_input_tokens != 0, kCachedInputTokens);
+  set(r.cache_write_tokens != 0, kCacheWriteTokens);
+  set(r.output_tokens != 0, kOutputTokens);
+  set(r.reasoning_tokens != 0, kReasoningTokens);
+  set(r.usage_estimated, kUsageEstimated);
+  // Bit patterns, not values: -0.0 and NaN are kept as they are.
+  set(std::bit_cast<uint64_t>(r.cost_usd) != 0, kCostUsd);
+  set(std::bit_cast<uint64_t>(r.first_byte_ms) != 0, kFirstByteMs);
+  set(std::bit_cast<uint64_t>(r.total_ms) != 0, kTotalMs);
+  set(r.status != 0, kStatus);
+  set(!r.error_code.empty(), kErrorCode);
+  set(r.escalated, kEscalated);
+  set(r.confidence.has_value(), kConfidence);
+  set(!r.template_hash.empty() && !hash_hex, kTemplateHashText);
+  set(hash_hex, kTemplateHashHex);
+  set(!r.route_reason.empty(), kRouteReason);
+  set(!r.request_body.empty(), kRequestBody);
+  set(!r.response_body.empty(), kResponseBody);
+  set(!r.pii_findings.empty(), kPiiFindings);
+  set(stages_are_answer, kStagesAreAnsweredBy);
+  auto has = [mask](Field f) { return (mask & Bit(f)) != 0; };
+
+  // An upper bound: every text's bytes, a varint for every field and length.
+  size_t bound = 1 + (4 + kFieldBits) * kMaxVarint + 5 * 8;
+  for (const std::string* s :
+       {&r.id, &r.tenant, &r.task, &r.route, &r.answered_by, &r.provider, &r.model, &r.error_code,
+        &r.template_hash, &r.route_reason, &r.request_body, &r.response_body, &r.pii_findings}) {
+    bound += s->size();
+  }
+  if (has(kStagesTried)) {
+    for (const std::string& s : r.stages_tried) bound += kMaxVarint + s.size();
+  }
+  const size_t start = out.size();
+  out.resize(start + bound);
+  char* const begin = out.data() + start;
+  char* p = begin;
+
+  *p++ = static_cast<char>(kRecordFormat);
+  p = PutText(p, r.id);
+  p = PutSigned(p, r.ts_ms);
+  p = PutFixed(p, mask);
+  auto text = [&](Field f, const std::string& s) {
+    if (has(f)) p = PutText(p, s);
+  };
+  auto count = [&](Field f, int64_t v) {
+    if (has(f)) p = PutSigned(p, v);
+  };
+  auto real = [&](Field f, double v) {
+    if (has(f)) p = PutFixed(p, std::bit_cast<uint64_t>(v));
+  };
+  text(kTenant, r.tenant);
+  text(kTask, r.task);
+  text(kRoute, r.route);
+  if (has(kStagesTried)) {
+    p = PutVarint(p, r.stages_tried.size());
+    for (const std::string& s : r.stages_tried) p = PutText(p, s);
+  }
+  text(kAnsweredBy, r.answered_by);
+  text(kProvider, r.provider);
+  text(kModel, r.model);
+  count(kAttempts, r.attempts);
+  count(kInputTokens, r.input_tokens);
+  count(kCachedInputTokens, r.cached_input_tokens);
+  count(kCacheWriteTokens, r.cache_write_tokens);
+  count(kOutputTokens, r.output_tokens);
+  count(kReasoningTokens, r.reasoning_tokens);
+  real(kCostUsd, r.cost_usd);
+  real(kFirstByteMs, r.first_byte_ms);
+  real(kTotalMs, r.total_ms);
+  count(kStatus, r.status);
+  text(kErrorCode, r.error_code);
+  if (r.confidence) real(kConfidence, *r.confidence);
+  text(kTemplateHashText, r.template_hash);
+  if (hash_hex) p = PutFixed(p, hash);
+  text(kRouteReason, r.route_reason);
+  text(kRequestBody, r.request_body);
+  text(kResponseBody, r.response_body);
+  text(kPiiFindings, r.pii_findings);
+  out.resize(start + static_cast<size_t>(p - begin));
+}
+
+core::Status DecodeRecord(std::string_view bytes, Record& r, bool include_bodies) {
+  Reader in(bytes);
+  std::string_view id;
+  if (core::Status st = ReadHead(in, id); !st.ok()) return st;
+  r.id.assign(id);
+  if (!in.Signed(r.ts_ms)) return Truncated("ts_ms");
+  uint32_t mask = 0;
+  if (!in.Fixed(mask)) return Truncated("mask");
+  if ((mask >> kFieldBits) != 0) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", mask & ~((uint32_t{1} << kFieldBits) - 1));
+    return core::InvalidArgument(std::string("unknown fields in mask ") + hex);
+  }
+  auto has = [mask](Field f) { return (mask & Bit(f)) != 0; };
+  // Each reader assigns the field's default when its bit is clear.
+  auto text = [&](Field f, std::string& out) {
+    if (!has(f)) {
+      out.clear();
+      return true;
+    }
+    return in.Text(out);
+  };
+  auto count = [&](Field f, int64_t& out) {
+    out = 0;
+    return !has(f) || in.Signed(out);
+  };
+  auto small = [&](Field f, int& out) {
+    out = 0;
+    return !has(f) || in.Int(out);
+  };
+  auto real = [&](Field f, double& out) {
+    out = 0;
+    return !has(f) || in.Double(out);
+  };
+  if (!text(kTenant, r.tenant)) return Truncated("tenant");
+  if (!text(kTask, r.task)) return Truncated("task");
+  if (!text(kRoute, r.route)) return Truncated("route");
+  r.stages_tried.clear();
+  if (has(kStagesTried)) {
+    uint64_t n = 0;
+    if (!in.Varint(n) || n > bytes.size()) return Truncated("stages_tried");
+    r.stages_tried.resize(static_cast<size_t>(n));
+    for (std::string& s : r.stages_tried) {
+      if (!in.Text(s)) return Truncated("stages_tried");
+    }
+  }
+  if (!text(kAnsweredBy, r.answered_by)) return Truncated("answered_by");
+  if (has(kStagesAreAnsweredBy)) r.stages_tried.assign(1, r.answered_by);
+  if (!text(kProvider, r.provider)) return Truncated("provider");
+  if (!text(kModel, r.model)) return Truncated("model");
+  r.stream = has(kStream);
+  if (!small(kAttempts, r.attempts)) return Truncated("attempts");
+  if (!count(kInputTokens, r.input_tokens)) return Truncated("input_tokens");
+  if (!count(kCachedInputTokens, r.cached_input_tokens)) return Truncated("cached_input_tokens");
+  if (!count(kCacheWriteTokens, r.cache_write_tokens)) return Truncated("cache_write_tokens");
+  if (!count(kOutputTokens, r.output_tokens)) return Truncated("output_tokens");
+  if (!count(kReasoningTokens, r.reasoning_tokens)) return Truncated("reasoning_tokens");
+  r.usage_estimated = has(kUsageEstimated);
+  if (!real(kCostUsd, r.cost_usd)) return Truncated("cost_usd");
+  if (!real(kFirstByteMs, r.first_byte_ms)) return Truncated("first_byte_ms");
+  if (!real(kTotalMs, r.total_ms)) return Truncated("total_ms");
+  if (!small(kStatus, r.status)) return Truncated("status");
+  if (!text(kErrorCode, r.error_code)) return Truncated("error_code");
+  r.escalated = has(kEscalated);
+  r.confidence.reset();
+  if (has(kConfidence)) {
+    double c = 0;
+    if (!in.Double(c)) return Truncated("confidence");
+    r.confidence = c;
+  }
+  if (!text(kTemplateHashText, r.template_hash)) return Truncated("template_hash");
+  if (has(kTemplateHashHex)) {
+    uint64_t hash = 0;
+    if (!in.Fixed(hash)) return Truncated("template_hash");
+    static constexpr char kHex[] = "0123456789abcdef";
+    r.template_hash.resize(16);
+    for (int i = 15; i >= 0; --i, hash >>= 4)
+      r.template_hash[static_cast<size_t>(i)] = kHex[hash & 15];
+  }
+  if (!text(kRouteReason, r.route_reason)) return Truncated("route_reason");
+  // The bodies come last: a scan without them stops reading here.
+  r.request_body.clear();
+  r.response_body.clear();
+  r.pii_findings.clear();
+  if (!include_bodies) return core::Status::Ok();
+  if (!text(kRequestBody, r.request_body)) return Truncated("request_body");
+  if (!text(kResponseBody, r.response_body)) return Truncated("response_body");
+  if (!text(kPiiFindings, r.pii_findings)) return Truncated("pii_findings");
+  if (!in.AtEnd()) return core::InvalidArgument("record has trailing bytes");
+  return core::Status::Ok();
+}
+
+core::Result<std::string_view> EncodedId(std::string_view bytes) {
+  Reader in(bytes);
+  std::string_view id;
+  if (core::Status st = ReadHead(in, id); !st.ok()) return st;
+  return id;
+}
+
+}  // namespace switchyard::ledger

@@ -1,0 +1,156 @@
+#include "ledger/record_codec.h"
+
+#include <cmath>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "ledger_test_util.h"
+
+namespace switchyard::ledger {
+namespace {
+
+using testing::SampleRecord;
+
+std::string Encode(const Record& r) {
+  std::string out;
+  EncodeRecord(r, out);
+  return out;
+}
+
+Record Decode(const std::string& bytes, bool bodies = true) {
+  Record r;
+  core::Status st = DecodeRecord(bytes, r, bodies);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return r;
+}
+
+TEST(RecordCodecTest, RoundTripsEveryField) {
+  for (int n = 0; n < 6; ++n) {
+    const Record r = SampleRecord(n);
+    EXPECT_EQ(Decode(Encode(r)), r) << n;
+  }
+}
+
+TEST(RecordCodecTest, RoundTripsDefaultsAndUnusualValues) {
+  Record bare;
+  bare.id = "bare";
+  EXPECT_EQ(Decode(Encode(bare)), bare);
+
+  Record r = SampleRecord(3);
+  r.ts_ms = -5;         // signed varint
+  r.input_tokens = -1;  // counters are signed
+  r.output_tokens = int64_t{1} << 62;
+  r.attempts = INT32_MAX;
+  r.status = -1;
+  r.confidence = 0.0;                    // a value, not "none"
+  r.template_hash = "0123456789ABCDEF";  // not lowercase hex: kept as text
+  r.stages_tried = {"a/x", "", "b/y"};
+  r.answered_by.clear();
+  r.request_body = std::string("nul\0inside", 10);
+  EXPECT_EQ(Decode(Encode(r)), r);
+
+  Record neg_zero = bare;
+  neg_zero.cost_usd = -0.0;
+  const Record back = Decode(Encode(neg_zero));
+  EXPECT_TRUE(std::signbit(back.cost_usd));
+  EXPECT_FALSE(back.confidence.has_value());
+}
+
+// A record whose only stage is the one that answered stores no stage list,
+// and a lowercase 16-digit template hash is stored as 8 bytes.
+TEST(RecordCodecTest, RepeatedStageAndHexHashAreStoredCompactly) {
+  Record r = SampleRecord(1);
+  r.request_body.clear();
+  r.response_body.clear();
+  r.pii_findings.clear();
+  r.stages_tried = {r.answered_by};
+  const std::string folded = Encode(r);
+  EXPECT_EQ(Decode(folded), r);
+  Record two_stages = r;
+  two_stages.stages_tried = {r.answered_by, r.answered_by};
+  const std::string unfolded = Encode(two_stages);
+  EXPECT_EQ(Decode(unfolded), two_stages);
+  // 1 (count) + 2 x (1 + length) more for the explicit list of two.
+  EXPECT_EQ(unfolded.size(), folded.size() + 1 + 2 * (1 + r.answered_by.size()));
+
+  Record text_hash = r;
+  text_hash.template_hash = "0123456789abcdeg";
+  // 1 (length) + 16 bytes instead of 8.
+  EXPECT_EQ(Encode(text_hash).size(), folded.size() + 9);
+  EXPECT_EQ(Decode(Encode(text_hash)), text_hash);
+}
+
+TEST(RecordCodecTest, AppendsToWhatTheBufferHolds) {
+  std::string out = "prefix";
+  EncodeRecord(SampleRecord(1), out);
+  EXPECT_EQ(out.substr(0, 6), "prefix");
+  EXPECT_EQ(Decode(out.substr(6)), SampleRecord(1));
+}
+
+TEST(RecordCodecTest, WithoutBodiesLeavesThemEmpty) {
+  const Record r = SampleRecord(2);
+  Record got;
+  got.request_body = "stale";
+  ASSERT_TRUE(DecodeRecord(Encode(r), got, /*include_bodies=*/false).ok());
+  Record expected = r;
+  expected.request_body.clear();
+  expected.response_body.clear();
+  expected.pii_findings.clear();
+  EXPECT_EQ(got, expected);
+}
+
+TEST(RecordCodecTest, EncodedIdReadsOnlyTheHead) {
+  const std::string bytes = Encode(SampleRecord(7));
+  auto id = EncodedId(bytes);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(*id, "req-7");
+  // The id is complete after 1 + 1 + 5 bytes; the rest is not read.
+  auto head = EncodedId(bytes.substr(0, 7));
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(*head, "req-7");
+  EXPECT_EQ(EncodedId(bytes.substr(0, 6)).status().message(), "record truncated in field id");
+  EXPECT_EQ(EncodedId("").status().message(), "record is empty");
+}
+
+TEST(RecordCodecTest, EveryTruncationIsAnErrorNamingTheField) {
+  const std::string bytes = Encode(SampleRecord(1));
+  Record r;
+  EXPECT_EQ(DecodeRecord("", r).message(), "record is empty");
+  for (size_t n = 1; n < bytes.size(); ++n) {
+    core::Status st = DecodeRecord(std::string_view(bytes).substr(0, n), r);
+    ASSERT_FALSE(st.ok()) << n;
+    EXPECT_EQ(st.message().rfind("record truncated in field ", 0), 0u) << st.message();
+  }
+  // Cut inside the model name: the message says so.
+  const std::string model = SampleRecord(1).model;
+  const size_t at = bytes.rfind(model);  // not the one inside answered_by
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(DecodeRecord(std::string_view(bytes).substr(0, at + 3), r).message(),
+            "record truncated in field model");
+}
+
+TEST(RecordCodecTest, BadFormatUnknownFieldsAndTrailingBytesAreErrors) {
+  std::string bytes = Encode(SampleRecord(1));
+  Record r;
+  std::string bad_format = bytes;
+  bad_format[0] = 7;
+  EXPECT_EQ(DecodeRecord(bad_format, r).message(), "unknown record format 7");
+
+  Record bare;
+  bare.id = "x";
+  std::string unknown = Encode(bare);
+  // format, id length, "x", ts_ms 0, then the mask (4 bytes, little-endian)
+  // with bit 29 set.
+  ASSERT_EQ(unknown.size(), 8u);
+  unknown.resize(4);
+  unknown += std::string("\x00\x00\x00\x20", 4);
+  EXPECT_EQ(DecodeRecord(unknown, r).message(), "unknown fields in mask 0x20000000");
+
+  EXPECT_EQ(DecodeRecord(bytes + "x", r).message(), "record has trailing bytes");
+  // Without bodies the tail is not read, so trailing bytes go unnoticed there.
+  EXPECT_TRUE(DecodeRecord(bytes + "x", r, /*include_bodies=*/false).ok());
+}
+
+}  // namespace
+}  // namespace switchyard::ledger
