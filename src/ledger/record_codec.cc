@@ -1,5 +1,6 @@
 #include "ledger/record_codec.h"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -195,7 +196,7 @@ core::Status ReadHead(Reader& in, std::string_view& id) {
 
 }  // namespace
 
-void EncodeRecord(const Record& r, std::string& out) {
+std::string_view EncodeRecord(const Record& r, std::string& scratch) {
   uint32_t mask = 0;
   auto set = [&mask](bool present, Field f) {
     if (present) mask |= Bit(f);
@@ -246,9 +247,8 @@ void EncodeRecord(const Record& r, std::string& out) {
   if (has(kStagesTried)) {
     for (const std::string& s : r.stages_tried) bound += kMaxVarint + s.size();
   }
-  const size_t start = out.size();
-  out.resize(start + bound);
-  char* const begin = out.data() + start;
+  if (scratch.size() < bound) scratch.resize(std::max(bound, 2 * scratch.size()));
+  char* const begin = scratch.data();
   char* p = begin;
 
   *p++ = static_cast<char>(kRecordFormat);
@@ -292,7 +292,7 @@ void EncodeRecord(const Record& r, std::string& out) {
   text(kRequestBody, r.request_body);
   text(kResponseBody, r.response_body);
   text(kPiiFindings, r.pii_findings);
-  out.resize(start + static_cast<size_t>(p - begin));
+  return {begin, static_cast<size_t>(p - begin)};
 }
 
 core::Status DecodeRecord(std::string_view bytes, Record& r, bool include_bodies) {

@@ -32,8 +32,11 @@ namespace switchyard::ledger {
 
 inline constexpr unsigned char kRecordFormat = 1;
 
-// Appends the encoding of `r` (every field, bodies included) to `out`.
-void EncodeRecord(const Record& r, std::string& out);
+// Encodes `r` (every field, bodies included) at the start of `scratch` and
+// returns the encoding, valid until `scratch` changes. `scratch` grows when it
+// is too small for a worst case and never shrinks: a buffer reused from record
+// to record is neither reallocated nor zero-filled again.
+std::string_view EncodeRecord(const Record& r, std::string& scratch);
 
 // Decodes `in` into `r` (every field is assigned). With include_bodies =
 // false, request_body / response_body / pii_findings are left empty.

@@ -100,9 +100,11 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   Stmt begin_, commit_, rollback_, body_at_, count_, latest_, scan_;
   std::array<Stmt, kRowsPerInsert + 1> inserts_;  // inserts_[n]: the INSERT of n rows
-  // WriteBatch's encoded records (by index in the batch) and its rows as
-  // (first seq, index), sorted: reused between batches.
-  std::vector<std::string> bodies_;
+  // WriteBatch's encoded records (by index in the batch; bodies_[i] lies in
+  // scratch_[i]) and its rows as (first seq, index), sorted: reused between
+  // batches.
+  std::vector<std::string> scratch_;
+  std::vector<std::string_view> bodies_;
   std::vector<std::pair<int64_t, size_t>> order_;
 };
 
