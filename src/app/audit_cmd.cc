@@ -31,7 +31,7 @@ int RunAudit(const AuditOptions& options) {
       std::fprintf(stderr, "switchyard: %s\n", cfg.status().message().c_str());
       return 2;
     }
-    path = cfg->LedgerPath();
+    path = cfg->AuditDbPath();
   }
   guard::AuditStoreOptions so;
   so.read_only = true;

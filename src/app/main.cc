@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   audit_cmd->add_option("-n,--limit", audit.limit, "At most this many records (0 = all)");
   audit_cmd->add_option("-c,--config", audit.config_path, "Config file")
       ->envname("SWITCHYARD_CONFIG");
-  audit_cmd->add_option("--db", audit.db_path, "Ledger database holding the audit table");
+  audit_cmd->add_option("--db", audit.db_path, "Audit database (default: <data_dir>/audit.db)");
 
   switchyard::app::TaskCommandOptions task_opts;
   CLI::App* tasks_cmd =

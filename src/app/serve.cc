@@ -329,7 +329,8 @@ int RunServe(const ServeOptions& options) {
     hooks.scanner = scanner.get();
     guard::AuditStoreOptions ao;
     ao.background = true;
-    auto audit_opened = guard::AuditStore::Open(cfg->LedgerPath(), ao);
+    ao.adopt_from = cfg->LedgerPath();  // where the audit was kept up to schema 6
+    auto audit_opened = guard::AuditStore::Open(cfg->AuditDbPath(), ao);
     if (!audit_opened.ok()) {
       std::fprintf(stderr, "switchyard: %s\n", audit_opened.status().message().c_str());
       return 1;

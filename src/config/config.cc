@@ -440,6 +440,7 @@ void ReadGuard(const toml::table& table, GuardConfig& guard, Errors& errors) {
   r.String("auth", &guard.auth);
   r.String("admin_key_env", &guard.admin_key_env);
   r.String("keys_db", &guard.keys_db);
+  r.String("audit_db", &guard.audit_db);
   r.String("pii_policy", &guard.pii_policy);
   r.Finish();
 }
@@ -1209,6 +1210,13 @@ std::string Config::KeysDbPath() const {
   std::string dir = data_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   return dir + "/keys.db";
+}
+
+std::string Config::AuditDbPath() const {
+  if (!guard.audit_db.empty()) return guard.audit_db;
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + "/audit.db";
 }
 
 const ProviderConfig* Config::FindProvider(std::string_view name) const {

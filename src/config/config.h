@@ -190,6 +190,7 @@ struct GuardConfig {
   std::string admin_key_env;         // env var holding the admin key for /admin/* (auth = keys)
   std::string admin_key;             // resolved from admin_key_env at load time
   std::string keys_db;               // "" = <data_dir>/keys.db
+  std::string audit_db;              // egress audit; "" = <data_dir>/audit.db
   std::string pii_policy = "allow";  // allow | redact | local_only | block
 };
 
@@ -212,6 +213,9 @@ struct Config {
 
   // <data_dir>/keys.db unless [guard] keys_db is set.
   std::string KeysDbPath() const;
+
+  // <data_dir>/audit.db unless [guard] audit_db is set.
+  std::string AuditDbPath() const;
 
   // The provider with this name, or nullptr. Points into `providers`.
   const ProviderConfig* FindProvider(std::string_view name) const;

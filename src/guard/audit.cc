@@ -220,6 +220,71 @@ std::string RenderAuditText(const std::vector<AuditRecord>& records) {
   return out;
 }
 
+namespace {
+
+// AuditStoreOptions::adopt_from. The copy commits in this file first, then
+// the old table is dropped in the other: a crash in between leaves the old
+// table behind, and it is not copied again (this table is no longer empty).
+core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::string& spill_path) {
+  std::error_code ec;
+  if (from == db.path() || !std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
+  const std::string from_spill = from + ".audit.spill";
+  for (const char* suffix : {"", ".replay"}) {
+    const std::string old_file = from_spill + suffix;
+    const std::string new_file = spill_path + suffix;
+    if (std::filesystem::is_regular_file(old_file, ec) && !std::filesystem::exists(new_file, ec)) {
+      std::filesystem::rename(old_file, new_file, ec);
+      if (ec) {
+        return core::FailedPrecondition("audit: cannot move " + old_file + " to " + new_file +
+                                        ": " + ec.message());
+      }
+    }
+  }
+  sqlite3* h = db.handle();
+  auto failed = [&](std::string_view doing) {
+    return core::FailedPrecondition("audit: " + from + ": " + std::string(doing) +
+                                    " (SQLite: " + sqlite3_errmsg(h) + ")");
+  };
+  char* quoted = sqlite3_mprintf("ATTACH DATABASE %Q AS adopted", from.c_str());
+  const int rc = sqlite3_exec(h, quoted, nullptr, nullptr, nullptr);
+  sqlite3_free(quoted);
+  if (rc != SQLITE_OK) return failed("cannot open it to take its egress audit over");
+  auto adopt = [&]() -> core::Status {
+    {
+      sqlite3_stmt* raw = nullptr;
+      const int prepared =
+          sqlite3_prepare_v2(h,
+                             "SELECT count(*) FROM adopted.sqlite_master WHERE type = 'table' AND "
+                             "name = 'guard_egress_audit'",
+                             -1, &raw, nullptr);
+      internal::SqliteDb::Stmt stmt(raw);
+      if (prepared != SQLITE_OK || sqlite3_step(raw) != SQLITE_ROW) {
+        return failed("cannot read it to take its egress audit over");
+      }
+      if (sqlite3_column_int(raw, 0) == 0) return core::Status::Ok();
+    }  // the statement is finalized before the table is dropped
+    const std::string copy = std::string("BEGIN IMMEDIATE; INSERT INTO main.guard_egress_audit (") +
+                             kColumns + ") SELECT " + kColumns +
+                             " FROM adopted.guard_egress_audit WHERE NOT EXISTS "
+                             "(SELECT 1 FROM main.guard_egress_audit) ORDER BY seq; COMMIT;";
+    if (sqlite3_exec(h, copy.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      core::Status st = failed("cannot copy its egress audit rows");
+      sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+    if (sqlite3_exec(h, "DROP TABLE adopted.guard_egress_audit", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
+      return failed("cannot drop its egress audit table (the rows are copied)");
+    }
+    return core::Status::Ok();
+  };
+  const core::Status st = adopt();
+  sqlite3_exec(h, "DETACH DATABASE adopted", nullptr, nullptr, nullptr);
+  return st;
+}
+
+}  // namespace
+
 AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
                        std::string spill_path)
     : db_(std::move(db)), options_(options), spill_path_(std::move(spill_path)) {}
@@ -238,7 +303,11 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
         !s.ok())
       return s;
   }
-  std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), options, path + ".audit.spill"));
+  const std::string spill_path = path + ".audit.spill";
+  if (!options.read_only && !options.adopt_from.empty()) {
+    if (core::Status s = Adopt(**db, options.adopt_from, spill_path); !s.ok()) return s;
+  }
+  std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), options, spill_path));
   if (options.background && !options.read_only) {
     store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   }

@@ -3,8 +3,9 @@
 // what was found before and after redaction, and the SHA-256 of the exact
 // payload sent (so a disputed payload can be matched without storing it).
 //
-// Stored in its own table of a SQLite file (the ledger's file is fine: own
-// table, own connection, no PRAGMA user_version use):
+// Stored in its own table of a SQLite file (<data_dir>/audit.db in the
+// gateway; not the ledger's: two writers of one WAL make each connection drop
+// its page cache at every commit of the other):
 //   guard_egress_audit(seq, ts_ms, request_id, tenant, task, provider, model,
 //                      policy, findings_before, findings_after, payload_sha256,
 //                      payload_bytes)
@@ -115,6 +116,12 @@ struct AuditStoreOptions {
   // Background: how long the writer waits before replaying the spill file
   // again after the database refused it.
   std::chrono::milliseconds replay_retry{1000};
+  // Read-write: a database that held the audit before it had a file of its
+  // own (the ledger's, up to schema 6). At open, its guard_egress_audit rows
+  // are copied here when this table is still empty, then its table is
+  // dropped; its spill and replay files are taken over when this store has
+  // none. "" or a missing file: nothing to adopt.
+  std::string adopt_from;
 };
 
 struct AuditStats {

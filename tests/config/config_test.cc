@@ -1081,6 +1081,7 @@ TEST(GuardConfigTest, DefaultsParseAndErrors) {
   EXPECT_EQ(defaults->guard.auth, "off");
   EXPECT_EQ(defaults->guard.pii_policy, "allow");
   EXPECT_EQ(defaults->KeysDbPath(), "./switchyard-data/keys.db");
+  EXPECT_EQ(defaults->AuditDbPath(), "./switchyard-data/audit.db");
 
   auto cfg = ParseConfig(
       "[storage]\ndata_dir = \"/d/\"\n[guard]\nauth = \"keys\"\nadmin_key_env = \"ADM\"\n"
@@ -1094,6 +1095,11 @@ TEST(GuardConfigTest, DefaultsParseAndErrors) {
   EXPECT_EQ(cfg->guard.admin_key, "admin-secret");
   EXPECT_EQ(cfg->guard.pii_policy, "local_only");
   EXPECT_EQ(cfg->KeysDbPath(), "/d/keys.db");
+  EXPECT_EQ(cfg->AuditDbPath(), "/d/audit.db");
+  auto own =
+      ParseConfig("[guard]\naudit_db = \"/var/lib/sy/egress.db\"\n", "conf.toml", FakeEnv({}));
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->AuditDbPath(), "/var/lib/sy/egress.db");
   EXPECT_EQ(cfg->tasks[0].pii_policy, "block");
 
   EXPECT_EQ(ErrorOf("[guard]\nauth = \"on\"\n"),

@@ -98,6 +98,80 @@ TEST(AuditTest, RecordJson) {
   EXPECT_EQ(RenderAuditJson({}, 5), R"({"since_ms":5,"count":0,"records":[]})");
 }
 
+// An audit kept in another database (the ledger's file, before the audit had
+// one of its own) is taken over at open: rows copied once, the old table
+// dropped, its spill file moved; other tables of that file are untouched.
+TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
+  const std::string old_path = (dir_ / "old-ledger.db").string();
+  {
+    auto old = AuditStore::Open(old_path);
+    ASSERT_TRUE(old.ok()) << old.status().ToString();
+    for (int64_t ts : {1000, 2000}) ASSERT_TRUE((*old)->Record(Sample(ts, "openai")).ok());
+  }
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE records (seq INTEGER PRIMARY KEY, body BLOB)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  std::ofstream(old_path + ".audit.spill") << "spilled line\n";
+  AuditStoreOptions o;
+  o.adopt_from = old_path;
+  {
+    auto store = AuditStore::Open(path_, o);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto rows = (*store)->Query({});
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(*rows, (std::vector<AuditRecord>{Sample(1000, "openai"), Sample(2000, "openai")}));
+    ASSERT_TRUE((*store)->Record(Sample(3000, "anthropic")).ok());
+  }
+  EXPECT_FALSE(fs::exists(old_path + ".audit.spill"));
+  EXPECT_EQ(switchyard::testing::ReadFile(path_ + ".audit.spill"), "spilled line\n");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw,
+                               "SELECT group_concat(name, ',') FROM sqlite_master WHERE "
+                               "type = 'table'",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "records");
+  sqlite3_finalize(stmt);
+  // The old table comes back (a crash between the copy and the drop): this
+  // audit is not empty, so nothing is copied twice.
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "CREATE TABLE guard_egress_audit (seq INTEGER PRIMARY KEY, ts_ms INTEGER, "
+                         "request_id TEXT, tenant TEXT, task TEXT, provider TEXT, model TEXT, "
+                         "policy TEXT, findings_before TEXT, findings_after TEXT, "
+                         "payload_sha256 TEXT, payload_bytes INTEGER); "
+                         "INSERT INTO guard_egress_audit (ts_ms) VALUES (1)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto again = AuditStore::Open(path_, o);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  auto rows = (*again)->Query({});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 3u);
+}
+
+// A file that is not a database cannot be adopted: the open fails naming it.
+TEST_F(AuditStoreTest, AdoptingAFileThatIsNotADatabaseFailsTheOpen) {
+  fs::create_directories(dir_);
+  const std::string junk = (dir_ / "junk.db").string();
+  std::ofstream(junk) << "this is not a database, it is text that is long enough to matter....";
+  AuditStoreOptions o;
+  o.adopt_from = junk;
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(), "audit: " + junk +
+                                          ": cannot open it to take its egress audit over "
+                                          "(SQLite: file is not a database)");
+}
+
 TEST_F(AuditStoreTest, RecordAndQueryRoundTrip) {
   auto store = AuditStore::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
