@@ -7,10 +7,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "ledger/record_json.h"
 #include "ledger/sqlite_store.h"
+#include "support/temp_dir.h"
 
 namespace switchyard::app {
 namespace {
@@ -33,12 +33,7 @@ class TempDir {
   std::string path_;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using switchyard::testing::ReadFile;
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;

@@ -7,21 +7,15 @@
 #include <simdjson.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "economics/price_book.h"
+#include "support/temp_dir.h"
 
 namespace switchyard::economics {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using switchyard::testing::ReadFile;
 
 core::Usage UsageFrom(simdjson::dom::object o) {
   core::Usage u;

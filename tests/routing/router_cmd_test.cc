@@ -2,10 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "routing/dataset.h"
+#include "support/temp_dir.h"
 #include "test_data.h"
 
 namespace switchyard::app {
@@ -15,12 +14,7 @@ using routing::testing::Generated;
 using routing::testing::TempDir;
 using routing::testing::ToCsv;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using switchyard::testing::ReadFile;
 
 TEST(RouterCmdTest, TrainScoreEvalEndToEnd) {
   TempDir dir("cmd_e2e");
@@ -59,7 +53,7 @@ TEST(RouterCmdTest, TrainScoreEvalEndToEnd) {
     ASSERT_EQ(RunRouterEval(e), 0);
     const std::string json = ::testing::internal::GetCapturedStdout();
     EXPECT_EQ(json.rfind("{\"title\":\"test.csv\",\"rows\":60,", 0), 0u) << json;
-    EXPECT_NE(Slurp(e.plot_path).find("CPT(50%)"), std::string::npos);
+    EXPECT_NE(ReadFile(e.plot_path).find("CPT(50%)"), std::string::npos);
     e.json = false;
     e.plot_path.clear();
     ::testing::internal::CaptureStdout();
