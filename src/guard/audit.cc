@@ -235,8 +235,12 @@ core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::s
     if (std::filesystem::is_regular_file(old_file, ec) && !std::filesystem::exists(new_file, ec)) {
       std::filesystem::rename(old_file, new_file, ec);
       if (ec) {
-        return core::FailedPrecondition("audit: cannot move " + old_file + " to " + new_file +
-                                        ": " + ec.message());
+        std::string msg = "audit: cannot move " + old_file;
+        msg += " to ";
+        msg += new_file;
+        msg += ": ";
+        msg += ec.message();
+        return core::FailedPrecondition(std::move(msg));
       }
     }
   }
@@ -278,7 +282,7 @@ core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::s
     }
     return core::Status::Ok();
   };
-  const core::Status st = adopt();
+  core::Status st = adopt();
   sqlite3_exec(h, "DETACH DATABASE adopted", nullptr, nullptr, nullptr);
   return st;
 }
@@ -287,7 +291,7 @@ core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::s
 
 AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
                        std::string spill_path)
-    : db_(std::move(db)), options_(options), spill_path_(std::move(spill_path)) {}
+    : db_(std::move(db)), options_(std::move(options)), spill_path_(std::move(spill_path)) {}
 
 core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& path,
                                                            AuditStoreOptions options) {
@@ -307,8 +311,9 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
   if (!options.read_only && !options.adopt_from.empty()) {
     if (core::Status s = Adopt(**db, options.adopt_from, spill_path); !s.ok()) return s;
   }
-  std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), options, spill_path));
-  if (options.background && !options.read_only) {
+  const bool start_writer = options.background && !options.read_only;
+  std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), std::move(options), spill_path));
+  if (start_writer) {
     store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   }
   return store;

@@ -102,9 +102,9 @@ bool PackedHex(std::string_view s, uint64_t& out) {
   if (s.size() != 16) return false;
   uint64_t v = 0;
   for (char c : s) {
-    const int d = kHexValue[static_cast<unsigned char>(c)];
+    const int8_t d = kHexValue[static_cast<unsigned char>(c)];
     if (d < 0) return false;
-    v = (v << 4) | static_cast<uint64_t>(d);
+    v = (v << 4) | static_cast<uint8_t>(d);
   }
   out = v;
   return true;
@@ -238,7 +238,7 @@ std::string_view EncodeRecord(const Record& r, std::string& scratch) {
   auto has = [mask](Field f) { return (mask & Bit(f)) != 0; };
 
   // An upper bound: every text's bytes, a varint for every field and length.
-  size_t bound = 1 + (4 + kFieldBits) * kMaxVarint + 5 * 8;
+  size_t bound = 1 + (4 + kFieldBits) * kMaxVarint + size_t{5} * 8;
   for (const std::string* s :
        {&r.id, &r.tenant, &r.task, &r.route, &r.answered_by, &r.provider, &r.model, &r.error_code,
         &r.template_hash, &r.route_reason, &r.request_body, &r.response_body, &r.pii_findings}) {
