@@ -564,7 +564,6 @@ AuditStore::ReplayResult AuditStore::ReplayStep() {
       last_error_ = s;
       return ReplayResult::kRefused;  // the same lines again after replay_retry
     }
-    replayed_ += records.size();
   }
   // Set aside only once the lines around them are written: a refused chunk is
   // read again, and its bad lines must not be set aside twice.
@@ -576,6 +575,9 @@ AuditStore::ReplayResult AuditStore::ReplayStep() {
     }
     rejected_ += static_cast<uint64_t>(std::count(rejected.begin(), rejected.end(), '\n'));
   }
+  // Counted after the rejected lines: whoever sees this chunk replayed (Stats()
+  // reads replayed_ before rejected_) sees its rejected lines counted too.
+  replayed_ += records.size();
   replay_offset_ = offset;
   if (!eof) return ReplayResult::kMore;
   std::fclose(replay_);
