@@ -115,10 +115,12 @@ TEST(RecordCodecTest, EncodedIdReadsOnlyTheHead) {
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_EQ(*id, "req-7");
   // The id is complete after 1 + 1 + 5 bytes; the rest is not read.
-  auto head = EncodedId(bytes.substr(0, 7));
+  const std::string_view all(bytes);
+  auto head = EncodedId(all.substr(0, 7));  // a view into `bytes`
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(*head, "req-7");
-  EXPECT_EQ(EncodedId(bytes.substr(0, 6)).status().message(), "record truncated in field id");
+  EXPECT_EQ(head->data(), bytes.data() + 2);
+  EXPECT_EQ(EncodedId(all.substr(0, 6)).status().message(), "record truncated in field id");
   EXPECT_EQ(EncodedId("").status().message(), "record is empty");
 }
 
