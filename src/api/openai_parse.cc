@@ -12,16 +12,51 @@ namespace {
 namespace od = simdjson::ondemand;
 using core::Status;
 
+// A request field's path ("messages[1].content"), made into text only for an
+// error message: reading a valid request builds no path strings. A Path
+// points at its parent, which must outlive it (paths live on the stack of
+// the reader functions below).
+class Path {
+ public:
+  Path(const char* name) : name_(name) {}       // NOLINT(google-explicit-constructor)
+  Path(std::string_view name) : name_(name) {}  // NOLINT(google-explicit-constructor)
+  Path(const Path& parent, std::string_view name) : parent_(&parent), name_(name) {}
+  Path(const Path& parent, size_t index) : parent_(&parent), index_(index), is_index_(true) {}
+
+  std::string str() const {
+    std::string out = parent_ != nullptr ? parent_->str() : std::string();
+    if (is_index_) {
+      out += '[';
+      out += std::to_string(index_);
+      out += ']';
+    } else {
+      if (!out.empty()) out += '.';
+      out += name_;
+    }
+    return out;
+  }
+
+ private:
+  const Path* parent_ = nullptr;
+  std::string_view name_;
+  size_t index_ = 0;
+  bool is_index_ = false;
+};
+
 Status Bad(std::string message, std::string param) {
   Status s = core::InvalidArgument(std::move(message));
   s.set_param(std::move(param));
   return s;
 }
-Status MustBe(const std::string& field, std::string_view what) {
-  return Bad("field '" + field + "' must be " + std::string(what), field);
+Status MustBe(const Path& path, std::string_view what) {
+  std::string field = path.str();
+  std::string message = "field '" + field + "' must be " + std::string(what);
+  return Bad(std::move(message), std::move(field));
 }
-Status Missing(const std::string& field) {
-  return Bad("missing required field '" + field + "'", field);
+Status Missing(const Path& path) {
+  std::string field = path.str();
+  std::string message = "missing required field '" + field + "'";
+  return Bad(std::move(message), std::move(field));
 }
 Status Malformed(simdjson::error_code err) {
   return Bad(std::string("request body is not valid JSON: ") + simdjson::error_message(err), "");
@@ -32,7 +67,7 @@ bool IsJsonSyntaxError(simdjson::error_code err) {
          err != simdjson::NO_SUCH_FIELD && err != simdjson::NUMBER_OUT_OF_RANGE;
 }
 
-Status ReadString(od::value v, const std::string& field, std::string& out) {
+Status ReadString(od::value v, const Path& field, std::string& out) {
   std::string_view sv;
   auto err = v.get_string().get(sv);
   if (err) return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(field, "a string");
@@ -40,10 +75,10 @@ Status ReadString(od::value v, const std::string& field, std::string& out) {
   return Status::Ok();
 }
 
-Status ReadContentParts(od::array arr, const std::string& field, core::Message& msg) {
+Status ReadContentParts(od::array arr, const Path& field, core::Message& msg) {
   size_t i = 0;
   for (auto element : arr) {
-    const std::string pf = field + "[" + std::to_string(i++) + "]";
+    const Path pf(field, i++);
     od::object part;
     if (auto err = element.get_object().get(part)) {
       return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(pf, "an object");
@@ -58,31 +93,33 @@ Status ReadContentParts(od::array arr, const std::string& field, core::Message& 
       std::string_view key;
       if (auto err = f.unescaped_key().get(key)) return Malformed(err);
       if (key == "type") {
-        if (auto s = ReadString(f.value(), pf + ".type", type); !s.ok()) return s;
+        if (auto s = ReadString(f.value(), Path(pf, "type"), type); !s.ok()) return s;
       } else if (key == "text") {
-        if (auto s = ReadString(f.value(), pf + ".text", cp.text); !s.ok()) return s;
+        if (auto s = ReadString(f.value(), Path(pf, "text"), cp.text); !s.ok()) return s;
       } else if (key == "image_url") {
         od::object img;
         if (auto err = f.value().get_object().get(img)) {
-          return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(pf + ".image_url", "an object");
+          return IsJsonSyntaxError(err) ? Malformed(err)
+                                        : MustBe(Path(pf, "image_url"), "an object");
         }
         for (auto g : img) {
           std::string_view gk;
           if (auto err = g.unescaped_key().get(gk)) return Malformed(err);
           if (gk == "url") {
-            if (auto s = ReadString(g.value(), pf + ".image_url.url", cp.url); !s.ok()) return s;
+            if (auto s = ReadString(g.value(), Path(pf, "image_url.url"), cp.url); !s.ok())
+              return s;
           }
         }
       }
     }
-    if (type.empty()) return Missing(pf + ".type");
+    if (type.empty()) return Missing(Path(pf, "type"));
     if (type == "text") {
       cp.kind = core::ContentPart::Kind::kText;
       if (!msg.content.empty()) msg.content.push_back('\n');
       msg.content += cp.text;
     } else if (type == "image_url") {
       cp.kind = core::ContentPart::Kind::kImageUrl;
-      if (cp.url.empty()) return Missing(pf + ".image_url.url");
+      if (cp.url.empty()) return Missing(Path(pf, "image_url.url"));
     } else {
       cp.kind = core::ContentPart::Kind::kOther;
     }
@@ -91,10 +128,10 @@ Status ReadContentParts(od::array arr, const std::string& field, core::Message& 
   return Status::Ok();
 }
 
-Status ReadToolCalls(od::array arr, const std::string& field, core::Message& msg) {
+Status ReadToolCalls(od::array arr, const Path& field, core::Message& msg) {
   size_t i = 0;
   for (auto element : arr) {
-    const std::string pf = field + "[" + std::to_string(i++) + "]";
+    const Path pf(field, i++);
     od::object call;
     if (auto err = element.get_object().get(call)) {
       return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(pf, "an object");
@@ -104,19 +141,22 @@ Status ReadToolCalls(od::array arr, const std::string& field, core::Message& msg
       std::string_view key;
       if (auto err = f.unescaped_key().get(key)) return Malformed(err);
       if (key == "id") {
-        if (auto s = ReadString(f.value(), pf + ".id", tc.id); !s.ok()) return s;
+        if (auto s = ReadString(f.value(), Path(pf, "id"), tc.id); !s.ok()) return s;
       } else if (key == "function") {
         od::object fn;
         if (auto err = f.value().get_object().get(fn)) {
-          return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(pf + ".function", "an object");
+          return IsJsonSyntaxError(err) ? Malformed(err)
+                                        : MustBe(Path(pf, "function"), "an object");
         }
         for (auto g : fn) {
           std::string_view gk;
           if (auto err = g.unescaped_key().get(gk)) return Malformed(err);
           if (gk == "name") {
-            if (auto s = ReadString(g.value(), pf + ".function.name", tc.name); !s.ok()) return s;
+            if (auto s = ReadString(g.value(), Path(pf, "function.name"), tc.name); !s.ok())
+              return s;
           } else if (gk == "arguments") {
-            if (auto s = ReadString(g.value(), pf + ".function.arguments", tc.arguments); !s.ok()) {
+            if (auto s = ReadString(g.value(), Path(pf, "function.arguments"), tc.arguments);
+                !s.ok()) {
               return s;
             }
           }
@@ -128,7 +168,7 @@ Status ReadToolCalls(od::array arr, const std::string& field, core::Message& msg
   return Status::Ok();
 }
 
-Status ReadMessage(od::value v, const std::string& field, core::Message& msg) {
+Status ReadMessage(od::value v, const Path& field, core::Message& msg) {
   od::object obj;
   if (auto err = v.get_object().get(obj)) {
     return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(field, "an object");
@@ -140,52 +180,55 @@ Status ReadMessage(od::value v, const std::string& field, core::Message& msg) {
     od::value val;
     if (auto err = f.value().get(val)) return Malformed(err);
     if (key == "role") {
-      if (auto s = ReadString(val, field + ".role", msg.role); !s.ok()) return s;
+      if (auto s = ReadString(val, Path(field, "role"), msg.role); !s.ok()) return s;
     } else if (key == "content") {
       has_content = true;
       od::json_type type;
       if (auto err = val.type().get(type)) return Malformed(err);
       if (type == od::json_type::string) {
-        if (auto s = ReadString(val, field + ".content", msg.content); !s.ok()) return s;
+        if (auto s = ReadString(val, Path(field, "content"), msg.content); !s.ok()) return s;
       } else if (type == od::json_type::array) {
         od::array arr;
         if (auto err = val.get_array().get(arr)) return Malformed(err);
-        if (auto s = ReadContentParts(arr, field + ".content", msg); !s.ok()) return s;
+        if (auto s = ReadContentParts(arr, Path(field, "content"), msg); !s.ok()) return s;
       } else if (type == od::json_type::null) {
         bool is_null = false;
         if (auto err = val.is_null().get(is_null)) return Malformed(err);
         msg.content_is_null = true;
       } else {
-        return MustBe(field + ".content", "a string, an array of content parts, or null");
+        return MustBe(Path(field, "content"), "a string, an array of content parts, or null");
       }
     } else if (key == "name") {
-      if (auto s = ReadString(val, field + ".name", msg.name); !s.ok()) return s;
+      if (auto s = ReadString(val, Path(field, "name"), msg.name); !s.ok()) return s;
     } else if (key == "tool_call_id") {
-      if (auto s = ReadString(val, field + ".tool_call_id", msg.tool_call_id); !s.ok()) return s;
+      if (auto s = ReadString(val, Path(field, "tool_call_id"), msg.tool_call_id); !s.ok())
+        return s;
     } else if (key == "tool_calls") {
       od::array arr;
       if (auto err = val.get_array().get(arr)) {
-        return IsJsonSyntaxError(err) ? Malformed(err) : MustBe(field + ".tool_calls", "an array");
+        return IsJsonSyntaxError(err) ? Malformed(err)
+                                      : MustBe(Path(field, "tool_calls"), "an array");
       }
-      if (auto s = ReadToolCalls(arr, field + ".tool_calls", msg); !s.ok()) return s;
+      if (auto s = ReadToolCalls(arr, Path(field, "tool_calls"), msg); !s.ok()) return s;
     }
   }
-  if (msg.role.empty()) return Missing(field + ".role");
+  if (msg.role.empty()) return Missing(Path(field, "role"));
   if (msg.role != "system" && msg.role != "developer" && msg.role != "user" &&
       msg.role != "assistant" && msg.role != "tool" && msg.role != "function") {
-    return Bad("field '" + field +
-                   ".role' must be one of system, developer, user, assistant, tool; got \"" +
-                   msg.role + "\"",
-               field + ".role");
+    std::string role = Path(field, "role").str();
+    std::string message = "field '" + role +
+                          "' must be one of system, developer, user, assistant, tool; got \"" +
+                          msg.role + "\"";
+    return Bad(std::move(message), std::move(role));
   }
   if (!has_content && msg.tool_calls.empty() && msg.role != "assistant") {
-    return Missing(field + ".content");
+    return Missing(Path(field, "content"));
   }
   if (!has_content) msg.content_is_null = true;
   return Status::Ok();
 }
 
-Status ReadNumber(od::value v, const std::string& field, double lo, double hi,
+Status ReadNumber(od::value v, const Path& field, double lo, double hi,
                   std::optional<double>& out) {
   double d = 0;
   auto err = v.get_double().get(d);
@@ -245,12 +288,13 @@ core::Result<core::ChatRequest> ChatRequestParser::Parse(std::string& body) {
       if (auto err = val.get_array().get(arr)) {
         return IsJsonSyntaxError(err) ? Malformed(err) : MustBe("messages", "an array");
       }
+      const Path messages("messages");
       size_t i = 0;
       for (auto element : arr) {
         od::value ev;
         if (auto err = element.get(ev)) return Malformed(err);
         core::Message msg;
-        if (auto s = ReadMessage(ev, "messages[" + std::to_string(i++) + "]", msg); !s.ok()) {
+        if (auto s = ReadMessage(ev, Path(messages, i++), msg); !s.ok()) {
           return s;
         }
         req.messages.push_back(std::move(msg));
@@ -280,7 +324,7 @@ core::Result<core::ChatRequest> ChatRequestParser::Parse(std::string& body) {
         }
       }
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
-      const std::string field(key);
+      const Path field(key);
       od::json_type type;
       if (auto err = val.type().get(type)) return Malformed(err);
       if (type == od::json_type::null) continue;
@@ -311,12 +355,13 @@ core::Result<core::ChatRequest> ChatRequestParser::Parse(std::string& body) {
       } else if (type == od::json_type::array) {
         od::array arr;
         if (auto err = val.get_array().get(arr)) return Malformed(err);
+        const Path stop("stop");
         size_t i = 0;
         for (auto element : arr) {
           od::value ev;
           if (auto err = element.get(ev)) return Malformed(err);
           std::string s;
-          if (auto st = ReadString(ev, "stop[" + std::to_string(i++) + "]", s); !st.ok()) {
+          if (auto st = ReadString(ev, Path(stop, i++), s); !st.ok()) {
             return st;
           }
           req.stop.push_back(std::move(s));
