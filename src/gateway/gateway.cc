@@ -12,6 +12,7 @@
 #include "gateway/policies.h"
 #include "gateway/redaction.h"
 #include "guard/hardening.h"
+#include "providers/openai_provider.h"
 
 namespace switchyard::gateway {
 namespace {
@@ -98,7 +99,8 @@ struct Gateway::LoopState {
   http::asio::io_context& ctx;
   http::UpstreamClient client;
   api::ChatRequestParser parser;
-  simdjson::dom::parser answers;  // reused to read upstream answers (usage)
+  simdjson::dom::parser answers;          // reused to read upstream answers (usage)
+  providers::AnswerReader answer_reader;  // whole OpenAI answers, on demand
   std::mt19937_64 rng;
   // Metric series of answered requests (status 200) per route and provider,
   // looked up once per loop instead of under the families' mutex per request.
@@ -638,6 +640,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     call.request_id = outcome.id;
     call.created = created;
     call.json = &loop.answers;
+    call.answers = &loop.answer_reader;
     call.accounting = accounting_;
     call.log = log_.get();
     call.answer_body = &policy_answer;
@@ -688,6 +691,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       ctx.request_id = outcome.id;
       ctx.created = created;
       ctx.json = &loop.answers;
+      ctx.answers = &loop.answer_reader;
       auto on_send = [&audit_egress, &target, send_redacted](std::string_view body) {
         audit_egress(target, body, send_redacted);
       };

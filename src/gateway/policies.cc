@@ -380,6 +380,7 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
   ctx.request_id = call.request_id;
   ctx.created = call.created;
   ctx.json = call.json;
+  ctx.answers = call.answers;
   ++outcome.attempts;
   outcome.stages_tried.push_back(weak->label);
   auto on_send = [&call, weak](std::string_view body) { call.on_external_call(*weak, body); };

@@ -157,6 +157,7 @@ struct PolicyCall {
   std::string_view request_id;
   int64_t created = 0;
   simdjson::dom::parser* json = nullptr;
+  providers::AnswerReader* answers = nullptr;  // the loop's, for the weak call's answer
   const Accounting* accounting = nullptr;
   spdlog::logger* log = nullptr;
   // Holds the accepted cascade answer sent to the client (Outcome's

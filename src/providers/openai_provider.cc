@@ -109,6 +109,126 @@ bool ParseOpenAiUsage(std::string_view json, core::Usage& usage, std::string* mo
   return true;
 }
 
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// choices[0]: finish_reason and message.content (or delta.content) as views
+// into the parser's string buffer, valid until the next document.
+bool ReadFirstChoice(od::value choices, std::string_view& finish_reason,
+                     std::string_view& content) {
+  od::array arr;
+  if (choices.get_array().get(arr)) return false;
+  for (auto element : arr) {  // the first element only
+    od::object choice;
+    if (element.get_object().get(choice)) return false;
+    for (auto field : choice) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return false;
+      od::value v;
+      if (field.value().get(v)) return false;
+      if (key == "finish_reason") {
+        bool is_null = false;
+        if (v.is_null().get(is_null)) return false;
+        if (!is_null && v.get_string().get(finish_reason)) finish_reason = {};
+      } else if (key == "message" || key == "delta") {
+        od::object msg;
+        if (v.get_object().get(msg)) continue;
+        for (auto m : msg) {
+          std::string_view mk;
+          if (m.unescaped_key().get(mk)) return false;
+          if (mk != "content") continue;
+          od::value c;
+          if (m.value().get(c)) return false;
+          if (c.get_string().get(content)) content = {};
+        }
+      }
+    }
+    break;
+  }
+  return true;
+}
+
+bool ReadUsage(od::value v, core::Usage& usage) {
+  od::object u;
+  if (v.get_object().get(u)) return false;  // null or not an object: no usage
+  usage = core::Usage{};
+  for (auto field : u) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return false;
+    od::value x;
+    if (field.value().get(x)) return false;
+    int64_t n = 0;
+    if (key == "prompt_tokens") {
+      if (!x.get_int64().get(n)) usage.prompt_tokens = n;
+    } else if (key == "completion_tokens") {
+      if (!x.get_int64().get(n)) usage.completion_tokens = n;
+    } else if (key == "prompt_tokens_details" || key == "completion_tokens_details") {
+      const bool prompt = key == "prompt_tokens_details";
+      od::object d;
+      if (x.get_object().get(d)) continue;
+      for (auto g : d) {
+        std::string_view gk;
+        if (g.unescaped_key().get(gk)) return false;
+        if (gk != (prompt ? "cached_tokens" : "reasoning_tokens")) continue;
+        od::value gv;
+        if (g.value().get(gv)) return false;
+        if (!gv.get_int64().get(n))
+          (prompt ? usage.cached_prompt_tokens : usage.reasoning_tokens) = n;
+      }
+    }
+  }
+  usage.present = true;
+  return true;
+}
+
+}  // namespace
+
+struct AnswerReader::Impl {
+  od::parser parser;
+};
+
+AnswerReader::AnswerReader() : impl_(std::make_unique<Impl>()) {}
+AnswerReader::~AnswerReader() = default;
+
+bool AnswerReader::Read(std::string& body, OpenAiAnswer& out) {
+  out = OpenAiAnswer{};
+  if (body.empty()) return false;
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  }
+  od::document doc;
+  if (impl_->parser.iterate(body.data(), body.size(), body.capacity()).get(doc)) return false;
+  od::object obj;
+  if (doc.get_object().get(obj)) return false;
+  std::string_view model, finish_reason, content;
+  core::Usage usage;
+  bool has_usage = false;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return false;
+    od::value v;
+    if (field.value().get(v)) return false;
+    if (key == "model") {
+      if (v.get_string().get(model)) model = {};
+    } else if (key == "choices") {
+      if (!ReadFirstChoice(v, finish_reason, content)) return false;
+    } else if (key == "usage") {
+      has_usage = ReadUsage(v, usage);
+    }
+  }
+  // Content after the object (current_location succeeds): let the DOM parse judge.
+  if (const char* loc = nullptr; !doc.current_location().get(loc)) return false;
+  out.model.assign(model);
+  out.finish_reason.assign(finish_reason);
+  if (has_usage) {
+    out.usage = usage;
+  } else {
+    out.content.assign(content);
+  }
+  return true;
+}
+
 std::string ParseOpenAiContent(std::string_view json, simdjson::dom::parser* shared) {
   if (json.empty()) return {};
   std::optional<simdjson::dom::parser> local;
@@ -231,7 +351,14 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   if (!req.stream || !is_sse) {
     auto all = co_await resp->ReadAll(kMaxUpstreamBody);
     if (!all.ok()) co_return NameProvider(cfg_.name, all.status());
-    if (!ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason, ctx.json)) {
+    OpenAiAnswer answer;
+    if (ctx.answers != nullptr && ctx.answers->Read(*all, answer)) {
+      result.usage = answer.usage;
+      result.model = std::move(answer.model);
+      result.finish_reason = std::move(answer.finish_reason);
+      result.completion_text = std::move(answer.content);
+    } else if (!ParseOpenAiUsage(*all, result.usage, &result.model, &result.finish_reason,
+                                 ctx.json)) {
       result.completion_text = ParseOpenAiContent(*all, ctx.json);
     }
     result.body = std::move(*all);

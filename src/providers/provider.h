@@ -27,6 +27,8 @@ class parser;
 
 namespace switchyard::providers {
 
+class AnswerReader;  // openai_provider.h
+
 // A non-owning reference to a callable taking the body about to be sent: a
 // function pointer and the object it calls, so setting a hook allocates
 // nothing (a std::function holding a lambda with three captures does).
@@ -58,6 +60,9 @@ struct CallContext {
   int64_t created = 0;                  // unix seconds, for generated objects
   // The loop's reusable DOM parser for answers (null: adapters use their own).
   simdjson::dom::parser* json = nullptr;
+  // The loop's on-demand reader for whole (non-streamed) OpenAI answers
+  // (null: the DOM parser above is used).
+  AnswerReader* answers = nullptr;
   // Called with the exact request body just before it is sent upstream (once
   // per attempt that reaches the network); the egress audit hashes it. May be
   // empty; the callable must outlive the call.

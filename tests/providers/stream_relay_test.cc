@@ -1,6 +1,7 @@
 // OpenAiStreamRelay: byte-faithful event forwarding whatever the read
 // boundaries, usage-chunk stripping, and usage / finish-reason extraction.
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <string>
 #include <vector>
@@ -249,6 +250,72 @@ TEST(ParseOpenAiUsageTest, FalseWithoutUsageOrForBadJson) {
   EXPECT_FALSE(u.present);
   EXPECT_FALSE(ParseOpenAiUsage("not json", u, nullptr, nullptr));
   EXPECT_FALSE(u.present);
+}
+
+// The on-demand answer reader gives what the DOM path (ParseOpenAiUsage, then
+// ParseOpenAiContent without usage) gives, for answers with the keys in any
+// order, nested values it skips, escapes, and without or with a null usage.
+TEST(AnswerReaderTest, SameAsTheDomPath) {
+  const std::vector<std::string> answers = {
+      R"({"id":"x","object":"chat.completion","created":1,"model":"m-1","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":3,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":1}},"system_fingerprint":"fp"})",
+      R"({"usage":{"completion_tokens":9,"prompt_tokens":4},"choices":[{"finish_reason":"length","message":{"content":"a","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{\"x\":[1,2]}"}}]}}],"model":"m-2"})",
+      R"({"model":"m-3","choices":[{"message":{"role":"assistant","content":"line1\nline2 \u00e9 \"q\""},"finish_reason":null}]})",
+      R"({"model":"m-4","choices":[],"usage":null})",
+      R"({"choices":[{"delta":{"content":"d"}},{"message":{"content":"second"}}],"extra":{"usage":{"prompt_tokens":99}}})",
+      R"( {"model":"m-5","choices":[{"message":{"content":null},"finish_reason":"stop"}]} )",
+  };
+  AnswerReader reader;
+  for (const std::string& answer : answers) {
+    SCOPED_TRACE(answer);
+    core::Usage dom_usage;
+    std::string dom_model, dom_finish, dom_content;
+    if (!ParseOpenAiUsage(answer, dom_usage, &dom_model, &dom_finish)) {
+      dom_content = ParseOpenAiContent(answer);
+    }
+    std::string body = answer;
+    OpenAiAnswer got;
+    ASSERT_TRUE(reader.Read(body, got));
+    EXPECT_EQ(body, answer);
+    EXPECT_GE(body.capacity(), body.size() + simdjson::SIMDJSON_PADDING);
+    EXPECT_EQ(got.usage.present, dom_usage.present);
+    EXPECT_EQ(got.usage.prompt_tokens, dom_usage.prompt_tokens);
+    EXPECT_EQ(got.usage.completion_tokens, dom_usage.completion_tokens);
+    EXPECT_EQ(got.usage.cached_prompt_tokens, dom_usage.cached_prompt_tokens);
+    EXPECT_EQ(got.usage.reasoning_tokens, dom_usage.reasoning_tokens);
+    EXPECT_EQ(got.model, dom_model);
+    EXPECT_EQ(got.finish_reason, dom_finish);
+    EXPECT_EQ(got.content, dom_content);
+  }
+}
+
+TEST(AnswerReaderTest, ReadsUsageDetailsAndLeavesContentOutWithUsage) {
+  AnswerReader reader;
+  std::string body =
+      R"({"model":"m","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":2}}})";
+  OpenAiAnswer got;
+  ASSERT_TRUE(reader.Read(body, got));
+  EXPECT_TRUE(got.usage.present);
+  EXPECT_EQ(got.usage.prompt_tokens, 12);
+  EXPECT_EQ(got.usage.completion_tokens, 3);
+  EXPECT_EQ(got.usage.cached_prompt_tokens, 8);
+  EXPECT_EQ(got.usage.reasoning_tokens, 2);
+  EXPECT_EQ(got.finish_reason, "stop");
+  EXPECT_EQ(got.content, "");  // only needed (to count tokens) without usage
+}
+
+// What it cannot read to the end is left to the DOM path: not JSON, not an
+// object, content after the object, a truncated answer, an empty body.
+TEST(AnswerReaderTest, FalseForWhatItCannotReadToTheEnd) {
+  AnswerReader reader;
+  for (std::string body :
+       {std::string("not json"), std::string("[1,2]"), std::string(R"({"model":"m"} {"x":1})"),
+        std::string(R"({"model":"m","choices":[{"message":{"content":"cut)"),
+        std::string(R"({"model":"m","usage":{"prompt_tokens":1)"), std::string()}) {
+    SCOPED_TRACE(body);
+    OpenAiAnswer got;
+    got.model = "stale";
+    EXPECT_FALSE(reader.Read(body, got));
+  }
 }
 
 }  // namespace
