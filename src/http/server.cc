@@ -72,8 +72,8 @@ class Connection {
   // waits on the socket. End of file or an error fires `token`; a byte (the
   // next pipelined request) ends the watch and stays unread. A plain
   // callback, not a coroutine: no frame, no timer, and (unlike async_wait,
-  // which re-arms epoll with EPOLL_CTL_MOD each time) a receive that asio
-  // queues without a system call after a read that drained the socket.
+  // which re-arms epoll with EPOLL_CTL_MOD each time) a receive: one
+  // non-blocking recv, then it waits in the reactor as it is.
   // Callbacks carry the generation of the request they watch: one that
   // completes after its request ended (operation_aborted) does nothing.
   void StartWatch(CancelToken& token);
@@ -104,25 +104,13 @@ class Connection {
 void Connection::StartWatch(CancelToken& token) {
   ++watch_generation_;
   watch_token_ = &token;
-  // An end of file (or pipelined bytes) that arrived together with the request
-  // was already reported by epoll, which is edge-triggered: asio will not see
-  // it again, so look once now. The answer is delivered through the loop,
-  // after the handler's first suspension, as a receive's would be.
-  char byte = 0;
-  const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0) {  // the next request is already waiting: nothing to watch
-    watch_token_ = nullptr;
-    return;
-  }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    ArmWatch();
-    return;
-  }
-  boost::system::error_code ec = asio::error::eof;
-  if (n < 0) ec.assign(errno, boost::system::system_category());
-  ++watch_ops_;
-  asio::post(stream_.socket().get_executor(),
-             [this, gen = watch_generation_, ec] { OnWatch(gen, ec); });
+  // asio first tries the receive at once (a reactor read op is speculative
+  // until a read returns 0 bytes), and posts the result if it completes: an
+  // end of file or pipelined bytes that came with the request, which the
+  // edge-triggered epoll has already reported, are seen too, and delivered
+  // after the handler's first suspension. Otherwise the op waits in the
+  // reactor without an epoll_ctl.
+  ArmWatch();
 }
 
 void Connection::ArmWatch() {
