@@ -5,8 +5,13 @@ namespace switchyard::http {
 EventLoops::EventLoops(int count) {
   if (count < 1) count = 1;
   for (int i = 0; i < count; ++i) {
-    // concurrency_hint 1: each context is only ever run by one thread.
-    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    // Each context is only ever run by one thread, and every socket of a loop
+    // is only touched from that thread (the owning thread opens acceptors
+    // before the loops run and destroys sockets after they stopped; other
+    // threads only post()). So the reactor needs no per-descriptor mutex:
+    // UNSAFE_IO drops it, keeps the scheduler's and registration locks (posts
+    // from other threads), and implies the single-thread scheduler of hint 1.
+    contexts_.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
   }
 }
 

@@ -68,6 +68,21 @@ class Connection {
  public:
   Connection(Server& server, Socket socket) : server_(server), stream_(std::move(socket)) {}
 
+  // The disconnect watch: while a handler runs, a one-byte MSG_PEEK receive
+  // waits on the socket. End of file or an error fires `token`; a byte (the
+  // next pipelined request) ends the watch and stays unread. A plain
+  // callback, not a coroutine: no frame, no timer, and (unlike async_wait,
+  // which re-arms epoll with EPOLL_CTL_MOD each time) a receive: one
+  // non-blocking recv, then it waits in the reactor as it is.
+  // Callbacks carry the generation of the request they watch: one that
+  // completes after its request ended (operation_aborted) does nothing.
+  void StartWatch(CancelToken& token);
+  // Ends the current request's watch; its pending receive is cancelled.
+  void StopWatch();
+  // Receives started and not completed yet: the Session may only end (and
+  // destroy this object) once this is 0.
+  size_t watch_ops() const { return watch_ops_; }
+
   Server& server_;
   TcpStream stream_;
   bool idle_ = true;  // waiting for a request: may be closed on shutdown
@@ -75,7 +90,60 @@ class Connection {
   // The response writers' buffer for heads and held chunks, kept across the
   // connection's requests (one writer at a time) so it is allocated once.
   std::string write_buf_;
+
+ private:
+  void ArmWatch();
+  void OnWatch(uint64_t generation, const boost::system::error_code& ec);
+
+  uint64_t watch_generation_ = 0;
+  CancelToken* watch_token_ = nullptr;  // null: no live watch
+  size_t watch_ops_ = 0;
+  char watch_byte_ = 0;  // MSG_PEEK target; never consumed
 };
+
+void Connection::StartWatch(CancelToken& token) {
+  ++watch_generation_;
+  watch_token_ = &token;
+  // asio first tries the receive at once (a reactor read op is speculative
+  // until a read returns 0 bytes), and posts the result if it completes: an
+  // end of file or pipelined bytes that came with the request, which the
+  // edge-triggered epoll has already reported, are seen too, and delivered
+  // after the handler's first suspension. Otherwise the op waits in the
+  // reactor without an epoll_ctl.
+  ArmWatch();
+}
+
+void Connection::ArmWatch() {
+  ++watch_ops_;
+  stream_.socket().async_receive(
+      asio::buffer(&watch_byte_, 1), asio::socket_base::message_peek,
+      [this, gen = watch_generation_](const boost::system::error_code& ec, size_t /*n*/) {
+        OnWatch(gen, ec);
+      });
+}
+
+void Connection::OnWatch(uint64_t generation, const boost::system::error_code& ec) {
+  --watch_ops_;
+  if (generation != watch_generation_ || watch_token_ == nullptr) return;  // request over
+  if (ec == asio::error::operation_aborted) {
+    // Not StopWatch: something else cancelled the socket's operations (or a
+    // write timeout closed it); keep watching. A closed socket fails at once.
+    ArmWatch();
+    return;
+  }
+  CancelToken* token = watch_token_;
+  watch_token_ = nullptr;
+  if (ec) token->Cancel();  // end of file or an error: the client is gone
+  // else a byte of the next request arrived: stop watching, leave it unread
+}
+
+void Connection::StopWatch() {
+  watch_token_ = nullptr;
+  if (watch_ops_ != 0) {
+    boost::system::error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
+}
 
 struct Server::Loop {
   Loop(asio::io_context& c, size_t i) : ctx(c), index(i), acceptor(c) {}
@@ -448,41 +516,14 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
 
     // Run the handler; meanwhile watch the socket so a client that goes away
     // cancels the work done on its behalf.
-    bool done = false;
-    bool watching = true;
     bool handler_threw = false;
-    SteadyTimer done_timer(executor, std::chrono::steady_clock::time_point::max());
-    asio::co_spawn(executor, handler_(req, writer), [&](const std::exception_ptr& e) {
-      done = true;
-      handler_threw = e != nullptr;
-      done_timer.cancel();
-      if (watching) {
-        boost::system::error_code ignored;
-        conn.stream_.socket().cancel(ignored);
-      }
-    });
-    while (!done) {
-      boost::system::error_code wec;
-      co_await conn.stream_.socket().async_wait(tcp::socket::wait_read, Redirect(wec));
-      if (done) break;
-      if (wec) {
-        if (wec == asio::error::operation_aborted && !conn.closing_) continue;
-        writer.cancel_token().Cancel();
-        break;
-      }
-      char byte = 0;
-      const ssize_t n =
-          ::recv(conn.stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-        writer.cancel_token().Cancel();
-      }
-      break;  // EOF (cancelled above) or a pipelined request waiting: stop watching
+    conn.StartWatch(writer.cancel_token());
+    try {
+      co_await handler_(req, writer);
+    } catch (...) {
+      handler_threw = true;
     }
-    watching = false;
-    if (!done) {
-      boost::system::error_code ignored;
-      co_await done_timer.async_wait(Redirect(ignored));
-    }
+    conn.StopWatch();
     active_requests_.fetch_sub(1, std::memory_order_relaxed);
 
     // NOLINTNEXTLINE(readability-braces-around-statements): one line; clang 14 misreads co_await
@@ -508,6 +549,9 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     }
   }
   conn.stream_.close();
+  // A watch's cancelled receive may still wait in the loop's queue, holding a
+  // pointer to `conn`: let it run before the frame (and `conn`) goes away.
+  while (conn.watch_ops() != 0) co_await asio::post(executor, use_awaitable);
   loop.connections.erase(self_it);
   open_connections_.fetch_sub(1, std::memory_order_relaxed);
 }

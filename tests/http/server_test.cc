@@ -366,6 +366,62 @@ TEST_F(ServerTest, ClientDisconnectFiresTheCancelToken) {
   EXPECT_TRUE(WaitUntil([&] { return server_->active_requests() == 0; }, seconds(5)));
 }
 
+TEST_F(ServerTest, ClientThatClosesRightAfterItsRequestCancelsIt) {
+  // The close can reach the server together with the request, so epoll
+  // reports both at once: the watch must still see it.
+  Start();
+  {
+    RawSocket sock(port());
+    ASSERT_TRUE(sock.Send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  EXPECT_TRUE(WaitForCancelled(1, seconds(5)));
+  EXPECT_TRUE(WaitUntil([&] { return server_->active_requests() == 0; }, seconds(5)));
+}
+
+TEST_F(ServerTest, ManyClientsThatGoAwayAreAllCancelled) {
+  Start();
+  for (int i = 0; i < 5; ++i) {
+    HttpResult r = HttpRequest(port(), "GET", "/wait", "", {}, milliseconds(50));
+    EXPECT_EQ(r.error.code(), core::StatusCode::kDeadlineExceeded);
+  }
+  EXPECT_TRUE(WaitForCancelled(5, seconds(5)));
+  EXPECT_TRUE(WaitUntil([&] { return server_->active_requests() == 0; }, seconds(5)));
+}
+
+TEST_F(ServerTest, PipelinedRequestArrivingDuringTheHandlerIsReadNotCancelled) {
+  Start();
+  RawSocket sock(port());
+  ASSERT_TRUE(sock.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(WaitForHandlers(1, seconds(5)));
+  // The next request arrives while /slow's handler runs: it stops the watch,
+  // stays unread until /slow is answered, then is served on the same connection.
+  ASSERT_TRUE(sock.Send("GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string reply = sock.ReadToEnd(seconds(5));
+  const size_t waited = reply.find("\r\n\r\nwaited");
+  const size_t b = reply.find("GET /b ");
+  ASSERT_NE(waited, std::string::npos) << reply;
+  ASSERT_NE(b, std::string::npos) << reply;
+  EXPECT_LT(waited, b);
+  EXPECT_TRUE(reply.ends_with("Connection: close\r\n\r\nGET /b ")) << reply;
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(handlers_cancelled_, 0);
+  EXPECT_EQ(server_->total_connections(), 1u);
+}
+
+TEST_F(ServerTest, StoppingTheLoopsDuringAHandlerLeavesNothingToRunLater) {
+  // The loops stop with a handler (and its watch) pending; destroying the
+  // server and then the loops must not run the watch on a dead connection
+  // (run under ASan to see it).
+  Start();
+  RawSocket sock(port());
+  ASSERT_TRUE(sock.Send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(WaitForHandlers(1, seconds(5)));
+  EXPECT_EQ(server_->active_requests(), 1u);
+  Stop();
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(handlers_cancelled_, 0);
+}
+
 TEST_F(ServerTest, HandlerExceptionGets500) {
   Start();
   HttpResult r = HttpRequest(port(), "GET", "/throw");
