@@ -3,6 +3,9 @@
 // Each loop owns its connections end to end (accepted client connection, the
 // request's coroutine, its pooled upstream connections), so request handling
 // needs no locks. Thread-safe: Post() and Stop() may be called from any thread.
+// The contexts run with BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO (no reactor
+// mutex per socket): a loop's sockets and timers may only be used on that
+// loop's thread (or before Start() / after Stop()); other threads post to it.
 #pragma once
 
 #include <memory>
