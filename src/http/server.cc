@@ -551,7 +551,9 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
   conn.stream_.close();
   // A watch's cancelled receive may still wait in the loop's queue, holding a
   // pointer to `conn`: let it run before the frame (and `conn`) goes away.
-  while (conn.watch_ops() != 0) co_await asio::post(executor, use_awaitable);
+  while (conn.watch_ops() != 0) {
+    co_await asio::post(executor, use_awaitable);
+  }
   loop.connections.erase(self_it);
   open_connections_.fetch_sub(1, std::memory_order_relaxed);
 }
