@@ -683,6 +683,12 @@ core::Result<sqlite3_stmt*> SqliteStore::InsertStatement(int rows) {
   return slot.get();
 }
 
+size_t SqliteStore::scratch_bytes() const {
+  size_t n = 0;
+  for (const std::string& s : scratch_) n += s.capacity();
+  return n;
+}
+
 core::Status SqliteStore::Corrupt(int64_t seq, const core::Status& why) const {
   return core::FailedPrecondition("ledger: " + path_ +
                                   ": database file is corrupt (record at seq " +
@@ -703,6 +709,17 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
   // millisecond). Equal seqs (a repeated id) keep their arrival order: the
   // first one is kept.
   if (scratch_.size() < records.size()) scratch_.resize(records.size());
+  // A record with large bodies (store_payloads) grows its buffer; such a
+  // buffer is not kept past the batch, so the writer's memory stays flat.
+  struct ReleaseLarge {
+    std::vector<std::string>& buffers;
+    size_t used;
+    ~ReleaseLarge() {
+      for (size_t i = 0; i < used; ++i) {
+        if (buffers[i].capacity() > kKeptScratchBytes) std::string().swap(buffers[i]);
+      }
+    }
+  } release{scratch_, records.size()};
   bodies_.clear();
   order_.clear();
   for (size_t i = 0; i < records.size(); ++i) {

@@ -61,6 +61,9 @@ class SqliteStore final : public Store {
   // Rows per multi-row INSERT statement (a power of two; a batch's remainder
   // goes in statements of 8, 4, 2 and 1 rows).
   static constexpr int kRowsPerInsert = 16;
+  // An encode buffer larger than this (a record with large bodies) is freed
+  // after its batch instead of kept for the next one.
+  static constexpr size_t kKeptScratchBytes = 16 * 1024;
 
   core::Status Migrate() override;
   core::Result<size_t> WriteBatch(std::span<const Record> records) override;
@@ -70,6 +73,8 @@ class SqliteStore final : public Store {
 
   // The schema version stored in the file (PRAGMA user_version).
   core::Result<int> SchemaVersion();
+  // Bytes held by the encode buffers kept between batches.
+  size_t scratch_bytes() const;
   const std::string& path() const { return path_; }
 
  private:

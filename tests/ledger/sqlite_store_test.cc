@@ -433,6 +433,27 @@ TEST(SqliteStoreTest, UndecodableRecordGivesClearErrorNotACrash) {
   EXPECT_EQ(*store->Count(), 1);
 }
 
+// A batch with large bodies does not leave its encode buffers behind: the
+// writer's memory stays flat after one large answer.
+TEST(SqliteStoreTest, LargeBodiesDoNotKeepTheirEncodeBuffers) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> big;
+  for (int i = 0; i < 8; ++i) {
+    big.push_back(SampleRecord(i));
+    big.back().response_body.assign(size_t{1} << 20, 'x');
+  }
+  ASSERT_EQ(*store->WriteBatch(big), 8u);
+  EXPECT_LE(store->scratch_bytes(), 8 * SqliteStore::kKeptScratchBytes);
+  std::vector<Record> small = {SampleRecord(100), SampleRecord(101)};
+  ASSERT_EQ(*store->WriteBatch(small), 2u);
+  const size_t kept = store->scratch_bytes();
+  EXPECT_GT(kept, 0u);  // small buffers are kept for reuse
+  EXPECT_LE(kept, 8 * SqliteStore::kKeptScratchBytes);
+  EXPECT_EQ(ScanAll(*store, true)[3].response_body.size(), size_t{1} << 20);
+}
+
 TEST(SqliteStoreTest, InsertIsIdempotentOnId) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("ledger.db"));
