@@ -12,7 +12,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <system_error>
 
 #include "core/json_writer.h"
 #include "core/sql_text.h"
@@ -222,27 +224,43 @@ std::string RenderAuditText(const std::vector<AuditRecord>& records) {
 
 namespace {
 
-// AuditStoreOptions::adopt_from. The copy commits in this file first, then
-// the old table is dropped in the other: a crash in between leaves the old
-// table behind, and it is not copied again (this table is no longer empty).
+// Moves `from` to `to`, or appends it to `to` when that exists already (a
+// spill left at both places is replayed, not stranded).
+core::Status MoveOrAppend(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
+  if (!std::filesystem::exists(to, ec)) {
+    std::filesystem::rename(from, to, ec);
+  } else {
+    std::ifstream in(from, std::ios::binary);
+    std::ofstream out(to, std::ios::binary | std::ios::app);
+    out << in.rdbuf();
+    out.flush();
+    if (!in || !out) ec = std::make_error_code(std::errc::io_error);
+    if (!ec) std::filesystem::remove(from, ec);
+  }
+  if (!ec) return core::Status::Ok();
+  std::string msg = "audit: cannot move " + from;
+  msg += " to ";
+  msg += to;
+  msg += ": ";
+  msg += ec.message();
+  return core::FailedPrecondition(std::move(msg));
+}
+
+// AuditStoreOptions::adopt_from. One transaction over both files (BEGIN
+// IMMEDIATE locks both, so a writer of the old table cannot insert between the
+// copy and the drop) copies the old rows that are not here already (a row
+// counts as here when ts_ms, request_id, provider and payload hash match: an
+// earlier adoption that stopped between the two files' commits) and drops the
+// old table.
 core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::string& spill_path) {
   std::error_code ec;
-  if (from == db.path() || !std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
+  if (!std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
+  if (std::filesystem::equivalent(from, db.path(), ec)) return core::Status::Ok();
   const std::string from_spill = from + ".audit.spill";
-  for (const char* suffix : {"", ".replay"}) {
-    const std::string old_file = from_spill + suffix;
-    const std::string new_file = spill_path + suffix;
-    if (std::filesystem::is_regular_file(old_file, ec) && !std::filesystem::exists(new_file, ec)) {
-      std::filesystem::rename(old_file, new_file, ec);
-      if (ec) {
-        std::string msg = "audit: cannot move " + old_file;
-        msg += " to ";
-        msg += new_file;
-        msg += ": ";
-        msg += ec.message();
-        return core::FailedPrecondition(std::move(msg));
-      }
-    }
+  for (const char* suffix : {"", ".replay", ".rejected"}) {
+    if (core::Status s = MoveOrAppend(from_spill + suffix, spill_path + suffix); !s.ok()) return s;
   }
   sqlite3* h = db.handle();
   auto failed = [&](std::string_view doing) {
@@ -267,18 +285,17 @@ core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::s
       }
       if (sqlite3_column_int(raw, 0) == 0) return core::Status::Ok();
     }  // the statement is finalized before the table is dropped
-    const std::string copy = std::string("BEGIN IMMEDIATE; INSERT INTO main.guard_egress_audit (") +
-                             kColumns + ") SELECT " + kColumns +
-                             " FROM adopted.guard_egress_audit WHERE NOT EXISTS "
-                             "(SELECT 1 FROM main.guard_egress_audit) ORDER BY seq; COMMIT;";
-    if (sqlite3_exec(h, copy.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-      core::Status st = failed("cannot copy its egress audit rows");
+    const std::string move =
+        std::string("BEGIN IMMEDIATE; INSERT INTO main.guard_egress_audit (") + kColumns +
+        ") SELECT " + kColumns +
+        " FROM adopted.guard_egress_audit AS o WHERE NOT EXISTS (SELECT 1 FROM "
+        "main.guard_egress_audit AS m WHERE m.ts_ms = o.ts_ms AND m.request_id = o.request_id "
+        "AND m.provider = o.provider AND m.payload_sha256 = o.payload_sha256) ORDER BY o.seq; "
+        "DROP TABLE adopted.guard_egress_audit; COMMIT;";
+    if (sqlite3_exec(h, move.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      core::Status st = failed("cannot move its egress audit rows");
       sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
       return st;
-    }
-    if (sqlite3_exec(h, "DROP TABLE adopted.guard_egress_audit", nullptr, nullptr, nullptr) !=
-        SQLITE_OK) {
-      return failed("cannot drop its egress audit table (the rows are copied)");
     }
     return core::Status::Ok();
   };

@@ -117,10 +117,10 @@ struct AuditStoreOptions {
   // again after the database refused it.
   std::chrono::milliseconds replay_retry{1000};
   // Read-write: a database that held the audit before it had a file of its
-  // own (the ledger's, up to schema 6). At open, its guard_egress_audit rows
-  // are copied here when this table is still empty, then its table is
-  // dropped; its spill and replay files are taken over when this store has
-  // none. "" or a missing file: nothing to adopt.
+  // own (the ledger's, up to schema 6). At open, in one transaction over both
+  // files, its guard_egress_audit rows not already here are copied and its
+  // table dropped; its spill, replay and rejected files are moved here (or
+  // appended to ours). "", a missing file or this file itself: nothing to do.
   std::string adopt_from;
 };
 

@@ -140,22 +140,42 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "records");
   sqlite3_finalize(stmt);
-  // The old table comes back (a crash between the copy and the drop): this
-  // audit is not empty, so nothing is copied twice.
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "CREATE TABLE guard_egress_audit (seq INTEGER PRIMARY KEY, ts_ms INTEGER, "
-                         "request_id TEXT, tenant TEXT, task TEXT, provider TEXT, model TEXT, "
-                         "policy TEXT, findings_before TEXT, findings_after TEXT, "
-                         "payload_sha256 TEXT, payload_bytes INTEGER); "
-                         "INSERT INTO guard_egress_audit (ts_ms) VALUES (1)",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
   sqlite3_close(raw);
+  // The old table comes back: an older binary ran again on the ledger file and
+  // recorded one more call, next to a row this audit already holds. Only the
+  // new row is taken; a spill it left is appended to this audit's spill.
+  {
+    auto old = AuditStore::Open(old_path);
+    ASSERT_TRUE(old.ok()) << old.status().ToString();
+    ASSERT_TRUE((*old)->Record(Sample(1000, "openai")).ok());
+    ASSERT_TRUE((*old)->Record(Sample(4000, "openai")).ok());
+  }
+  std::ofstream(old_path + ".audit.spill") << "second spill\n";
   auto again = AuditStore::Open(path_, o);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   auto rows = (*again)->Query({});
   ASSERT_TRUE(rows.ok());
-  EXPECT_EQ(rows->size(), 3u);
+  ASSERT_EQ(rows->size(), 4u);
+  EXPECT_EQ(rows->back(), Sample(4000, "openai"));
+  EXPECT_EQ(switchyard::testing::ReadFile(path_ + ".audit.spill"), "spilled line\nsecond spill\n");
+  EXPECT_FALSE(fs::exists(old_path + ".audit.spill"));
+}
+
+// The same file under another spelling is not adopted by itself.
+TEST_F(AuditStoreTest, AdoptingItsOwnFileUnderAnotherNameDoesNothing) {
+  {
+    auto store = AuditStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Record(Sample(1000, "openai")).ok());
+  }
+  AuditStoreOptions o;
+  o.adopt_from = (dir_ / "." / "ledger.db").string();
+  o.busy_timeout_ms = 50;
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto rows = (*store)->Query({});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 1u);
 }
 
 // A file that is not a database cannot be adopted: the open fails naming it.
