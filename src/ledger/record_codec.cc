@@ -47,6 +47,8 @@ enum Field : unsigned {
 };
 static_assert(kFieldBits <= 32);
 
+constexpr uint64_t kMaxStages = 4096;
+
 constexpr uint32_t Bit(Field f) {
   return uint32_t{1} << f;
 }
@@ -173,6 +175,7 @@ class Reader {
     return true;
   }
   bool AtEnd() const { return p_ == end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
 
  private:
   const char* p_;
@@ -335,7 +338,14 @@ core::Status DecodeRecord(std::string_view bytes, Record& r, bool include_bodies
   r.stages_tried.clear();
   if (has(kStagesTried)) {
     uint64_t n = 0;
-    if (!in.Varint(n) || n > bytes.size()) return Truncated("stages_tried");
+    // Each stage takes at least its length byte: a count beyond what is left
+    // is corrupt; and a route tries a handful of stages, so a count in the
+    // thousands (the bytes of a large body after it) is too.
+    if (!in.Varint(n) || n > in.remaining()) return Truncated("stages_tried");
+    if (n > kMaxStages) {
+      return core::InvalidArgument("record has " + std::to_string(n) + " stages (at most " +
+                                   std::to_string(kMaxStages) + ")");
+    }
     r.stages_tried.resize(static_cast<size_t>(n));
     for (std::string& s : r.stages_tried) {
       if (!in.Text(s)) return Truncated("stages_tried");

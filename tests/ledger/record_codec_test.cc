@@ -141,6 +141,26 @@ TEST(RecordCodecTest, EveryTruncationIsAnErrorNamingTheField) {
             "record truncated in field model");
 }
 
+// A corrupt stage count is an error before anything is allocated for it:
+// beyond the bytes left, or beyond any route's length (a large body after the
+// count would otherwise leave room for millions of empty "stages").
+TEST(RecordCodecTest, CorruptStageCountIsAnErrorNotAnAllocation) {
+  Record r;
+  r.id = "x";
+  r.stages_tried = {"a", "b"};
+  r.request_body.assign(20000, '\0');  // bytes after the count
+  const std::string bytes = Encode(r);
+  // format, id length, "x", ts 0, 4-byte mask, then the count (2).
+  ASSERT_EQ(bytes[8], 2);
+  Record out;
+  std::string huge = bytes;
+  huge.replace(8, 1, std::string("\xff\xff\xff\xff\x0f", 5));  // 2^32 - 1 stages
+  EXPECT_EQ(DecodeRecord(huge, out).message(), "record truncated in field stages_tried");
+  std::string many = bytes;
+  many.replace(8, 1, std::string("\x88\x27", 2));  // 5000 stages: fits in what is left
+  EXPECT_EQ(DecodeRecord(many, out).message(), "record has 5000 stages (at most 4096)");
+}
+
 TEST(RecordCodecTest, BadFormatUnknownFieldsAndTrailingBytesAreErrors) {
   std::string bytes = Encode(SampleRecord(1));
   Record r;
