@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-
 #include "routing/dataset.h"
 #include "support/temp_dir.h"
 #include "test_data.h"
