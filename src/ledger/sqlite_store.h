@@ -63,7 +63,7 @@ class SqliteStore final : public Store {
   static constexpr int kRowsPerInsert = 16;
   // An encode buffer larger than this (a record with large bodies) is freed
   // after its batch instead of kept for the next one.
-  static constexpr size_t kKeptScratchBytes = 16 * 1024;
+  static constexpr size_t kKeptScratchBytes = size_t{16} * 1024;
 
   core::Status Migrate() override;
   core::Result<size_t> WriteBatch(std::span<const Record> records) override;
