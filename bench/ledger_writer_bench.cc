@@ -16,6 +16,7 @@
 namespace {
 
 using switchyard::ledger::AsyncWriter;
+using switchyard::ledger::IdCheck;
 using switchyard::ledger::Record;
 using switchyard::ledger::SqliteStore;
 
@@ -51,9 +52,11 @@ Record MakeRecord(int64_t i, int64_t per_ms = 1) {
 }
 
 // Batches of 512 straight into the store: the database's own ceiling.
-// Argument: records per millisecond (see MakeRecord).
+// Arguments: records per millisecond (see MakeRecord); 0 = new ids (the
+// writer's queue, IdCheck::kNew), 1 = ids looked up first (a replay).
 void BM_StoreWriteBatch(benchmark::State& state) {
   const int64_t per_ms = state.range(0);
+  const IdCheck ids = state.range(1) == 0 ? IdCheck::kNew : IdCheck::kSkipStored;
   const std::string dir = TempDir();
   auto store = SqliteStore::Open(dir + "/ledger.db");
   if (!store.ok()) {
@@ -67,13 +70,17 @@ void BM_StoreWriteBatch(benchmark::State& state) {
     batch.clear();
     for (int i = 0; i < 512; ++i) batch.push_back(MakeRecord(next++, per_ms));
     state.ResumeTiming();
-    auto written = (*store)->WriteBatch(batch);
+    auto written = (*store)->WriteBatch(batch, ids);
     if (!written.ok()) state.SkipWithError(written.status().message().c_str());
   }
   state.SetItemsProcessed(state.iterations() * 512);
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_StoreWriteBatch)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StoreWriteBatch)
+    ->Args({1, 0})
+    ->Args({32, 0})
+    ->Args({32, 1})
+    ->Unit(benchmark::kMillisecond);
 
 // Push N records from one thread and wait until all are committed: end-to-end
 // records/s of the writer with default options.

@@ -404,4 +404,50 @@ core::Result<std::string_view> EncodedId(std::string_view bytes) {
   return id;
 }
 
+core::Result<EncodedHead> ReadEncodedHead(std::string_view bytes) {
+  Reader in(bytes);
+  EncodedHead head;
+  if (core::Status st = ReadHead(in, head.id); !st.ok()) return st;
+  if (!in.Signed(head.ts_ms)) return Truncated("ts_ms");
+  return head;
+}
+
+void BeginChunk(std::string& chunk) {
+  chunk.clear();
+  chunk.push_back(static_cast<char>(kChunkFormat));
+}
+
+void AppendToChunk(std::string& chunk, std::string_view encoded) {
+  char length[kMaxVarint];
+  chunk.append(length, PutVarint(length, encoded.size()));
+  chunk.append(encoded);
+}
+
+ChunkReader::ChunkReader(std::string_view chunk)
+    : p_(chunk.data()), end_(chunk.data() + chunk.size()) {
+  if (chunk.empty()) {
+    status_ = core::InvalidArgument("chunk is empty");
+    p_ = end_;
+  } else if (static_cast<unsigned char>(chunk[0]) != kChunkFormat) {
+    status_ = core::InvalidArgument("unknown chunk format " +
+                                    std::to_string(static_cast<unsigned char>(chunk[0])));
+    p_ = end_;
+  } else {
+    ++p_;
+  }
+}
+
+bool ChunkReader::Next(std::string_view& record) {
+  if (p_ == end_) return false;
+  Reader in(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+  if (!in.Text(record)) {
+    status_ = core::InvalidArgument("chunk truncated in record " + std::to_string(index_));
+    p_ = end_;
+    return false;
+  }
+  p_ = record.data() + record.size();
+  ++index_;
+  return true;
+}
+
 }  // namespace switchyard::ledger

@@ -1,5 +1,5 @@
-// Record codec: one ledger record as one compact binary value (the `body` of
-// a row in schema version 6).
+// Record codec: one ledger record as one compact binary value, and a chunk of
+// them as one value (the `body` of a row in schema version 7).
 //
 // Why not a column per field: SQLite's per-row work grows with the number of
 // columns (a parameter bind, a VDBE register copy and a record-header entry
@@ -22,6 +22,8 @@
 // Bits past kFieldBits are an error: a new field means a new format byte.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -47,5 +49,45 @@ core::Status DecodeRecord(std::string_view in, Record& r, bool include_bodies = 
 // The id of an encoded record, without decoding the rest.
 // Errors: as DecodeRecord's.
 core::Result<std::string_view> EncodedId(std::string_view in);
+
+// The id and time of an encoded record, without decoding the rest.
+struct EncodedHead {
+  std::string_view id;
+  int64_t ts_ms = 0;
+};
+// Errors: as DecodeRecord's.
+core::Result<EncodedHead> ReadEncodedHead(std::string_view in);
+
+// A chunk: several encoded records as one value.
+//   u8 format (kChunkFormat), then per record: varint length, the record's
+//   EncodeRecord bytes.
+// The ledger stores a batch as a few chunks (one row each) instead of a row
+// per record: SQLite's per-row work (a b-tree seek and insert, a VDBE run)
+// is then paid per chunk.
+inline constexpr unsigned char kChunkFormat = 1;
+
+// Clears `chunk` and writes the chunk header.
+void BeginChunk(std::string& chunk);
+// Appends one encoded record (EncodeRecord's result) to `chunk`.
+void AppendToChunk(std::string& chunk, std::string_view encoded);
+
+// Reads a chunk's records in order. Not thread-safe; views point into the
+// chunk passed to the constructor.
+class ChunkReader {
+ public:
+  explicit ChunkReader(std::string_view chunk);
+  // Sets `record` to the next record's encoding and returns true; false at
+  // the end or on a malformed chunk (then status() says why).
+  bool Next(std::string_view& record);
+  // Errors: InvalidArgument "chunk is empty", "unknown chunk format N",
+  // "chunk truncated in record K" (K counts from 0).
+  const core::Status& status() const { return status_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+  size_t index_ = 0;
+  core::Status status_;
+};
 
 }  // namespace switchyard::ledger

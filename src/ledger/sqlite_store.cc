@@ -4,12 +4,13 @@
 
 #include <simdjson.h>
 #include <algorithm>
-#include <bit>
 #include <filesystem>
+#include <memory>
 #include <system_error>
+#include <tuple>
+#include <unordered_map>
 
 #include "core/json_writer.h"
-#include "core/sql_text.h"
 #include "ledger/record_codec.h"
 #include "ledger/template_hash.h"
 
@@ -17,7 +18,7 @@ namespace switchyard::ledger {
 namespace {
 
 // Rows a migration copies in C++ between its `sql` and `sql_after`.
-enum class MigrationCopy { kNone, kIntoSlotted, kIntoEncoded };
+enum class MigrationCopy { kNone, kIntoSlotted, kIntoEncoded, kIntoChunks };
 
 struct Migration {
   int version;
@@ -190,6 +191,23 @@ CREATE TABLE records_v6 (
 DROP TABLE records;
 ALTER TABLE records_v6 RENAME TO records;
 )sql"},
+    // A row per chunk of records (record_codec.h): SQLite's per-row work (a
+    // b-tree seek for the explicit rowid, an insert, a VDBE run) was most of
+    // the writer's cost per record. seq is assigned by SQLite (commit order,
+    // no seek); min_ts orders and bounds scans (a chunk spans at most
+    // SqliteStore::kMaxChunkSpanMs). Ids are no longer a key: writes of new
+    // records look nothing up, replays check the ids in their time window.
+    {7, R"sql(
+CREATE TABLE chunks (
+  seq INTEGER PRIMARY KEY,
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE INDEX chunks_by_time ON chunks (min_ts);
+)sql",
+     MigrationCopy::kIntoChunks, "DROP TABLE records;"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -214,19 +232,23 @@ static_assert(kLatestVersion == kLedgerSchemaVersion);
 constexpr int kColumnsSeqParam = 30;
 constexpr int kColumnsSeqColumn = 29;
 
-// Schema version 6: (seq, body).
-constexpr int kParamsPerRow = 2;  // ?body, ?seq
-constexpr const char* kInsertSql = "INSERT INTO records (body, seq) VALUES (?1, ?2)";
-// One INSERT of `rows` rows: one statement execution (step, reset, halt) per
-// up to kRowsPerInsert records instead of per record.
-std::string InsertManySql(int rows) {
-  std::string out = "INSERT INTO records (body, seq) VALUES ";
-  core::AppendValuesRows(out, rows, kParamsPerRow);
-  return out;
+// Schema version 7: a row per chunk of records (see record_codec.h).
+constexpr const char* kInsertChunkSql =
+    "INSERT INTO chunks (min_ts, max_ts, n, body) VALUES (?1, ?2, ?3, ?4)";
+// Chunks that may hold a record with ts_ms >= ?1 (min_ts >= ?1 - span), in
+// time order; ties in storage order.
+constexpr const char* kScanSql =
+    "SELECT seq, min_ts, body FROM chunks WHERE min_ts >= ?1 ORDER BY min_ts, seq";
+// Chunks that may hold a record with ts_ms in [?1 + span, ?2].
+constexpr const char* kWindowSql = "SELECT seq, body FROM chunks WHERE min_ts BETWEEN ?1 AND ?2";
+constexpr const char* kLatestSql =
+    "SELECT seq, min_ts, body FROM chunks ORDER BY min_ts DESC, seq DESC";
+constexpr const char* kCountSql = "SELECT coalesce(sum(n), 0) FROM chunks";
+
+// a - b, saturating at INT64_MIN (b >= 0).
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  return a < INT64_MIN + b ? INT64_MIN : a - b;
 }
-constexpr const char* kBodyAtSql = "SELECT body FROM records WHERE seq = ?1";
-constexpr const char* kLatestSql = "SELECT seq, body FROM records ORDER BY seq DESC LIMIT ?1";
-constexpr const char* kScanSql = "SELECT seq, body FROM records WHERE seq >= ?1 ORDER BY seq";
 
 // seq = ts_ms * 2^kSlotBits + slot.
 constexpr int kSlotBits = 20;
@@ -242,11 +264,6 @@ bool SlottableTime(int64_t ts_ms) {
 // probe the following slots of the same millisecond.
 int64_t SlotOf(std::string_view id) {
   return static_cast<int64_t>(Fnv1a64(id) & static_cast<uint64_t>(kSlots - 1));
-}
-
-// The first seq of millisecond `ts_ms` (clamped to the representable range).
-int64_t SeqFloor(int64_t ts_ms) {
-  return std::clamp<int64_t>(ts_ms, -kMaxTsMs, kMaxTsMs) * kSlots;
 }
 
 std::string_view CauseFor(int rc) {
@@ -429,8 +446,8 @@ SqliteStore::~SqliteStore() {
   begin_.reset();
   commit_.reset();
   rollback_.reset();
-  for (Stmt& insert : inserts_) insert.reset();
-  body_at_.reset();
+  insert_.reset();
+  window_.reset();
   count_.reset();
   latest_.reset();
   scan_.reset();
@@ -568,7 +585,9 @@ core::Status SqliteStore::Migrate() {
     if (m.version <= *version) continue;
     const std::string failed = "migration " + std::to_string(m.version) + " failed";
     if (core::Status st = Exec(m.sql, failed); !st.ok()) return fail(st);
-    if (m.copy != MigrationCopy::kNone) {
+    if (m.copy == MigrationCopy::kIntoChunks) {
+      if (core::Status st = CopyIntoChunks(); !st.ok()) return fail(st);
+    } else if (m.copy != MigrationCopy::kNone) {
       if (core::Status st = CopyRows(m.version); !st.ok()) return fail(st);
     }
     if (m.sql_after != nullptr) {
@@ -666,161 +685,233 @@ core::Status SqliteStore::CopyRows(int version) {
   return core::Status::Ok();
 }
 
-core::Result<sqlite3_stmt*> SqliteStore::InsertStatement(int rows) {
-  Stmt& slot = inserts_[static_cast<size_t>(rows)];
-  if (!slot) {
-    const std::string sql = rows == 1 ? std::string(kInsertSql) : InsertManySql(rows);
-    sqlite3_stmt* raw = nullptr;
-    const int rc =
-        sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(raw);
-      return Error(rc, "cannot prepare a statement");
-    }
-    slot.reset(raw);
-  }
-  sqlite3_reset(slot.get());
-  return slot.get();
-}
-
 size_t SqliteStore::scratch_bytes() const {
-  size_t n = 0;
-  for (const std::string& s : scratch_) n += s.capacity();
+  size_t n = scratch_.capacity();
+  for (const Chunk& c : chunks_) n += c.body.capacity();
   return n;
 }
 
 core::Status SqliteStore::Corrupt(int64_t seq, const core::Status& why) const {
-  return core::FailedPrecondition("ledger: " + path_ +
-                                  ": database file is corrupt (record at seq " +
+  return core::FailedPrecondition("ledger: " + path_ + ": database file is corrupt (chunk at seq " +
                                   std::to_string(seq) + ": " + std::string(why.message()) + ")");
 }
 
-core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records) {
+namespace {
+
+// Whether a record at `ts_ms` goes into a new chunk after one holding `n`
+// records in `bytes` bytes from `min_ts` on (records come in time order).
+bool StartsNewChunk(int64_t n, size_t bytes, int64_t min_ts, int64_t ts_ms) {
+  return n >= static_cast<int64_t>(SqliteStore::kChunkRecords) ||
+         bytes >= SqliteStore::kChunkBytes ||
+         min_ts < SaturatingSub(ts_ms, SqliteStore::kMaxChunkSpanMs);
+}
+
+// A chunk being read by a scan: its bytes (copied out of SQLite, which owns
+// a column's bytes only until the next step) and its current record.
+struct ChunkCursor {
+  explicit ChunkCursor(int64_t seq_in, std::string_view body)
+      : seq(seq_in), bytes(body), reader(bytes) {}
+  int64_t seq;
+  std::string bytes;
+  ChunkReader reader;  // reads `bytes`: a cursor never moves (held by pointer)
+  size_t index = 0;    // of `current` in the chunk, from 1
+  Record current;
+};
+
+// Scan order: time, then storage order (chunk seq, place in the chunk).
+bool Later(const std::unique_ptr<ChunkCursor>& a, const std::unique_ptr<ChunkCursor>& b) {
+  return std::tie(a->current.ts_ms, a->seq, a->index) >
+         std::tie(b->current.ts_ms, b->seq, b->index);
+}
+
+// Moves `c` to its next record at or after `since_ms`; false at its end.
+// Errors: InvalidArgument saying what is malformed (the caller names the chunk).
+core::Result<bool> Advance(ChunkCursor& c, int64_t since_ms, bool include_bodies) {
+  std::string_view record;
+  while (c.reader.Next(record)) {
+    ++c.index;
+    auto head = ReadEncodedHead(record);
+    if (head.ok() && head->ts_ms < since_ms) continue;
+    core::Status st =
+        head.ok() ? DecodeRecord(record, c.current, include_bodies) : head.take_status();
+    if (!st.ok()) {
+      return core::InvalidArgument("record " + std::to_string(c.index - 1) + ": " +
+                                   std::string(st.message()));
+    }
+    return true;
+  }
+  if (!c.reader.status().ok()) return c.reader.status();
+  return false;
+}
+
+}  // namespace
+
+core::Status SqliteStore::MarkStored(std::span<const Record> records) {
+  skip_.assign(records.size(), false);
+  std::unordered_map<std::string_view, size_t> wanted;
+  wanted.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!wanted.emplace(records[i].id, i).second) skip_[i] = true;  // the first one is kept
+  }
+  const int64_t lo = order_.front().first;
+  const int64_t hi = order_.back().first;
+  auto stmt = Prepared(window_, kWindowSql);
+  if (!stmt.ok()) return stmt.take_status();
+  sqlite3_bind_int64(*stmt, 1, SaturatingSub(lo, kMaxChunkSpanMs));
+  sqlite3_bind_int64(*stmt, 2, hi);
+  int rc = 0;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    ChunkReader reader(ColumnBlob(*stmt, 1));
+    std::string_view record;
+    while (reader.Next(record)) {
+      // An undecodable record is not one of these (scans report it): one
+      // corrupt row cannot stop the writer.
+      auto head = ReadEncodedHead(record);
+      if (!head.ok() || head->ts_ms < lo || head->ts_ms > hi) continue;
+      auto it = wanted.find(head->id);
+      if (it != wanted.end() && records[it->second].ts_ms == head->ts_ms) skip_[it->second] = true;
+    }
+  }
+  sqlite3_reset(*stmt);
+  if (rc != SQLITE_DONE) return Error(rc, "cannot read stored records");
+  return core::Status::Ok();
+}
+
+void SqliteStore::BuildChunks(std::span<const Record> records) {
+  chunk_count_ = 0;
+  Chunk* c = nullptr;
+  for (const auto& [ts_ms, i] : order_) {
+    if (!skip_.empty() && skip_[i]) continue;
+    const std::string_view encoded = EncodeRecord(records[i], scratch_);
+    if (c == nullptr || StartsNewChunk(c->n, c->body.size(), c->min_ts, ts_ms)) {
+      if (chunk_count_ == chunks_.size()) chunks_.emplace_back();
+      c = &chunks_[chunk_count_++];
+      BeginChunk(c->body);
+      c->min_ts = ts_ms;
+      c->n = 0;
+    }
+    AppendToChunk(c->body, encoded);
+    c->max_ts = ts_ms;
+    ++c->n;
+  }
+}
+
+core::Status SqliteStore::InsertChunks() {
+  auto insert = Prepared(insert_, kInsertChunkSql);
+  if (!insert.ok()) return insert.take_status();
+  for (size_t k = 0; k < chunk_count_; ++k) {
+    const Chunk& c = chunks_[k];
+    sqlite3_bind_int64(*insert, 1, c.min_ts);
+    sqlite3_bind_int64(*insert, 2, c.max_ts);
+    sqlite3_bind_int64(*insert, 3, c.n);
+    sqlite3_bind_blob(*insert, 4, c.body.data(), static_cast<int>(c.body.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(*insert);
+    sqlite3_reset(*insert);
+    if (rc != SQLITE_DONE) return Error(rc, "cannot insert records");
+  }
+  return core::Status::Ok();
+}
+
+core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records, IdCheck ids) {
   if (records.empty()) return size_t{0};
   if (options_.read_only) {
     return core::FailedPrecondition("ledger: " + path_ + ": opened read-only");
   }
-  // Encoded before the transaction: the write lock is held for the inserts
-  // alone. Rows go in in seq order. A batch arrives in completion order, and
-  // a busy gateway has dozens of requests per millisecond whose slots (hashes)
-  // are in no order: inserted as they come, most land inside the last b-tree
-  // page and split it the expensive way; in seq order nearly every row is an
-  // append (ledger_writer_bench: 574k -> 737k records/s at 32 per
-  // millisecond). Equal seqs (a repeated id) keep their arrival order: the
-  // first one is kept.
-  if (scratch_.size() < records.size()) scratch_.resize(records.size());
-  // A record with large bodies (store_payloads) grows its buffer; such a
-  // buffer is not kept past the batch, so the writer's memory stays flat.
+  // Buffers grown by records with large bodies (store_payloads) are not kept
+  // past the batch, so the writer's memory stays flat.
   struct ReleaseLarge {
-    std::vector<std::string>& buffers;
-    size_t used;
+    SqliteStore& store;
     ~ReleaseLarge() {
-      for (size_t i = 0; i < used; ++i) {
-        if (buffers[i].capacity() > kKeptScratchBytes) std::string().swap(buffers[i]);
+      if (store.scratch_.capacity() > kKeptScratchBytes) std::string().swap(store.scratch_);
+      for (Chunk& c : store.chunks_) {
+        if (c.body.capacity() > kKeptScratchBytes) std::string().swap(c.body);
       }
     }
-  } release{scratch_, records.size()};
-  bodies_.clear();
+  } release{*this};
+  // Records go into chunks in time order; equal times keep arrival order.
   order_.clear();
-  for (size_t i = 0; i < records.size(); ++i) {
-    const Record& r = records[i];
-    bodies_.push_back(EncodeRecord(r, scratch_[i]));
-    order_.push_back({SeqFloor(r.ts_ms) + SlotOf(r.id), i});
-  }
+  for (size_t i = 0; i < records.size(); ++i) order_.emplace_back(records[i].ts_ms, i);
   std::sort(order_.begin(), order_.end());
+  skip_.clear();
+  // New records are encoded before the transaction: the write lock is held
+  // for the inserts alone. A replay looks its ids up under the lock.
+  if (ids == IdCheck::kNew) BuildChunks(records);
 
   auto begin = Prepared(begin_, "BEGIN IMMEDIATE");
   if (!begin.ok()) return begin.take_status();
   int rc = sqlite3_step(*begin);
   if (rc != SQLITE_DONE) return Error(rc, "cannot begin a transaction");
-
   auto rollback = [this](core::Status st) -> core::Status {
     if (auto rb = Prepared(rollback_, "ROLLBACK"); rb.ok()) sqlite3_step(*rb);
-    for (Stmt& insert : inserts_) {
-      if (insert) sqlite3_reset(insert.get());
-    }
-    if (body_at_) sqlite3_reset(body_at_.get());
+    if (insert_) sqlite3_reset(insert_.get());
+    if (window_) sqlite3_reset(window_.get());
     return st;
   };
-  auto bind_body = [this](sqlite3_stmt* s, int param, size_t i) {
-    const std::string_view body = bodies_[i];
-    sqlite3_bind_blob(s, param, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
-  };
-  auto insert = InsertStatement(1);
-  if (!insert.ok()) return rollback(insert.take_status());
-  sqlite3_stmt* s = *insert;
-  auto body_at = Prepared(body_at_, kBodyAtSql);
-  if (!body_at.ok()) return rollback(body_at.take_status());
-  size_t inserted = 0;
-  using Row = std::pair<int64_t, size_t>;  // (first seq tried, index in records)
-  auto one_by_one = [&](std::span<const Row> part) -> core::Status {
-    for (const Row& row : part) {
-      const Record& r = records[row.second];
-      auto added = InsertSlotted(
-          s, 2, r, [&] { bind_body(s, 1, row.second); },
-          [&](int64_t seq) -> core::Result<bool> {
-            sqlite3_bind_int64(*body_at, 1, seq);
-            const int step = sqlite3_step(*body_at);
-            if (step != SQLITE_ROW) {
-              sqlite3_reset(*body_at);
-              return Error(step, "cannot read a record's slot");
-            }
-            // An undecodable neighbour is not this record: probing goes on,
-            // so one corrupt row cannot stop the writer (scans report it).
-            auto id = EncodedId(ColumnBlob(*body_at, 0));
-            const bool same = id.ok() && *id == r.id;
-            sqlite3_reset(*body_at);
-            return same;
-          });
-      if (!added.ok()) return added.take_status();
-      if (*added) ++inserted;
-    }
-    return core::Status::Ok();
-  };
-  const std::span<const Row> rows_in_order(order_);
-  // Chunks of up to kRowsPerInsert records go in one statement each, at
-  // their first slots. A slot already taken (a duplicate, or two ids of one
-  // millisecond sharing a slot) aborts that statement alone; its records then
-  // take the probing path.
-  for (size_t done = 0; done < rows_in_order.size();) {
-    // Full chunks, then the rest in chunks of 8, 4, 2 and 1 (five prepared
-    // statements serve every batch size).
-    const size_t n = std::bit_floor(std::min<size_t>(rows_in_order.size() - done, kRowsPerInsert));
-    const std::span<const Row> chunk = rows_in_order.subspan(done, n);
-    done += n;
-    const bool in_range = std::all_of(chunk.begin(), chunk.end(), [&](const Row& row) {
-      return SlottableTime(records[row.second].ts_ms);
-    });
-    if (n > 1 && in_range) {
-      const int rows = static_cast<int>(n);
-      auto many = InsertStatement(rows);
-      if (!many.ok()) return rollback(many.take_status());
-      for (int row = 0; row < rows; ++row) {
-        const auto& [seq, i] = chunk[static_cast<size_t>(row)];
-        bind_body(*many, row * kParamsPerRow + 1, i);
-        sqlite3_bind_int64(*many, row * kParamsPerRow + 2, seq);
-      }
-      rc = sqlite3_step(*many);
-      sqlite3_reset(*many);
-      if (rc == SQLITE_DONE) {
-        inserted += n;
-        continue;
-      }
-      if (sqlite3_extended_errcode(db_) != SQLITE_CONSTRAINT_PRIMARYKEY) {
-        return rollback(Error(rc, "cannot insert a record"));
-      }
-    }
-    if (core::Status st = one_by_one(chunk); !st.ok()) return rollback(st);
+  if (ids == IdCheck::kSkipStored) {
+    if (core::Status st = MarkStored(records); !st.ok()) return rollback(st);
+    BuildChunks(records);
   }
+  if (core::Status st = InsertChunks(); !st.ok()) return rollback(st);
   auto commit = Prepared(commit_, "COMMIT");
   if (!commit.ok()) return rollback(commit.take_status());
   rc = sqlite3_step(*commit);
   if (rc != SQLITE_DONE) return rollback(Error(rc, "cannot commit"));
+  size_t inserted = 0;
+  for (size_t k = 0; k < chunk_count_; ++k) inserted += static_cast<size_t>(chunks_[k].n);
   return inserted;
 }
 
+// Migration 7: the rows of `records` (v6: one encoded record each, in seq =
+// time order) go into chunks as they are.
+core::Status SqliteStore::CopyIntoChunks() {
+  const std::string what = "migration 7: ";
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "SELECT seq, body FROM records ORDER BY seq", -1, &raw, nullptr);
+  Stmt select(raw);
+  if (rc != SQLITE_OK) return Error(rc, what + "cannot read records");
+  rc = sqlite3_prepare_v2(db_, kInsertChunkSql, -1, &raw, nullptr);
+  Stmt insert(raw);
+  if (rc != SQLITE_OK) return Error(rc, what + "cannot prepare the copy");
+  Chunk c;
+  auto flush = [&]() -> core::Status {
+    if (c.n == 0) return core::Status::Ok();
+    sqlite3_bind_int64(insert.get(), 1, c.min_ts);
+    sqlite3_bind_int64(insert.get(), 2, c.max_ts);
+    sqlite3_bind_int64(insert.get(), 3, c.n);
+    sqlite3_bind_blob(insert.get(), 4, c.body.data(), static_cast<int>(c.body.size()),
+                      SQLITE_STATIC);
+    const int step = sqlite3_step(insert.get());
+    sqlite3_reset(insert.get());
+    c.n = 0;
+    if (step != SQLITE_DONE) return Error(step, what + "cannot copy records");
+    return core::Status::Ok();
+  };
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    const std::string_view body = ColumnBlob(select.get(), 1);
+    auto head = ReadEncodedHead(body);
+    if (!head.ok()) {
+      return core::FailedPrecondition("ledger: " + path_ +
+                                      ": database file is corrupt (record at seq " +
+                                      std::to_string(sqlite3_column_int64(select.get(), 0)) + ": " +
+                                      std::string(head.status().message()) + ")");
+    }
+    if (c.n > 0 && StartsNewChunk(c.n, c.body.size(), c.min_ts, head->ts_ms)) {
+      if (core::Status st = flush(); !st.ok()) return st;
+    }
+    if (c.n == 0) {
+      BeginChunk(c.body);
+      c.min_ts = head->ts_ms;
+    }
+    AppendToChunk(c.body, body);
+    c.max_ts = head->ts_ms;
+    ++c.n;
+  }
+  if (rc != SQLITE_DONE) return Error(rc, what + "cannot read records");
+  return flush();
+}
+
 core::Result<int64_t> SqliteStore::Count() {
-  auto stmt = Prepared(count_, "SELECT count(*) FROM records");
+  auto stmt = Prepared(count_, kCountSql);
   if (!stmt.ok()) return stmt.take_status();
   const int rc = sqlite3_step(*stmt);
   if (rc != SQLITE_ROW) return Error(rc, "cannot count records");
@@ -829,46 +920,119 @@ core::Result<int64_t> SqliteStore::Count() {
   return n;
 }
 
-core::Status SqliteStore::RunScan(sqlite3_stmt* stmt, bool include_bodies,
-                                  const std::function<bool(Record&)>& fn) {
-  Record r;
-  core::Status st = core::Status::Ok();
-  while (true) {
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      st = Error(rc, "cannot read records");
-      break;
-    }
-    if (core::Status bad = DecodeRecord(ColumnBlob(stmt, 1), r, include_bodies); !bad.ok()) {
-      st = Corrupt(sqlite3_column_int64(stmt, 0), bad);
-      break;
-    }
-    if (!fn(r)) break;
-  }
-  sqlite3_reset(stmt);
-  return st;
-}
-
 core::Result<std::vector<Record>> SqliteStore::Latest(size_t n) {
+  if (n == 0) return std::vector<Record>{};
   auto stmt = Prepared(latest_, kLatestSql);
   if (!stmt.ok()) return stmt.take_status();
-  sqlite3_bind_int64(*stmt, 1, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX)));
-  std::vector<Record> out;
-  core::Status st = RunScan(*stmt, /*include_bodies=*/false, [&out](Record& r) {
-    out.push_back(std::move(r));
-    return true;
-  });
+  // The n latest seen so far, the earliest of them at the front.
+  struct Entry {
+    int64_t ts_ms;
+    int64_t seq;
+    size_t index;
+    Record record;
+  };
+  auto key = [](const Entry& e) { return std::tie(e.ts_ms, e.seq, e.index); };
+  auto later = [&key](const Entry& a, const Entry& b) { return key(a) > key(b); };
+  std::vector<Entry> kept;
+  core::Status st = core::Status::Ok();
+  int rc = 0;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    const int64_t seq = sqlite3_column_int64(*stmt, 0);
+    const int64_t min_ts = sqlite3_column_int64(*stmt, 1);
+    // Chunks come newest first by min_ts; no record of this chunk or a later
+    // one is newer than min_ts + kMaxChunkSpanMs.
+    if (kept.size() == n && min_ts < SaturatingSub(kept.front().ts_ms, kMaxChunkSpanMs)) break;
+    ChunkReader reader(ColumnBlob(*stmt, 2));
+    std::string_view record;
+    size_t index = 0;
+    while (st.ok() && reader.Next(record)) {
+      ++index;
+      auto head = ReadEncodedHead(record);
+      if (head.ok() && kept.size() == n && std::tie(head->ts_ms, seq, index) <= key(kept.front())) {
+        continue;
+      }
+      Entry e{head.ok() ? head->ts_ms : 0, seq, index, Record{}};
+      core::Status bad =
+          head.ok() ? DecodeRecord(record, e.record, /*include_bodies=*/false) : head.take_status();
+      if (!bad.ok()) {
+        st = Corrupt(seq, core::InvalidArgument("record " + std::to_string(index - 1) + ": " +
+                                                std::string(bad.message())));
+        break;
+      }
+      if (kept.size() == n) {
+        std::pop_heap(kept.begin(), kept.end(), later);
+        kept.pop_back();
+      }
+      kept.push_back(std::move(e));
+      std::push_heap(kept.begin(), kept.end(), later);
+    }
+    if (st.ok() && !reader.status().ok()) st = Corrupt(seq, reader.status());
+    if (!st.ok()) break;
+  }
+  sqlite3_reset(*stmt);
   if (!st.ok()) return st;
-  std::reverse(out.begin(), out.end());
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "cannot read records");
+  std::sort(kept.begin(), kept.end(),
+            [&key](const Entry& a, const Entry& b) { return key(a) < key(b); });
+  std::vector<Record> out;
+  out.reserve(kept.size());
+  for (Entry& e : kept) out.push_back(std::move(e.record));
   return out;
 }
 
 core::Status SqliteStore::Scan(const ScanOptions& options, const std::function<bool(Record&)>& fn) {
   auto stmt = Prepared(scan_, kScanSql);
   if (!stmt.ok()) return stmt.take_status();
-  sqlite3_bind_int64(*stmt, 1, SeqFloor(options.since_ms));
-  return RunScan(*stmt, options.include_bodies, fn);
+  sqlite3_bind_int64(*stmt, 1, SaturatingSub(options.since_ms, kMaxChunkSpanMs));
+  // A merge of the chunks by time: a chunk joins the heap once its min_ts is
+  // not past the earliest record in the heap. Chunks overlap only by the
+  // spread of record times within a batch, so few are held at once.
+  std::vector<std::unique_ptr<ChunkCursor>> heap;
+  std::unique_ptr<ChunkCursor> next;  // the chunk row read ahead, null at the end
+  int64_t next_min_ts = 0;
+  auto read_ahead = [&]() -> core::Status {
+    const int rc = sqlite3_step(*stmt);
+    if (rc == SQLITE_DONE) {
+      next.reset();
+      return core::Status::Ok();
+    }
+    if (rc != SQLITE_ROW) return Error(rc, "cannot read records");
+    next_min_ts = sqlite3_column_int64(*stmt, 1);
+    next = std::make_unique<ChunkCursor>(sqlite3_column_int64(*stmt, 0), ColumnBlob(*stmt, 2));
+    return core::Status::Ok();
+  };
+  core::Status st = read_ahead();
+  while (st.ok()) {
+    while (next && (heap.empty() || next_min_ts <= heap.front()->current.ts_ms)) {
+      std::unique_ptr<ChunkCursor> c = std::move(next);
+      auto has = Advance(*c, options.since_ms, options.include_bodies);
+      if (!has.ok()) {
+        st = Corrupt(c->seq, has.status());
+        break;
+      }
+      if (*has) {
+        heap.push_back(std::move(c));
+        std::push_heap(heap.begin(), heap.end(), Later);
+      }
+      if (st = read_ahead(); !st.ok()) break;
+    }
+    if (!st.ok() || heap.empty()) break;
+    std::pop_heap(heap.begin(), heap.end(), Later);
+    ChunkCursor& c = *heap.back();
+    if (!fn(c.current)) break;
+    auto has = Advance(c, options.since_ms, options.include_bodies);
+    if (!has.ok()) {
+      st = Corrupt(c.seq, has.status());
+      break;
+    }
+    if (*has) {
+      std::push_heap(heap.begin(), heap.end(), Later);
+    } else {
+      heap.pop_back();
+    }
+  }
+  sqlite3_reset(*stmt);
+  return st;
 }
 
 }  // namespace switchyard::ledger

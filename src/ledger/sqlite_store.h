@@ -20,7 +20,6 @@
 // Later calls return the same form of message (the writer retries them).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,7 +44,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build creates and expects.
-inline constexpr int kLedgerSchemaVersion = 6;
+inline constexpr int kLedgerSchemaVersion = 7;
 
 // "<data_dir>/ledger.db".
 std::string LedgerDbPath(std::string_view data_dir);
@@ -58,15 +57,20 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Rows per multi-row INSERT statement (a power of two; a batch's remainder
-  // goes in statements of 8, 4, 2 and 1 rows).
-  static constexpr int kRowsPerInsert = 16;
-  // An encode buffer larger than this (a record with large bodies) is freed
+  // A batch is stored as chunks (rows) of records sorted by time: at most
+  // kChunkRecords records and about kChunkBytes bytes each, and no chunk
+  // spans more than kMaxChunkSpanMs between its first and last record time
+  // (readers rely on that bound: changing it needs a migration).
+  static constexpr size_t kChunkRecords = 256;
+  static constexpr size_t kChunkBytes = size_t{64} * 1024;
+  static constexpr int64_t kMaxChunkSpanMs = 60'000;
+  // A chunk buffer larger than this (records with large bodies) is freed
   // after its batch instead of kept for the next one.
-  static constexpr size_t kKeptScratchBytes = size_t{16} * 1024;
+  static constexpr size_t kKeptScratchBytes = size_t{128} * 1024;
 
   core::Status Migrate() override;
-  core::Result<size_t> WriteBatch(std::span<const Record> records) override;
+  using Store::WriteBatch;
+  core::Result<size_t> WriteBatch(std::span<const Record> records, IdCheck ids) override;
   core::Result<int64_t> Count() override;
   core::Result<std::vector<Record>> Latest(size_t n) override;
   core::Status Scan(const ScanOptions& options, const std::function<bool(Record&)>& fn) override;
@@ -89,28 +93,41 @@ class SqliteStore final : public Store {
   core::Status Exec(const char* sql, std::string_view doing);
   core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
   core::Status Configure();
-  core::Status RunScan(sqlite3_stmt* stmt, bool include_bodies,
-                       const std::function<bool(Record&)>& fn);
-  // "database file is corrupt" naming the record's seq and `why`.
+  // "database file is corrupt" naming the chunk's seq and `why`.
   core::Status Corrupt(int64_t seq, const core::Status& why) const;
-  // The INSERT of `rows` rows (1..kRowsPerInsert), prepared once, reset.
-  core::Result<sqlite3_stmt*> InsertStatement(int rows);
   template <typename Bind, typename IdAt>
   core::Result<bool> InsertSlotted(sqlite3_stmt* insert, int seq_param, const Record& r,
                                    const Bind& bind, const IdAt& id_at);
   core::Status CopyRows(int version);
+  // Migration 7: the rows of `records` (one per record) into `chunks`.
+  core::Status CopyIntoChunks();
+  // Marks in skip_ the records of `records` whose id is already stored or
+  // repeated earlier in the batch (order_ must be sorted).
+  core::Status MarkStored(std::span<const Record> records);
+  // Encodes the records of order_ not marked in skip_ into chunks_ (sorted
+  // by time, split by kChunkRecords / kChunkBytes / kMaxChunkSpanMs).
+  void BuildChunks(std::span<const Record> records);
+  // Inserts chunks_[0 .. chunk_count_).
+  core::Status InsertChunks();
 
   std::string path_;
   SqliteOptions options_;
   sqlite3* db_;
-  Stmt begin_, commit_, rollback_, body_at_, count_, latest_, scan_;
-  std::array<Stmt, kRowsPerInsert + 1> inserts_;  // inserts_[n]: the INSERT of n rows
-  // WriteBatch's encoded records (by index in the batch; bodies_[i] lies in
-  // scratch_[i]) and its rows as (first seq, index), sorted: reused between
-  // batches.
-  std::vector<std::string> scratch_;
-  std::vector<std::string_view> bodies_;
+  Stmt begin_, commit_, rollback_, insert_, window_, count_, latest_, scan_;
+  // WriteBatch's working state, reused between batches: the records as
+  // (ts_ms, index) sorted, which of them to skip, one encode buffer, and the
+  // chunks built (chunk_count_ of chunks_ in use).
+  struct Chunk {
+    int64_t min_ts = 0;
+    int64_t max_ts = 0;
+    int64_t n = 0;
+    std::string body;
+  };
   std::vector<std::pair<int64_t, size_t>> order_;
+  std::vector<bool> skip_;
+  std::string scratch_;
+  std::vector<Chunk> chunks_;
+  size_t chunk_count_ = 0;
 };
 
 }  // namespace switchyard::ledger

@@ -25,6 +25,9 @@ struct ScanOptions {
   bool include_bodies = false;  // fill request_body / response_body / pii_findings
 };
 
+// How WriteBatch treats record ids (see there).
+enum class IdCheck { kSkipStored, kNew };
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -33,10 +36,16 @@ class Store {
   // Errors: FailedPrecondition when the schema is newer than this build knows.
   virtual core::Status Migrate() = 0;
 
-  // Inserts `records` in ONE transaction, all or nothing. A record whose id is
-  // already stored is skipped (idempotent replay). Returns how many rows were
-  // newly inserted.
-  virtual core::Result<size_t> WriteBatch(std::span<const Record> records) = 0;
+  // Inserts `records` in ONE transaction, all or nothing, and returns how many
+  // were newly inserted. With IdCheck::kSkipStored a record whose id is
+  // already stored, or repeated earlier in the batch, is skipped (idempotent
+  // replay). With IdCheck::kNew the caller guarantees the ids are new (the
+  // writer's queue: ids made by the gateway) and nothing is looked up; a
+  // repeated id is then stored twice.
+  virtual core::Result<size_t> WriteBatch(std::span<const Record> records, IdCheck ids) = 0;
+  core::Result<size_t> WriteBatch(std::span<const Record> records) {
+    return WriteBatch(records, IdCheck::kSkipStored);
+  }
 
   // Number of stored records.
   virtual core::Result<int64_t> Count() = 0;

@@ -376,7 +376,8 @@ void AsyncWriter::CommitQueueBatch(std::span<const Record> batch) {
   auto backoff = options_.retry_backoff;
   for (int attempt = 1;; ++attempt) {
     const auto t0 = Clock::now();
-    auto result = store_->WriteBatch(batch);
+    // Queued records are new (ids made by the gateway): no id lookup.
+    auto result = store_->WriteBatch(batch, IdCheck::kNew);
     if (result.ok()) {
       const std::chrono::duration<double, std::milli> took = Clock::now() - t0;
       last_batch_ms_.store(took.count(), std::memory_order_relaxed);

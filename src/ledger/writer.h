@@ -9,9 +9,10 @@
 //
 // A batch is committed as soon as max_batch records are queued, or max_delay
 // after the first of them arrived. A batch the store rejects is retried with
-// exponential backoff (write_attempts tries); then it is spilled. Replay is
-// idempotent (the store ignores ids it already has), so a crash mid-replay
-// duplicates nothing. Spill files left by a previous run are replayed after
+// exponential backoff (write_attempts tries); then it is spilled. Queue
+// batches are written as new records (IdCheck::kNew: no id lookup); replay
+// is idempotent (IdCheck::kSkipStored: the store skips ids it already has),
+// so a crash mid-replay duplicates nothing. Spill files left by a previous run are replayed after
 // Start(). Unparsable spill lines (a line torn by a crash) are moved to
 // ledger.spill.rejected and counted, never silently dropped.
 //

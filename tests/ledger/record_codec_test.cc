@@ -183,5 +183,67 @@ TEST(RecordCodecTest, BadFormatUnknownFieldsAndTrailingBytesAreErrors) {
   EXPECT_TRUE(DecodeRecord(bytes + "x", r, /*include_bodies=*/false).ok());
 }
 
+// A chunk holds records in order, each readable on its own; the head of each
+// (id, time) is read without decoding the rest.
+TEST(RecordCodecTest, ChunkRoundTripsRecordsInOrder) {
+  std::string chunk;
+  BeginChunk(chunk);
+  std::string scratch;
+  std::vector<Record> in = {SampleRecord(1), Record{}, SampleRecord(2)};
+  in[1].id = "bare";
+  in[1].ts_ms = -7;
+  in[2].response_body.assign(300, 'x');  // a length over one varint byte
+  for (const Record& r : in) AppendToChunk(chunk, EncodeRecord(r, scratch));
+  ChunkReader reader(chunk);
+  std::string_view bytes;
+  std::vector<Record> out;
+  while (reader.Next(bytes)) {
+    auto head = ReadEncodedHead(bytes);
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+    Record r;
+    ASSERT_TRUE(DecodeRecord(bytes, r).ok());
+    EXPECT_EQ(head->id, r.id);
+    EXPECT_EQ(head->ts_ms, r.ts_ms);
+    out.push_back(std::move(r));
+  }
+  EXPECT_TRUE(reader.status().ok());
+  EXPECT_EQ(out, in);
+  // BeginChunk empties a reused buffer.
+  BeginChunk(chunk);
+  ChunkReader empty(chunk);
+  EXPECT_FALSE(empty.Next(bytes));
+  EXPECT_TRUE(empty.status().ok());
+}
+
+TEST(RecordCodecTest, MalformedChunksGiveExactErrors) {
+  std::string scratch;
+  std::string good;
+  BeginChunk(good);
+  AppendToChunk(good, EncodeRecord(SampleRecord(1), scratch));
+  struct Case {
+    std::string chunk;
+    size_t records;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"", 0, "chunk is empty"},
+      {"\x02", 0, "unknown chunk format 2"},
+      {good.substr(0, good.size() - 1), 0, "chunk truncated in record 0"},
+      {good + "\x80", 1, "chunk truncated in record 1"},
+  };
+  for (const Case& c : cases) {
+    ChunkReader reader(c.chunk);
+    std::string_view bytes;
+    size_t n = 0;
+    while (reader.Next(bytes)) ++n;
+    EXPECT_EQ(n, c.records) << c.error;
+    EXPECT_EQ(reader.status().message(), c.error);
+    EXPECT_FALSE(reader.Next(bytes));  // stays at the end
+  }
+  EXPECT_EQ(ReadEncodedHead("").status().message(), "record is empty");
+  EXPECT_EQ(ReadEncodedHead(std::string("\x01\x01r", 3)).status().message(),
+            "record truncated in field ts_ms");
+}
+
 }  // namespace
 }  // namespace switchyard::ledger

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "ledger/record_codec.h"
 #include "ledger/template_hash.h"
 #include "ledger_test_util.h"
 
@@ -149,16 +150,16 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
   RawDb raw(path);
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(raw.db,
-                               "SELECT group_concat(name, ',') FROM (SELECT name FROM "
-                               "sqlite_master WHERE type='index' AND name LIKE 'records_%' "
+                               "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, "
+                               "name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
                                "ORDER BY name)",
                                -1, &stmt, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  // Migration 2 dropped the composite indexes no query used; migration 4 the
-  // ts_ms index and the UNIQUE index on id (time-slotted rowids replace both).
-  EXPECT_EQ(sqlite3_column_type(stmt, 0), SQLITE_NULL)
-      << reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  // Migration 7 replaced the row per record (and its table) by chunks and
+  // their one time index.
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+               "table chunks,index chunks_by_time");
   sqlite3_finalize(stmt);
   ASSERT_EQ(sqlite3_prepare_v2(raw.db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
@@ -188,69 +189,55 @@ TEST(SqliteStoreTest, MigratesAVersionTwoFileKeepingRowsAndDeduplication) {
   EXPECT_EQ(rows[1].route_reason, "latency_slo");
 }
 
-// Records of one millisecond whose ids hash to the same slot are both kept,
-// found again as duplicates, and a scan from that millisecond returns them.
-TEST(SqliteStoreTest, IdsSharingAMillisecondSlotAreProbedNotLost) {
+// Many records of one millisecond are all kept, found again as stored, and
+// a scan from that millisecond returns them (and none from the next).
+TEST(SqliteStoreTest, RecordsOfOneMillisecondAreAllKeptAndFoundAgain) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("ledger.db"));
   ASSERT_NE(store, nullptr);
-  // Two ids whose FNV-1a low 20 bits agree (birthday search, deterministic).
-  std::unordered_map<uint64_t, std::string> seen;
-  std::string a, b;
-  for (int i = 0; a.empty(); ++i) {
-    std::string id = "req-" + std::to_string(i);
-    auto [it, fresh] = seen.emplace(Fnv1a64(id) & 0xFFFFF, id);
-    if (!fresh) {
-      a = it->second;
-      b = id;
-    }
+  std::vector<Record> batch(40, SampleRecord(1));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].id = "req-" + std::to_string(i);
+    batch[i].ts_ms = 1'700'000'000'123;
   }
-  std::vector<Record> batch(3, SampleRecord(1));
-  batch[0].id = a;
-  batch[1].id = b;
-  batch[2].id = "other";
-  for (auto& r : batch) r.ts_ms = 1'700'000'000'123;
   auto written = store->WriteBatch(batch);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
-  EXPECT_EQ(*written, 3u);
-  EXPECT_EQ(*store->WriteBatch(batch), 0u);  // b is found past a's slot
-  EXPECT_EQ(*store->Count(), 3);
+  EXPECT_EQ(*written, 40u);
+  EXPECT_EQ(*store->WriteBatch(batch), 0u);
+  EXPECT_EQ(*store->Count(), 40);
   std::vector<std::string> ids;
-  ASSERT_TRUE(store
-                  ->Scan({.since_ms = 1'700'000'000'123},
-                         [&ids](Record& r) {
-                           ids.push_back(r.id);
-                           return true;
-                         })
-                  .ok());
-  EXPECT_EQ(ids.size(), 3u);
+  auto collect = [&ids](Record& r) {
+    ids.push_back(r.id);
+    return true;
+  };
+  ASSERT_TRUE(store->Scan({.since_ms = 1'700'000'000'123}, collect).ok());
+  std::vector<std::string> expected;
+  for (const Record& r : batch) expected.push_back(r.id);
+  EXPECT_EQ(ids, expected);  // equal times: arrival order
   ids.clear();
-  ASSERT_TRUE(store
-                  ->Scan({.since_ms = 1'700'000'000'124},
-                         [&ids](Record& r) {
-                           ids.push_back(r.id);
-                           return true;
-                         })
-                  .ok());
+  ASSERT_TRUE(store->Scan({.since_ms = 1'700'000'000'124}, collect).ok());
   EXPECT_TRUE(ids.empty());
 }
 
-// Batches go in multi-row statements of kRowsPerInsert; a chunk holding a
-// duplicate falls back to row-by-row inserts without losing its other rows.
-TEST(SqliteStoreTest, MultiRowChunkWithADuplicateKeepsEveryOtherRow) {
+// A batch larger than a chunk goes in several chunks; with kSkipStored a
+// record stored before and a repeat within the batch are skipped across
+// chunk boundaries, and every other record is kept once.
+TEST(SqliteStoreTest, BatchOfSeveralChunksSkipsStoredAndRepeatedIds) {
   TempDir dir;
-  auto store = OpenOrDie(dir.File("ledger.db"));
+  const std::string path = dir.File("ledger.db");
+  auto store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
   std::vector<Record> first{SampleRecord(3)};
   ASSERT_TRUE(store->WriteBatch(first).ok());
   std::vector<Record> batch;
-  for (int i = 0; i < SqliteStore::kRowsPerInsert * 2 + 5; ++i) {
-    Record r = SampleRecord(100 + i);
-    r.ts_ms = 1'700'000'000'000 + i % 4;  // a few records per millisecond
+  const size_t n = SqliteStore::kChunkRecords * 2 + 5;
+  for (size_t i = 0; i < n; ++i) {
+    Record r = SampleRecord(100 + static_cast<int>(i));
+    r.ts_ms = 1'700'000'000'000 + static_cast<int64_t>(i % 4);  // a few per millisecond
     batch.push_back(std::move(r));
   }
-  batch[7] = SampleRecord(3);  // stored before: chunk 1
-  batch[SqliteStore::kRowsPerInsert + 2] = batch[SqliteStore::kRowsPerInsert + 1];  // chunk 2
+  batch[7] = SampleRecord(3);                                                     // stored before
+  batch[SqliteStore::kChunkRecords + 2] = batch[SqliteStore::kChunkRecords + 1];  // repeated
   auto written = store->WriteBatch(batch);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   EXPECT_EQ(*written, batch.size() - 2);
@@ -258,11 +245,84 @@ TEST(SqliteStoreTest, MultiRowChunkWithADuplicateKeepsEveryOtherRow) {
   std::vector<Record> all = ScanAll(*store, true);
   std::set<std::string> ids;
   for (const auto& r : all) ids.insert(r.id);
+  EXPECT_EQ(ids.size(), all.size());
   for (const auto& r : batch) EXPECT_EQ(ids.count(r.id), 1u) << r.id;
   // Scans come back in time order.
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end(),
                              [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; }));
   EXPECT_EQ(*store->WriteBatch(batch), 0u);
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw.db, "SELECT count(*), max(n), sum(n) FROM chunks", -1, &stmt, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_GE(sqlite3_column_int(stmt, 0), 4);  // 1 + at least 3 for the big batch
+  EXPECT_LE(sqlite3_column_int64(stmt, 1), static_cast<int64_t>(SqliteStore::kChunkRecords));
+  EXPECT_EQ(sqlite3_column_int64(stmt, 2), static_cast<int64_t>(batch.size() - 1));
+  sqlite3_finalize(stmt);
+}
+
+// IdCheck::kNew (the writer's queue) looks nothing up: the caller vouches for
+// new ids, so a repeated one is stored again.
+TEST(SqliteStoreTest, NewIdsAreWrittenWithoutALookup) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("ledger.db"));
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch = {SampleRecord(1), SampleRecord(2)};
+  EXPECT_EQ(*store->WriteBatch(batch, IdCheck::kNew), 2u);
+  EXPECT_EQ(*store->WriteBatch(batch, IdCheck::kNew), 2u);
+  EXPECT_EQ(*store->Count(), 4);
+  EXPECT_EQ(*store->WriteBatch(batch), 0u);  // kSkipStored finds them
+}
+
+// Records of one batch more than kMaxChunkSpanMs apart go into separate
+// chunks, and scans and Latest merge chunks of several batches by time
+// (equal times in storage order).
+TEST(SqliteStoreTest, ChunksSplitByTimeSpanAndMergeInTimeOrder) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kBase = 1'700'000'000'000;
+  constexpr int64_t kSpan = SqliteStore::kMaxChunkSpanMs;
+  auto at = [&](std::string id, int64_t ts) {
+    Record r = SampleRecord(1);
+    r.id = std::move(id);
+    r.ts_ms = kBase + ts;
+    return r;
+  };
+  // A long stream finishing with quick requests: 0 and kSpan + 1 apart.
+  std::vector<Record> one = {at("q1", kSpan + 1), at("stream", 0), at("q2", kSpan + 30)};
+  std::vector<Record> two = {at("m1", kSpan + 10), at("m2", kSpan + 30), at("m0", 5)};
+  ASSERT_EQ(*store->WriteBatch(one, IdCheck::kNew), 3u);
+  ASSERT_EQ(*store->WriteBatch(two, IdCheck::kNew), 3u);
+  std::vector<std::string> ids;
+  auto collect = [&ids](Record& r) {
+    ids.push_back(r.id);
+    return true;
+  };
+  ASSERT_TRUE(store->Scan({.since_ms = kBase}, collect).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"stream", "m0", "q1", "m1", "q2", "m2"}));
+  ids.clear();
+  ASSERT_TRUE(store->Scan({.since_ms = kBase + 5}, collect).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"m0", "q1", "m1", "q2", "m2"}));
+  ids.clear();
+  ASSERT_TRUE(store->Scan({.since_ms = kBase + kSpan + 11}, collect).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"q2", "m2"}));
+  auto latest = store->Latest(3);
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ids.clear();
+  for (Record& r : *latest) collect(r);
+  EXPECT_EQ(ids, (std::vector<std::string>{"m1", "q2", "m2"}));
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "SELECT group_concat(n, ',') FROM chunks ORDER BY seq", -1,
+                               &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "1,2,1,2");
+  sqlite3_finalize(stmt);
 }
 
 // A batch is inserted in rowid order, not arrival order: arrival order must
@@ -293,17 +353,33 @@ TEST(SqliteStoreTest, OutOfOrderBatchKeepsTheFirstOfARepeatedId) {
                              [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; }));
 }
 
-TEST(SqliteStoreTest, RecordTimeOutsideTheSlottedRangeIsRejectedWholeBatch) {
+// Any time fits (a clock before 1970 or far ahead is kept, not refused), and
+// the time arithmetic of scans does not overflow at the ends of the range.
+TEST(SqliteStoreTest, AnyRecordTimeIsStoredAndScannedInOrder) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("ledger.db"));
   ASSERT_NE(store, nullptr);
-  std::vector<Record> batch{SampleRecord(1), SampleRecord(2)};
+  std::vector<Record> batch{SampleRecord(1), SampleRecord(2), SampleRecord(3), SampleRecord(4)};
+  batch[0].ts_ms = INT64_MAX;
   batch[1].ts_ms = -5;
-  auto written = store->WriteBatch(batch);
-  ASSERT_FALSE(written.ok());
-  EXPECT_EQ(written.status().message(),
-            "ledger: record " + batch[1].id + " has ts_ms -5 outside 0..8796093022206");
-  EXPECT_EQ(*store->Count(), 0);  // all or nothing
+  batch[2].ts_ms = INT64_MIN;
+  batch[3].ts_ms = 0;
+  ASSERT_EQ(*store->WriteBatch(batch), 4u);
+  EXPECT_EQ(*store->WriteBatch(batch), 0u);
+  std::vector<int64_t> times;
+  ASSERT_TRUE(store
+                  ->Scan({.since_ms = INT64_MIN},
+                         [&times](Record& r) {
+                           times.push_back(r.ts_ms);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(times, (std::vector<int64_t>{INT64_MIN, -5, 0, INT64_MAX}));
+  auto latest = store->Latest(1);
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 1u);
+  EXPECT_EQ((*latest)[0].ts_ms, INT64_MAX);
+  EXPECT_EQ(store->Latest(0)->size(), 0u);
 }
 
 TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
@@ -337,15 +413,14 @@ TEST(SqliteStoreTest, WritesAndReadsBackEveryField) {
   }
 }
 
-// Batches of every chunk size (16, 8, 4, 2, 1 rows per statement) keep every
-// field: defaults, values that repeat from row to row (bound once), values
-// that change back to a default in the same statement slot, and a confidence
-// of 0 (a value, not "none").
+// Batches spanning more than a chunk keep every field: defaults, values that
+// repeat from record to record, values that change back to a default, and a
+// confidence of 0 (a value, not "none").
 TEST(SqliteStoreTest, EveryChunkSizeKeepsEveryFieldAcrossBatches) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("ledger.db"));
   ASSERT_NE(store, nullptr);
-  const int n = SqliteStore::kRowsPerInsert + 8 + 4 + 2 + 1;
+  const int n = static_cast<int>(SqliteStore::kChunkRecords) + 31;
   std::vector<Record> first, second;
   for (int i = 0; i < n; ++i) {
     Record full = SampleRecord(i);
@@ -371,7 +446,7 @@ TEST(SqliteStoreTest, EveryChunkSizeKeepsEveryFieldAcrossBatches) {
 }
 
 // Version-4 (NOT NULL columns, '' and 0 stored) and version-5 (NULL for a
-// default) ledgers are migrated to version 6 (one encoded value per record)
+// default) ledgers are migrated to version 7 (chunks of encoded records)
 // without losing a row or a field, and their records are still recognised as
 // stored.
 TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
@@ -386,7 +461,7 @@ TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
     WriteColumnLayout(path, version, rows);
     auto store = OpenOrDie(path);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(*store->SchemaVersion(), 6);
+    EXPECT_EQ(*store->SchemaVersion(), 7);
     EXPECT_EQ(ScanAll(*store, true), rows);
     EXPECT_EQ(*store->WriteBatch(rows), 0u);
     std::vector<Record> more = {BareRecord(4), SampleRecord(5)};
@@ -396,17 +471,119 @@ TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
     RawDb raw(path);
     sqlite3_stmt* stmt = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(raw.db,
-                                 "SELECT group_concat(name, ',') FROM pragma_table_info('records')",
+                                 "SELECT group_concat(name, ',') FROM pragma_table_info('chunks')",
                                  -1, &stmt, nullptr),
               SQLITE_OK);
     ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "seq,body");
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+                 "seq,min_ts,max_ts,n,body");
     sqlite3_finalize(stmt);
   }
 }
 
-// A stored value that does not decode fails the scan with the record's seq
-// and the cause; a write that probes its slot goes on to the next one.
+// Writes `rows` into a new ledger file in schema 6's layout (a row per
+// record: the encoded record at a time-slotted seq), as that writer would have.
+void WriteVersionSix(const std::string& path, const std::vector<Record>& rows,
+                     const std::vector<std::string>& raw_bodies = {}) {
+  RawDb raw(path);
+  ASSERT_EQ(raw.Exec("CREATE TABLE records (seq INTEGER PRIMARY KEY, body BLOB NOT NULL);"
+                     "PRAGMA user_version = 6;"),
+            SQLITE_OK);
+  sqlite3_stmt* insert = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "INSERT INTO records (seq, body) VALUES (?1, ?2)", -1,
+                               &insert, nullptr),
+            SQLITE_OK);
+  std::string scratch;
+  int64_t last = 0;
+  for (const Record& r : rows) {
+    last = r.ts_ms * (int64_t{1} << 20) + static_cast<int64_t>(Fnv1a64(r.id) & 0xFFFFF);
+    const std::string_view body = EncodeRecord(r, scratch);
+    sqlite3_bind_int64(insert, 1, last);
+    sqlite3_bind_blob(insert, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
+    EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE);
+    sqlite3_reset(insert);
+  }
+  for (const std::string& body : raw_bodies) {
+    sqlite3_bind_int64(insert, 1, ++last);
+    sqlite3_bind_blob(insert, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
+    EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE);
+    sqlite3_reset(insert);
+  }
+  sqlite3_finalize(insert);
+}
+
+// A version-6 ledger (a row per record) is migrated to chunks: every record
+// kept in time order, more than a chunk's worth split into several and
+// records further apart than kMaxChunkSpanMs apart; still deduplicated.
+TEST(SqliteStoreTest, MigratesAVersionSixFileIntoChunks) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  std::vector<Record> rows;
+  for (size_t i = 0; i < SqliteStore::kChunkRecords + 3; ++i) {
+    rows.push_back(i % 3 == 0 ? BareRecord(static_cast<int>(i))
+                              : SampleRecord(static_cast<int>(i)));
+    rows.back().ts_ms = 1'700'000'000'000 + static_cast<int64_t>(i / 4);
+  }
+  Record late = SampleRecord(9999);
+  late.ts_ms = 1'700'000'000'000 + SqliteStore::kMaxChunkSpanMs * 3;
+  rows.push_back(late);
+  WriteVersionSix(path, rows);
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), 7);
+  EXPECT_EQ(ScanAll(*store, true).size(), rows.size());
+  std::vector<Record> sorted = ScanAll(*store, true);
+  std::vector<Record> expected = rows;
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; });
+  // Equal times: the old seq order (the id's slot), so compare as sets per time.
+  ASSERT_EQ(sorted.size(), expected.size());
+  for (size_t i = 0; i < sorted.size(); ++i) EXPECT_EQ(sorted[i].ts_ms, expected[i].ts_ms) << i;
+  std::set<std::string> ids;
+  for (const Record& r : sorted) ids.insert(r.id);
+  EXPECT_EQ(ids.size(), rows.size());
+  EXPECT_EQ(*store->WriteBatch(rows), 0u);
+  EXPECT_EQ(*store->Count(), static_cast<int64_t>(rows.size()));
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db,
+                               "SELECT (SELECT group_concat(n, ',') FROM chunks ORDER BY seq), "
+                               "(SELECT count(*) FROM sqlite_master WHERE name = 'records')",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), ("256,3,1"));
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), 0);
+  sqlite3_finalize(stmt);
+}
+
+// A version-6 row that does not decode stops the migration with its seq and
+// the cause; the file stays at version 6, untouched.
+TEST(SqliteStoreTest, UndecodableVersionSixRowFailsTheMigrationCleanly) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  const Record r = SampleRecord(1);
+  WriteVersionSix(path, {r}, {std::string("\x01\x03r", 3)});
+  auto store = SqliteStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  const int64_t seq =
+      r.ts_ms * (int64_t{1} << 20) + static_cast<int64_t>(Fnv1a64(r.id) & 0xFFFFF) + 1;
+  EXPECT_EQ(store.status().message(), "ledger: " + path +
+                                          ": database file is corrupt (record at seq " +
+                                          std::to_string(seq) + ": record truncated in field id)");
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "SELECT count(*) FROM records", -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
+  sqlite3_finalize(stmt);
+}
+
+// A stored chunk that does not decode fails scans and Latest with the
+// chunk's seq and the cause; a replayed write reading that chunk for stored
+// ids takes the bad record for none of its own (one bad row cannot stop the
+// writer).
 TEST(SqliteStoreTest, UndecodableRecordGivesClearErrorNotACrash) {
   TempDir dir;
   const std::string path = dir.File("ledger.db");
@@ -414,21 +591,33 @@ TEST(SqliteStoreTest, UndecodableRecordGivesClearErrorNotACrash) {
   ASSERT_NE(store, nullptr);
   std::vector<Record> one{SampleRecord(1)};
   ASSERT_TRUE(store->WriteBatch(one).ok());
-  const int64_t seq =
-      one[0].ts_ms * (int64_t{1} << 20) + static_cast<int64_t>(Fnv1a64(one[0].id) & 0xFFFFF);
-  {
-    RawDb raw(path);
-    ASSERT_EQ(raw.Exec("UPDATE records SET body = x'01037265' WHERE seq = " + std::to_string(seq)),
-              SQLITE_OK);
+  struct Case {
+    std::string body;
+    std::string why;
+  };
+  const std::vector<Case> cases = {
+      {"x'01'", ""},  // an empty chunk: no records, no error
+      {"x'0103010372'", "record 0: record truncated in field id"},
+      {"x'01090103'", "chunk truncated in record 0"},
+      {"x'07'", "unknown chunk format 7"},
+      {"x''", "chunk is empty"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.body);
+    {
+      RawDb raw(path);
+      ASSERT_EQ(raw.Exec("UPDATE chunks SET body = " + c.body + " WHERE seq = 1"), SQLITE_OK);
+    }
+    const std::string expected =
+        c.why.empty()
+            ? ""
+            : "ledger: " + path + ": database file is corrupt (chunk at seq 1: " + c.why + ")";
+    auto st = store->Scan({}, [](Record&) { return true; });
+    EXPECT_EQ(st.message(), expected);
+    auto latest = store->Latest(5);
+    EXPECT_EQ(latest.status().message(), expected);
   }
-  const std::string expected = "ledger: " + path + ": database file is corrupt (record at seq " +
-                               std::to_string(seq) + ": record truncated in field id)";
-  auto st = store->Scan({}, [](Record&) { return true; });
-  EXPECT_EQ(st.message(), expected);
-  auto latest = store->Latest(5);
-  EXPECT_EQ(latest.status().message(), expected);
-  // Writing the same id probes that slot: the undecodable row is not taken for
-  // it (nor does it stop the writer); the record goes to the next slot.
+  // The record is no longer readable, so writing it again stores it.
   auto again = store->WriteBatch(one);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(*again, 1u);
@@ -601,12 +790,12 @@ TEST(SqliteStoreTest, NewerSchemaIsRefused) {
   const std::string path = dir.File("ledger.db");
   {
     RawDb raw(path);
-    ASSERT_EQ(raw.Exec("PRAGMA user_version = 7"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 8"), SQLITE_OK);
   }
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().message(), "ledger: " + path +
-                                          ": schema version 7 is newer than this build supports (" +
+                                          ": schema version 8 is newer than this build supports (" +
                                           std::to_string(kLedgerSchemaVersion) + ")");
 }
 

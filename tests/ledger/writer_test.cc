@@ -87,7 +87,8 @@ class FaultyStore final : public Store {
   }
 
   core::Status Migrate() override { return inner_->Migrate(); }
-  core::Result<size_t> WriteBatch(std::span<const Record> records) override {
+  using Store::WriteBatch;
+  core::Result<size_t> WriteBatch(std::span<const Record> records, IdCheck ids) override {
     {
       std::unique_lock lk(mu_);
       ++entered_;
@@ -100,7 +101,7 @@ class FaultyStore final : public Store {
         return core::Unavailable("injected failure");
       }
     }
-    return inner_->WriteBatch(records);
+    return inner_->WriteBatch(records, ids);
   }
   core::Result<int64_t> Count() override { return inner_->Count(); }
   core::Result<std::vector<Record>> Latest(size_t n) override { return inner_->Latest(n); }
