@@ -60,7 +60,7 @@ done
 m_on=$(bench_median "${on[@]}"); m_off=$(bench_median "${off[@]}")
 m_ratio=$(bench_median "${ratio[@]}")
 m_con=$(bench_median "${cpu_on[@]}"); m_coff=$(bench_median "${cpu_off[@]}")
-records=$(sqlite3 "$TMP/data-on/ledger.db" 'select count(*) from records' 2>/dev/null || echo "?")
+records=$(sqlite3 "$TMP/data-on/ledger.db" 'select coalesce(sum(n), 0) from chunks' 2>/dev/null || echo "?")
 echo "| ledger | requests/s (median of $REPS × ${DURATION}s, $CONNS connections) | gateway CPU per request (median) |"
 echo "|---|---|---|"
 echo "| on | $m_on | $m_con us |"

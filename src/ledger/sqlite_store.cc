@@ -239,8 +239,10 @@ constexpr const char* kInsertChunkSql =
 // time order; ties in storage order.
 constexpr const char* kScanSql =
     "SELECT seq, min_ts, body FROM chunks WHERE min_ts >= ?1 ORDER BY min_ts, seq";
-// Chunks that may hold a record with ts_ms in [?1 + span, ?2].
-constexpr const char* kWindowSql = "SELECT seq, body FROM chunks WHERE min_ts BETWEEN ?1 AND ?2";
+// Chunks that may hold a record with ts_ms in [?3, ?2] (?1 = ?3 - span bounds
+// the index range; max_ts is read from the row, the body only for matches).
+constexpr const char* kWindowSql =
+    "SELECT seq, body FROM chunks WHERE min_ts BETWEEN ?1 AND ?2 AND max_ts >= ?3";
 constexpr const char* kLatestSql =
     "SELECT seq, min_ts, body FROM chunks ORDER BY min_ts DESC, seq DESC";
 constexpr const char* kCountSql = "SELECT coalesce(sum(n), 0) FROM chunks";
@@ -759,6 +761,7 @@ core::Status SqliteStore::MarkStored(std::span<const Record> records) {
   if (!stmt.ok()) return stmt.take_status();
   sqlite3_bind_int64(*stmt, 1, SaturatingSub(lo, kMaxChunkSpanMs));
   sqlite3_bind_int64(*stmt, 2, hi);
+  sqlite3_bind_int64(*stmt, 3, lo);
   int rc = 0;
   while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
     ChunkReader reader(ColumnBlob(*stmt, 1));
