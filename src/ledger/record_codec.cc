@@ -199,7 +199,7 @@ core::Status ReadHead(Reader& in, std::string_view& id) {
 
 }  // namespace
 
-std::string_view EncodeRecord(const Record& r, std::string& scratch) {
+std::string_view EncodeRecord(const Record& r, std::string& scratch, bool with_bodies) {
   uint32_t mask = 0;
   auto set = [&mask](bool present, Field f) {
     if (present) mask |= Bit(f);
@@ -234,19 +234,19 @@ std::string_view EncodeRecord(const Record& r, std::string& scratch) {
   set(!r.template_hash.empty() && !hash_hex, kTemplateHashText);
   set(hash_hex, kTemplateHashHex);
   set(!r.route_reason.empty(), kRouteReason);
-  set(!r.request_body.empty(), kRequestBody);
-  set(!r.response_body.empty(), kResponseBody);
-  set(!r.pii_findings.empty(), kPiiFindings);
+  set(with_bodies && !r.request_body.empty(), kRequestBody);
+  set(with_bodies && !r.response_body.empty(), kResponseBody);
+  set(with_bodies && !r.pii_findings.empty(), kPiiFindings);
   set(stages_are_answer, kStagesAreAnsweredBy);
   auto has = [mask](Field f) { return (mask & Bit(f)) != 0; };
 
   // An upper bound: every text's bytes, a varint for every field and length.
   size_t bound = 1 + (4 + kFieldBits) * kMaxVarint + size_t{5} * 8;
-  for (const std::string* s :
-       {&r.id, &r.tenant, &r.task, &r.route, &r.answered_by, &r.provider, &r.model, &r.error_code,
-        &r.template_hash, &r.route_reason, &r.request_body, &r.response_body, &r.pii_findings}) {
+  for (const std::string* s : {&r.id, &r.tenant, &r.task, &r.route, &r.answered_by, &r.provider,
+                               &r.model, &r.error_code, &r.template_hash, &r.route_reason}) {
     bound += s->size();
   }
+  if (with_bodies) bound += r.request_body.size() + r.response_body.size() + r.pii_findings.size();
   if (has(kStagesTried)) {
     for (const std::string& s : r.stages_tried) bound += kMaxVarint + s.size();
   }
@@ -421,6 +421,35 @@ void AppendToChunk(std::string& chunk, std::string_view encoded) {
   char length[kMaxVarint];
   chunk.append(length, PutVarint(length, encoded.size()));
   chunk.append(encoded);
+}
+
+bool HasPayloads(const Record& r) {
+  return !r.request_body.empty() || !r.response_body.empty() || !r.pii_findings.empty();
+}
+
+void AppendPayloadsToChunk(std::string& chunk, const Record& r) {
+  const std::string* texts[] = {&r.request_body, &r.response_body, &r.pii_findings};
+  char length[kMaxVarint];
+  size_t entry = 0;
+  for (const std::string* t : texts) {
+    entry += static_cast<size_t>(PutVarint(length, t->size()) - length) + t->size();
+  }
+  chunk.append(length, PutVarint(length, entry));
+  for (const std::string* t : texts) {
+    chunk.append(length, PutVarint(length, t->size()));
+    chunk.append(*t);
+  }
+}
+
+core::Status DecodePayloads(std::string_view entry, Record& r) {
+  Reader in(entry);
+  if (!in.Text(r.request_body)) return core::InvalidArgument("payloads truncated in request_body");
+  if (!in.Text(r.response_body)) {
+    return core::InvalidArgument("payloads truncated in response_body");
+  }
+  if (!in.Text(r.pii_findings)) return core::InvalidArgument("payloads truncated in pii_findings");
+  if (!in.AtEnd()) return core::InvalidArgument("payloads have trailing bytes");
+  return core::Status::Ok();
 }
 
 ChunkReader::ChunkReader(std::string_view chunk)

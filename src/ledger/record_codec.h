@@ -34,11 +34,12 @@ namespace switchyard::ledger {
 
 inline constexpr unsigned char kRecordFormat = 1;
 
-// Encodes `r` (every field, bodies included) at the start of `scratch` and
-// returns the encoding, valid until `scratch` changes. `scratch` grows when it
-// is too small for a worst case and never shrinks: a buffer reused from record
-// to record is neither reallocated nor zero-filled again.
-std::string_view EncodeRecord(const Record& r, std::string& scratch);
+// Encodes `r` (every field; request_body, response_body and pii_findings only
+// when `with_bodies`) at the start of `scratch` and returns the encoding,
+// valid until `scratch` changes. `scratch` grows when it is too small for a
+// worst case and never shrinks: a buffer reused from record to record is
+// neither reallocated nor zero-filled again.
+std::string_view EncodeRecord(const Record& r, std::string& scratch, bool with_bodies = true);
 
 // Decodes `in` into `r` (every field is assigned). With include_bodies =
 // false, request_body / response_body / pii_findings are left empty.
@@ -70,6 +71,16 @@ inline constexpr unsigned char kChunkFormat = 1;
 void BeginChunk(std::string& chunk);
 // Appends one encoded record (EncodeRecord's result) to `chunk`.
 void AppendToChunk(std::string& chunk, std::string_view encoded);
+
+// Payloads (request_body, response_body, pii_findings) can be kept apart
+// from the records, as a second chunk whose entry k belongs to record k: a
+// scan that does not want them then never reads them. An entry is the three
+// texts, each a varint length and its bytes.
+bool HasPayloads(const Record& r);
+void AppendPayloadsToChunk(std::string& chunk, const Record& r);
+// Sets r's three payload fields from one entry. Errors: InvalidArgument
+// "payloads truncated in <field>", "payloads have trailing bytes".
+core::Status DecodePayloads(std::string_view entry, Record& r);
 
 // Reads a chunk's records in order. Not thread-safe; views point into the
 // chunk passed to the constructor.

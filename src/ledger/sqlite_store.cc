@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <tuple>
 #include <unordered_map>
@@ -208,6 +209,11 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_by_time ON chunks (min_ts);
 )sql",
      MigrationCopy::kIntoChunks, "DROP TABLE records;"},
+    // Payloads (request/response bodies, PII findings) apart from the records
+    // of a chunk: a scan without bodies (stats, tail, the advisor) no longer
+    // reads them. NULL when no record of the chunk has any; chunks written
+    // before keep their bodies inside the records, which still decode.
+    {8, "ALTER TABLE chunks ADD COLUMN payloads BLOB;"},
 };
 
 constexpr int kLatestVersion = kMigrations[std::size(kMigrations) - 1].version;
@@ -234,11 +240,13 @@ constexpr int kColumnsSeqColumn = 29;
 
 // Schema version 7: a row per chunk of records (see record_codec.h).
 constexpr const char* kInsertChunkSql =
-    "INSERT INTO chunks (min_ts, max_ts, n, body) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO chunks (min_ts, max_ts, n, body, payloads) VALUES (?1, ?2, ?3, ?4, ?5)";
 // Chunks that may hold a record with ts_ms >= ?1 (min_ts >= ?1 - span), in
 // time order; ties in storage order.
 constexpr const char* kScanSql =
     "SELECT seq, min_ts, body FROM chunks WHERE min_ts >= ?1 ORDER BY min_ts, seq";
+constexpr const char* kScanWithBodiesSql =
+    "SELECT seq, min_ts, body, payloads FROM chunks WHERE min_ts >= ?1 ORDER BY min_ts, seq";
 // Chunks that may hold a record with ts_ms in [?3, ?2] (?1 = ?3 - span bounds
 // the index range; max_ts is read from the row, the body only for matches).
 constexpr const char* kWindowSql =
@@ -453,6 +461,7 @@ SqliteStore::~SqliteStore() {
   count_.reset();
   latest_.reset();
   scan_.reset();
+  scan_bodies_.reset();
   sqlite3_close_v2(db_);
 }
 
@@ -689,7 +698,7 @@ core::Status SqliteStore::CopyRows(int version) {
 
 size_t SqliteStore::scratch_bytes() const {
   size_t n = scratch_.capacity();
-  for (const Chunk& c : chunks_) n += c.body.capacity();
+  for (const Chunk& c : chunks_) n += c.body.capacity() + c.payloads.capacity();
   return n;
 }
 
@@ -711,12 +720,19 @@ bool StartsNewChunk(int64_t n, size_t bytes, int64_t min_ts, int64_t ts_ms) {
 // A chunk being read by a scan: its bytes (copied out of SQLite, which owns
 // a column's bytes only until the next step) and its current record.
 struct ChunkCursor {
-  explicit ChunkCursor(int64_t seq_in, std::string_view body)
-      : seq(seq_in), bytes(body), reader(bytes) {}
+  ChunkCursor(int64_t seq_in, std::string_view body, const void* payloads, int payloads_bytes)
+      : seq(seq_in), bytes(body), reader(bytes) {
+    if (payloads != nullptr) {
+      payload_bytes.assign(static_cast<const char*>(payloads), static_cast<size_t>(payloads_bytes));
+      payload_reader.emplace(payload_bytes);
+    }
+  }
   int64_t seq;
   std::string bytes;
   ChunkReader reader;  // reads `bytes`: a cursor never moves (held by pointer)
-  size_t index = 0;    // of `current` in the chunk, from 1
+  std::string payload_bytes;
+  std::optional<ChunkReader> payload_reader;  // when the chunk keeps payloads apart
+  size_t index = 0;                           // of `current` in the chunk, from 1
   Record current;
 };
 
@@ -732,10 +748,18 @@ core::Result<bool> Advance(ChunkCursor& c, int64_t since_ms, bool include_bodies
   std::string_view record;
   while (c.reader.Next(record)) {
     ++c.index;
+    std::string_view payloads;  // entry c.index - 1 of the payload chunk, read in step
+    if (c.payload_reader && !c.payload_reader->Next(payloads)) {
+      const core::Status& why = c.payload_reader->status();
+      return core::InvalidArgument("payloads: " +
+                                   (why.ok() ? "no entry for record " + std::to_string(c.index - 1)
+                                             : std::string(why.message())));
+    }
     auto head = ReadEncodedHead(record);
     if (head.ok() && head->ts_ms < since_ms) continue;
     core::Status st =
         head.ok() ? DecodeRecord(record, c.current, include_bodies) : head.take_status();
+    if (st.ok() && include_bodies && c.payload_reader) st = DecodePayloads(payloads, c.current);
     if (!st.ok()) {
       return core::InvalidArgument("record " + std::to_string(c.index - 1) + ": " +
                                    std::string(st.message()));
@@ -783,17 +807,29 @@ core::Status SqliteStore::MarkStored(std::span<const Record> records) {
 void SqliteStore::BuildChunks(std::span<const Record> records) {
   chunk_count_ = 0;
   Chunk* c = nullptr;
+  const Record none;  // an empty payload entry
   for (const auto& [ts_ms, i] : order_) {
     if (!skip_.empty() && skip_[i]) continue;
-    const std::string_view encoded = EncodeRecord(records[i], scratch_);
-    if (c == nullptr || StartsNewChunk(c->n, c->body.size(), c->min_ts, ts_ms)) {
+    const Record& r = records[i];
+    const std::string_view encoded = EncodeRecord(r, scratch_, /*with_bodies=*/false);
+    if (c == nullptr ||
+        StartsNewChunk(c->n, c->body.size() + c->payloads.size(), c->min_ts, ts_ms)) {
       if (chunk_count_ == chunks_.size()) chunks_.emplace_back();
       c = &chunks_[chunk_count_++];
       BeginChunk(c->body);
+      c->has_payloads = false;
       c->min_ts = ts_ms;
       c->n = 0;
     }
     AppendToChunk(c->body, encoded);
+    // Payload entries start with the chunk's first record that has any (the
+    // records before it get empty ones); from then on every record has one.
+    if (!c->has_payloads && HasPayloads(r)) {
+      c->has_payloads = true;
+      BeginChunk(c->payloads);
+      for (int64_t k = 0; k < c->n; ++k) AppendPayloadsToChunk(c->payloads, none);
+    }
+    if (c->has_payloads) AppendPayloadsToChunk(c->payloads, r);
     c->max_ts = ts_ms;
     ++c->n;
   }
@@ -808,6 +844,12 @@ core::Status SqliteStore::InsertChunks() {
     sqlite3_bind_int64(*insert, 2, c.max_ts);
     sqlite3_bind_int64(*insert, 3, c.n);
     sqlite3_bind_blob(*insert, 4, c.body.data(), static_cast<int>(c.body.size()), SQLITE_STATIC);
+    if (c.has_payloads) {
+      sqlite3_bind_blob(*insert, 5, c.payloads.data(), static_cast<int>(c.payloads.size()),
+                        SQLITE_STATIC);
+    } else {
+      sqlite3_bind_null(*insert, 5);
+    }
     const int rc = sqlite3_step(*insert);
     sqlite3_reset(*insert);
     if (rc != SQLITE_DONE) return Error(rc, "cannot insert records");
@@ -828,6 +870,7 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records, Id
       if (store.scratch_.capacity() > kKeptScratchBytes) std::string().swap(store.scratch_);
       for (Chunk& c : store.chunks_) {
         if (c.body.capacity() > kKeptScratchBytes) std::string().swap(c.body);
+        if (c.payloads.capacity() > kKeptScratchBytes) std::string().swap(c.payloads);
       }
     }
   } release{*this};
@@ -872,7 +915,10 @@ core::Status SqliteStore::CopyIntoChunks() {
   int rc = sqlite3_prepare_v2(db_, "SELECT seq, body FROM records ORDER BY seq", -1, &raw, nullptr);
   Stmt select(raw);
   if (rc != SQLITE_OK) return Error(rc, what + "cannot read records");
-  rc = sqlite3_prepare_v2(db_, kInsertChunkSql, -1, &raw, nullptr);
+  // Schema 7 had no payloads column: the records keep their bodies inline.
+  rc = sqlite3_prepare_v2(db_,
+                          "INSERT INTO chunks (min_ts, max_ts, n, body) VALUES (?1, ?2, ?3, ?4)",
+                          -1, &raw, nullptr);
   Stmt insert(raw);
   if (rc != SQLITE_OK) return Error(rc, what + "cannot prepare the copy");
   Chunk c;
@@ -984,7 +1030,9 @@ core::Result<std::vector<Record>> SqliteStore::Latest(size_t n) {
 }
 
 core::Status SqliteStore::Scan(const ScanOptions& options, const std::function<bool(Record&)>& fn) {
-  auto stmt = Prepared(scan_, kScanSql);
+  // Without bodies the payloads column is not read at all.
+  auto stmt = options.include_bodies ? Prepared(scan_bodies_, kScanWithBodiesSql)
+                                     : Prepared(scan_, kScanSql);
   if (!stmt.ok()) return stmt.take_status();
   sqlite3_bind_int64(*stmt, 1, SaturatingSub(options.since_ms, kMaxChunkSpanMs));
   // A merge of the chunks by time: a chunk joins the heap once its min_ts is
@@ -1001,7 +1049,14 @@ core::Status SqliteStore::Scan(const ScanOptions& options, const std::function<b
     }
     if (rc != SQLITE_ROW) return Error(rc, "cannot read records");
     next_min_ts = sqlite3_column_int64(*stmt, 1);
-    next = std::make_unique<ChunkCursor>(sqlite3_column_int64(*stmt, 0), ColumnBlob(*stmt, 2));
+    const void* payloads = nullptr;
+    int payload_bytes = 0;
+    if (options.include_bodies && sqlite3_column_type(*stmt, 3) != SQLITE_NULL) {
+      payloads = sqlite3_column_blob(*stmt, 3);
+      payload_bytes = sqlite3_column_bytes(*stmt, 3);
+    }
+    next = std::make_unique<ChunkCursor>(sqlite3_column_int64(*stmt, 0), ColumnBlob(*stmt, 2),
+                                         payloads, payload_bytes);
     return core::Status::Ok();
   };
   core::Status st = read_ahead();

@@ -44,7 +44,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build creates and expects.
-inline constexpr int kLedgerSchemaVersion = 7;
+inline constexpr int kLedgerSchemaVersion = 8;
 
 // "<data_dir>/ledger.db".
 std::string LedgerDbPath(std::string_view data_dir);
@@ -113,7 +113,7 @@ class SqliteStore final : public Store {
   std::string path_;
   SqliteOptions options_;
   sqlite3* db_;
-  Stmt begin_, commit_, rollback_, insert_, window_, count_, latest_, scan_;
+  Stmt begin_, commit_, rollback_, insert_, window_, count_, latest_, scan_, scan_bodies_;
   // WriteBatch's working state, reused between batches: the records as
   // (ts_ms, index) sorted, which of them to skip, one encode buffer, and the
   // chunks built (chunk_count_ of chunks_ in use).
@@ -121,7 +121,9 @@ class SqliteStore final : public Store {
     int64_t min_ts = 0;
     int64_t max_ts = 0;
     int64_t n = 0;
-    std::string body;
+    std::string body;           // the records, encoded without payloads
+    bool has_payloads = false;  // `payloads` holds an entry per record
+    std::string payloads;
   };
   std::vector<std::pair<int64_t, size_t>> order_;
   std::vector<bool> skip_;

@@ -461,7 +461,7 @@ TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
     WriteColumnLayout(path, version, rows);
     auto store = OpenOrDie(path);
     ASSERT_NE(store, nullptr);
-    EXPECT_EQ(*store->SchemaVersion(), 7);
+    EXPECT_EQ(*store->SchemaVersion(), kLedgerSchemaVersion);
     EXPECT_EQ(ScanAll(*store, true), rows);
     EXPECT_EQ(*store->WriteBatch(rows), 0u);
     std::vector<Record> more = {BareRecord(4), SampleRecord(5)};
@@ -476,7 +476,7 @@ TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
               SQLITE_OK);
     ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
     EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-                 "seq,min_ts,max_ts,n,body");
+                 "seq,min_ts,max_ts,n,body,payloads");
     sqlite3_finalize(stmt);
   }
 }
@@ -530,7 +530,7 @@ TEST(SqliteStoreTest, MigratesAVersionSixFileIntoChunks) {
   WriteVersionSix(path, rows);
   auto store = OpenOrDie(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(*store->SchemaVersion(), 7);
+  EXPECT_EQ(*store->SchemaVersion(), kLedgerSchemaVersion);
   EXPECT_EQ(ScanAll(*store, true).size(), rows.size());
   std::vector<Record> sorted = ScanAll(*store, true);
   std::vector<Record> expected = rows;
@@ -578,6 +578,115 @@ TEST(SqliteStoreTest, UndecodableVersionSixRowFailsTheMigrationCleanly) {
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
   sqlite3_finalize(stmt);
+}
+
+// Payloads go in a column of their own, an entry per record from the
+// chunk's first record that has any; a scan without bodies never reads them.
+TEST(SqliteStoreTest, PayloadsAreKeptApartAndReadOnlyWithBodies) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  std::vector<Record> batch;
+  for (int i = 0; i < 5; ++i) {
+    Record r = BareRecord(i);
+    if (i == 1 || i == 3) {
+      r.request_body = "request-payload-" + std::to_string(i);
+      r.response_body = "response-payload-" + std::to_string(i);
+    }
+    if (i == 3) r.pii_findings = R"({"email":1})";
+    batch.push_back(std::move(r));
+  }
+  ASSERT_EQ(*store->WriteBatch(batch, IdCheck::kNew), 5u);
+  std::vector<Record> plain = {BareRecord(10), BareRecord(11)};
+  ASSERT_EQ(*store->WriteBatch(plain, IdCheck::kNew), 2u);
+  std::vector<Record> expected = batch;
+  expected.insert(expected.end(), plain.begin(), plain.end());
+  EXPECT_EQ(ScanAll(*store, true), expected);
+  for (Record& r : expected) {
+    r.request_body.clear();
+    r.response_body.clear();
+    r.pii_findings.clear();
+  }
+  EXPECT_EQ(ScanAll(*store, false), expected);
+  EXPECT_EQ(*store->Latest(7), expected);
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw.db,
+                         "SELECT group_concat(instr(body, CAST('payload' AS BLOB)) || ':' || "
+                         "coalesce(instr(payloads, CAST('response-payload-3' AS BLOB)) > 0, "
+                         "'null'), ',') FROM (SELECT body, payloads FROM chunks ORDER BY seq)",
+                         -1, &stmt, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  // No payload inside a chunk's records; the second chunk has none at all.
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "0:1,0:null");
+  sqlite3_finalize(stmt);
+}
+
+// A version-7 ledger (bodies inside the records of a chunk) is migrated by
+// adding the payloads column: its records still read back with their bodies.
+TEST(SqliteStoreTest, MigratesAVersionSevenFileKeepingInlineBodies) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  const std::vector<Record> rows = {SampleRecord(1), SampleRecord(2)};
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("CREATE TABLE chunks (seq INTEGER PRIMARY KEY, min_ts INTEGER NOT NULL, "
+                       "max_ts INTEGER NOT NULL, n INTEGER NOT NULL, body BLOB NOT NULL);"
+                       "CREATE INDEX chunks_by_time ON chunks (min_ts);"
+                       "PRAGMA user_version = 7;"),
+              SQLITE_OK);
+    std::string chunk, scratch;
+    BeginChunk(chunk);
+    for (const Record& r : rows) AppendToChunk(chunk, EncodeRecord(r, scratch));
+    sqlite3_stmt* insert = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  raw.db, "INSERT INTO chunks (min_ts, max_ts, n, body) VALUES (?1, ?2, 2, ?3)", -1,
+                  &insert, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_int64(insert, 1, rows[0].ts_ms);
+    sqlite3_bind_int64(insert, 2, rows[1].ts_ms);
+    sqlite3_bind_blob(insert, 3, chunk.data(), static_cast<int>(chunk.size()), SQLITE_STATIC);
+    EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE);
+    sqlite3_finalize(insert);
+  }
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->SchemaVersion(), kLedgerSchemaVersion);
+  EXPECT_EQ(ScanAll(*store, true), rows);
+  EXPECT_EQ(ScanAll(*store, false)[0].request_body, "");
+  EXPECT_EQ(*store->WriteBatch(rows), 0u);
+}
+
+// Payload entries that do not match their records fail the scan with bodies
+// (and only it) naming the chunk and the cause.
+TEST(SqliteStoreTest, MalformedPayloadsGiveClearErrors) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Record r = SampleRecord(1);
+  r.request_body = "question";
+  ASSERT_EQ(*store->WriteBatch(std::vector<Record>{r}), 1u);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"x'01'", "payloads: no entry for record 0"},
+      {"x'0105'", "payloads: chunk truncated in record 0"},
+      {"x'010103'", "record 0: payloads truncated in request_body"},
+      {"x'010400000000'", "record 0: payloads have trailing bytes"},
+  };
+  for (const auto& [payloads, why] : cases) {
+    SCOPED_TRACE(payloads);
+    {
+      RawDb raw(path);
+      ASSERT_EQ(raw.Exec("UPDATE chunks SET payloads = " + payloads), SQLITE_OK);
+    }
+    auto st = store->Scan({.include_bodies = true}, [](Record&) { return true; });
+    EXPECT_EQ(st.message(),
+              "ledger: " + path + ": database file is corrupt (chunk at seq 1: " + why + ")");
+    EXPECT_TRUE(store->Scan({}, [](Record&) { return true; }).ok());
+  }
 }
 
 // A stored chunk that does not decode fails scans and Latest with the
@@ -790,12 +899,12 @@ TEST(SqliteStoreTest, NewerSchemaIsRefused) {
   const std::string path = dir.File("ledger.db");
   {
     RawDb raw(path);
-    ASSERT_EQ(raw.Exec("PRAGMA user_version = 8"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 9"), SQLITE_OK);
   }
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().message(), "ledger: " + path +
-                                          ": schema version 8 is newer than this build supports (" +
+                                          ": schema version 9 is newer than this build supports (" +
                                           std::to_string(kLedgerSchemaVersion) + ")");
 }
 
