@@ -41,6 +41,21 @@ struct RawDb {
   int Exec(const std::string& sql) {
     return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
   }
+  // The first column of the first row of `sql` as text: "NULL" for a NULL,
+  // "no row" / "error: <message>" when there is no value to show.
+  std::string Text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      return std::string("error: ") + sqlite3_errmsg(db);
+    }
+    std::string out = "no row";
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      out = text == nullptr ? "NULL" : text;
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
   sqlite3* db = nullptr;
 };
 
@@ -148,23 +163,12 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
   EXPECT_EQ(*again->Count(), 1);
 
   RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw.db,
-                               "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, "
-                               "name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                               "ORDER BY name)",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   // Migration 7 replaced the row per record (and its table) by chunks and
   // their one time index.
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-               "table chunks,index chunks_by_time");
-  sqlite3_finalize(stmt);
-  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
-  sqlite3_finalize(stmt);
+  EXPECT_EQ(raw.Text("SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, name FROM "
+                     "sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name)"),
+            "table chunks,index chunks_by_time");
+  EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
 }
 
 // Migration 3 adds route_reason to a version-2 file, migration 4 moves the
@@ -252,15 +256,10 @@ TEST(SqliteStoreTest, BatchOfSeveralChunksSkipsStoredAndRepeatedIds) {
                              [](const Record& a, const Record& b) { return a.ts_ms < b.ts_ms; }));
   EXPECT_EQ(*store->WriteBatch(batch), 0u);
   RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(raw.db, "SELECT count(*), max(n), sum(n) FROM chunks", -1, &stmt, nullptr),
-      SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_GE(sqlite3_column_int(stmt, 0), 4);  // 1 + at least 3 for the big batch
-  EXPECT_LE(sqlite3_column_int64(stmt, 1), static_cast<int64_t>(SqliteStore::kChunkRecords));
-  EXPECT_EQ(sqlite3_column_int64(stmt, 2), static_cast<int64_t>(batch.size() - 1));
-  sqlite3_finalize(stmt);
+  EXPECT_GE(std::stoi(raw.Text("SELECT count(*) FROM chunks")), 4);  // 1 + at least 3
+  EXPECT_LE(std::stoll(raw.Text("SELECT max(n) FROM chunks")),
+            static_cast<int64_t>(SqliteStore::kChunkRecords));
+  EXPECT_EQ(raw.Text("SELECT sum(n) FROM chunks"), std::to_string(batch.size() - 1));
 }
 
 // IdCheck::kNew (the writer's queue) looks nothing up: the caller vouches for
@@ -316,13 +315,8 @@ TEST(SqliteStoreTest, ChunksSplitByTimeSpanAndMergeInTimeOrder) {
   for (Record& r : *latest) collect(r);
   EXPECT_EQ(ids, (std::vector<std::string>{"m1", "q2", "m2"}));
   RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "SELECT group_concat(n, ',') FROM chunks ORDER BY seq", -1,
-                               &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "1,2,1,2");
-  sqlite3_finalize(stmt);
+  EXPECT_EQ(raw.Text("SELECT group_concat(n, ',') FROM (SELECT n FROM chunks ORDER BY seq)"),
+            "1,2,1,2");
 }
 
 // A batch is inserted in rowid order, not arrival order: arrival order must
@@ -469,15 +463,8 @@ TEST(SqliteStoreTest, MigratesVersionFourAndFiveFilesKeepingEveryField) {
     EXPECT_EQ(*store->Count(), 5);
 
     RawDb raw(path);
-    sqlite3_stmt* stmt = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(raw.db,
-                                 "SELECT group_concat(name, ',') FROM pragma_table_info('chunks')",
-                                 -1, &stmt, nullptr),
-              SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-                 "seq,min_ts,max_ts,n,body,payloads");
-    sqlite3_finalize(stmt);
+    EXPECT_EQ(raw.Text("SELECT group_concat(name, ',') FROM pragma_table_info('chunks')"),
+              "seq,min_ts,max_ts,n,body,payloads");
   }
 }
 
@@ -545,16 +532,9 @@ TEST(SqliteStoreTest, MigratesAVersionSixFileIntoChunks) {
   EXPECT_EQ(*store->WriteBatch(rows), 0u);
   EXPECT_EQ(*store->Count(), static_cast<int64_t>(rows.size()));
   RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw.db,
-                               "SELECT (SELECT group_concat(n, ',') FROM chunks ORDER BY seq), "
-                               "(SELECT count(*) FROM sqlite_master WHERE name = 'records')",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), ("256,3,1"));
-  EXPECT_EQ(sqlite3_column_int(stmt, 1), 0);
-  sqlite3_finalize(stmt);
+  EXPECT_EQ(raw.Text("SELECT group_concat(n, ',') FROM (SELECT n FROM chunks ORDER BY seq)"),
+            "256,3,1");
+  EXPECT_EQ(raw.Text("SELECT count(*) FROM sqlite_master WHERE name = 'records'"), "0");
 }
 
 // A version-6 row that does not decode stops the migration with its seq and
@@ -572,12 +552,7 @@ TEST(SqliteStoreTest, UndecodableVersionSixRowFailsTheMigrationCleanly) {
                                           ": database file is corrupt (record at seq " +
                                           std::to_string(seq) + ": record truncated in field id)");
   RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw.db, "SELECT count(*) FROM records", -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
-  sqlite3_finalize(stmt);
+  EXPECT_EQ(raw.Text("SELECT count(*) FROM records"), "2");
 }
 
 // Payloads go in a column of their own, an entry per record from the
@@ -611,18 +586,11 @@ TEST(SqliteStoreTest, PayloadsAreKeptApartAndReadOnlyWithBodies) {
   EXPECT_EQ(ScanAll(*store, false), expected);
   EXPECT_EQ(*store->Latest(7), expected);
   RawDb raw(path);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(raw.db,
-                         "SELECT group_concat(instr(body, CAST('payload' AS BLOB)) || ':' || "
-                         "coalesce(instr(payloads, CAST('response-payload-3' AS BLOB)) > 0, "
-                         "'null'), ',') FROM (SELECT body, payloads FROM chunks ORDER BY seq)",
-                         -1, &stmt, nullptr),
-      SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   // No payload inside a chunk's records; the second chunk has none at all.
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "0:1,0:null");
-  sqlite3_finalize(stmt);
+  EXPECT_EQ(raw.Text("SELECT group_concat(instr(body, CAST('payload' AS BLOB)) || ':' || "
+                     "coalesce(instr(payloads, CAST('response-payload-3' AS BLOB)) > 0, 'null'), "
+                     "',') FROM (SELECT body, payloads FROM chunks ORDER BY seq)"),
+            "0:1,0:null");
 }
 
 // A version-7 ledger (bodies inside the records of a chunk) is migrated by
