@@ -5,7 +5,7 @@
 #   bench/thread_cpu.sh [--build-dir DIR] [--duration S] [--conns N] [--ledger true|false]
 #
 # Gateway pinned to CPU 0, wrk and the upstream to CPU 1. Reads
-# /proc/PID/task/*/stat (utime + stime) 1 s into the run and S seconds later,
+# /proc/PID/task/*/stat (utime, stime) 1 s into the run and S seconds later,
 # divides by the requests served in those S seconds (wrk's rate x S). Threads
 # are listed by id (ascending: start order); threads that used no CPU are left
 # out. Every process started here is stopped by PID on exit.
@@ -34,7 +34,7 @@ bench_gateway_toml "$GW_PORT" "$UP_PORT" "$TMP/data" 2 "$LEDGER" > "$TMP/gw.toml
 taskset -c 0 "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 & PIDS+=($!)
 GW=$!
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
-snap() { for t in /proc/"$GW"/task/*; do echo "$(basename "$t") $(awk '{ print $14 + $15 }' "$t/stat")"; done | sort; }
+snap() { for t in /proc/"$GW"/task/*; do echo "$(basename "$t") $(awk '{ print $14, $15 }' "$t/stat")"; done | sort; }
 BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"$((DURATION + 2))s" \
   -s "$HERE/proxy/chat.lua" "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &
 WRK=$!
@@ -43,5 +43,8 @@ wait "$WRK"
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
 echo "ledger=$LEDGER conns=$CONNS requests/s $RPS"
 join "$TMP/s0" "$TMP/s1" | sort -n | awk -v r="$RPS" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" '
-  { d = $3 - $2; if (d > 0) printf "thread %s: %.2f us/request\n", $1, d / hz * 1e6 / (r * s); t += d }
-  END { printf "whole process: %.2f us/request\n", t / hz * 1e6 / (r * s) }'
+  function us(ticks) { return ticks / hz * 1e6 / (r * s) }
+  { u = $4 - $2; k = $5 - $3
+    if (u + k > 0) printf "thread %s: %.2f us/request (user %.2f, sys %.2f)\n", $1, us(u + k), us(u), us(k)
+    tu += u; tk += k }
+  END { printf "whole process: %.2f us/request (user %.2f, sys %.2f)\n", us(tu + tk), us(tu), us(tk) }'
