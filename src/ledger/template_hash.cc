@@ -314,7 +314,16 @@ uint64_t Mix(uint64_t h, std::string_view piece) {
   h = MixWord(h, n);
   uint64_t w = 0;
   if (n < sizeof w) {
-    for (size_t i = 0; i < n; ++i) w = (w << 8) | static_cast<unsigned char>(p[i]);
+    if (n >= 4) {  // two 4-byte loads, overlapping when n < 8
+      uint32_t lo = 0, hi = 0;
+      std::memcpy(&lo, p, sizeof lo);
+      std::memcpy(&hi, p + n - sizeof hi, sizeof hi);
+      w = (uint64_t{hi} << 32) | lo;
+    } else if (n > 0) {
+      w = (uint64_t{static_cast<unsigned char>(p[0])} << 16) |
+          (uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+          static_cast<unsigned char>(p[n - 1]);
+    }
     return MixWord(h, w);
   }
   size_t i = 0;
@@ -327,6 +336,14 @@ uint64_t Mix(uint64_t h, std::string_view piece) {
     h = MixWord(h, w);
   }
   return h;
+}
+
+// A role's share of the fingerprint: its size, first and last byte (enough to
+// tell the known roles apart; the comparison reads the whole role).
+uint64_t RoleWord(std::string_view role) {
+  if (role.empty()) return 0;
+  return (uint64_t{static_cast<unsigned char>(role.front())} << 40) |
+         (uint64_t{static_cast<unsigned char>(role.back())} << 32) | role.size();
 }
 
 // Spreads the fingerprint's high bits into the low bits that pick the slot.
@@ -350,7 +367,7 @@ std::string TemplateHashCache::Hash(const core::ChatRequest& request) {
     const core::Message& m = request.messages[i];
     const std::string_view text = HashedText(m);
     if (i < kInlineTexts) texts[i] = text;
-    fingerprint = Mix(Mix(fingerprint, m.role), text);
+    fingerprint = Mix(MixWord(fingerprint, RoleWord(m.role)), text);
     key_bytes += 2 * sizeof(PieceLength) + m.role.size() + text.size();
   }
   if (key_bytes > kMaxKeyBytes) return PromptTemplateHash(request);
