@@ -204,6 +204,36 @@ TEST(TemplateHashCacheTest, HitAfterAChangedTextGivesTheNewHash) {
   EXPECT_EQ(cache.Hash(Request("m", "You triage tickets.", "Ticket: scanner")), base_hash);
 }
 
+// Conversations longer than the texts Hash() keeps on the stack (8) are
+// compared in full: a change in a late message's frame or role is a new hash.
+TEST(TemplateHashCacheTest, LongConversationsAreComparedToTheirLastMessage) {
+  TemplateHashCache cache;
+  core::ChatRequest base;
+  base.messages.push_back({.role = "system", .content = "You are terse."});
+  for (int i = 0; i < 11; ++i) {
+    base.messages.push_back({.role = i % 2 == 0 ? "user" : "assistant",
+                             .content = "Turn " + std::string(1, char('a' + i)) + ": text"});
+  }
+  const std::string base_hash = PromptTemplateHash(base);
+  ASSERT_EQ(cache.Hash(base), base_hash);
+  ASSERT_EQ(cache.Hash(base), base_hash);
+  core::ChatRequest late_frame = base;
+  late_frame.messages.back().content = "Turn X: text";
+  core::ChatRequest late_role = base;
+  late_role.messages.back().role = "tool";
+  for (const core::ChatRequest& req : {late_frame, late_role}) {
+    const std::string expected = PromptTemplateHash(req);
+    ASSERT_NE(expected, base_hash);
+    EXPECT_EQ(cache.Hash(req), expected);
+    EXPECT_EQ(cache.Hash(req), expected);
+    EXPECT_EQ(cache.Hash(base), base_hash);
+  }
+  // Beyond the frame, a late message's text does not matter.
+  core::ChatRequest late_body = base;
+  late_body.messages.back().content = "Turn k: other text";
+  EXPECT_EQ(cache.Hash(late_body), base_hash);
+}
+
 TEST(TemplateHashCacheTest, ConcurrentCallersGetTheRightHashes) {
   TemplateHashCache cache;
   std::vector<core::ChatRequest> requests;
