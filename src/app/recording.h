@@ -15,10 +15,13 @@ namespace switchyard::app {
 // 400). The prompt-template hash is computed from outcome.request when it was
 // parsed. Pure; call it inside the recorder callback (the Outcome's views are
 // valid only there). Pass the outcome with std::move() when it is not used
-// afterwards: its strings then move into the record instead of being copied.
+// afterwards: its strings then move into the record instead of being copied
+// (and the Outcome itself is neither copied nor moved).
 // With `templates`, the hash comes from that cache (the same value, computed
 // once per distinct prompt template rather than per request).
-ledger::Record ToRecord(gateway::Outcome outcome, const config::LedgerConfig& ledger,
+ledger::Record ToRecord(gateway::Outcome&& outcome, const config::LedgerConfig& ledger,
+                        ledger::TemplateHashCache* templates = nullptr);
+ledger::Record ToRecord(const gateway::Outcome& outcome, const config::LedgerConfig& ledger,
                         ledger::TemplateHashCache* templates = nullptr);
 
 }  // namespace switchyard::app

@@ -1,5 +1,6 @@
 #include "app/usage_metrics.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace switchyard::app {
@@ -25,16 +26,28 @@ UsageMetrics::UsageMetrics(observe::Registry& r)
 
 const UsageMetrics::Series& UsageMetrics::Lookup(std::string_view provider, std::string_view model,
                                                  std::string_view task, std::string_view tenant) {
-  // Small strings: the key fits the SSO buffer or one allocation.
-  std::string key;
-  key.reserve(provider.size() + model.size() + task.size() + tenant.size() + 3);
-  key.append(provider).push_back(kSep);
-  key.append(model).push_back(kSep);
-  key.append(task).push_back(kSep);
-  key.append(tenant);
+  // The key is joined on the stack (on the heap only past kKeyBuffer bytes),
+  // so a hit allocates nothing.
+  constexpr size_t kKeyBuffer = 256;
+  const std::array<std::string_view, 4> parts = {provider, model, task, tenant};
+  size_t size = parts.size() - 1;
+  for (std::string_view p : parts) size += p.size();
+  std::array<char, kKeyBuffer> small;
+  std::string large;
+  char* out = small.data();
+  if (size > small.size()) {
+    large.resize(size);
+    out = large.data();
+  }
+  char* end = out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) *end++ = kSep;
+    end = std::copy(parts[i].begin(), parts[i].end(), end);
+  }
+  const std::string_view key(out, size);
   {
     std::shared_lock lock(mu_);
-    if (auto it = cache_.find(std::string_view(key)); it != cache_.end()) return *it->second;
+    if (auto it = cache_.find(key); it != cache_.end()) return *it->second;
   }
   auto series = std::make_unique<Series>();
   static constexpr std::array<std::string_view, kTypes> kTypeNames = {"input", "cached_input",
@@ -44,7 +57,7 @@ const UsageMetrics::Series& UsageMetrics::Lookup(std::string_view provider, std:
   }
   series->cost = &cost_.WithLabels({provider, model, task, tenant});
   std::unique_lock lock(mu_);
-  auto [it, inserted] = cache_.try_emplace(std::move(key), std::move(series));
+  auto [it, inserted] = cache_.try_emplace(std::string(key), std::move(series));
   return *it->second;
 }
 

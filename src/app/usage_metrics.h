@@ -5,7 +5,8 @@
 // Thread-safety: Add() may be called from every event loop at once. The
 // series of one (provider, model, task, tenant) tuple are looked up in the
 // registry's families once and then kept in a cache read under a shared lock,
-// so a request costs one hash lookup instead of five family lookups.
+// so a request costs one hash lookup instead of five family lookups (with the
+// key joined on the stack: no allocation).
 // Ownership: holds references into the Registry, which must outlive it.
 #pragma once
 

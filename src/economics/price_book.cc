@@ -1,6 +1,7 @@
 #include "economics/price_book.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include <simdjson.h>
@@ -295,10 +296,19 @@ void PriceBook::Reindex(Provider& p) {
 
 const PriceBook::Entry* PriceBook::FindEntryMemo(std::string_view provider,
                                                  std::string_view model) const {
-  std::string key;
-  key.reserve(provider.size() + model.size() + 1);
-  key.append(provider).push_back('\n');
-  key.append(model);
+  constexpr size_t kKeyBuffer = 256;
+  const size_t size = provider.size() + 1 + model.size();
+  std::array<char, kKeyBuffer> small;
+  std::string large;
+  char* out = small.data();
+  if (size > small.size()) {
+    large.resize(size);
+    out = large.data();
+  }
+  char* end = std::copy(provider.begin(), provider.end(), out);
+  *end++ = '\n';
+  std::copy(model.begin(), model.end(), end);
+  const std::string_view key(out, size);
   {
     std::shared_lock lock(memo_->mu);
     auto it = memo_->entries.find(key);
@@ -307,7 +317,7 @@ const PriceBook::Entry* PriceBook::FindEntryMemo(std::string_view provider,
   const Entry* e = FindEntry(provider, model);
   std::unique_lock lock(memo_->mu);
   if (memo_->entries.size() > 4096) memo_->entries.clear();  // bound it under junk names
-  memo_->entries.emplace(std::move(key), e);
+  memo_->entries.emplace(std::string(key), e);
   return e;
 }
 

@@ -160,7 +160,9 @@ class PriceBook {
   // Override(). Behind a pointer so PriceBook stays movable.
   struct Memo {
     std::shared_mutex mu;
-    std::unordered_map<std::string, const Entry*> entries;  // key: provider + '\n' + model
+    // Key: provider + '\n' + model, looked up as a view joined on the stack
+    // (so a hit allocates nothing).
+    std::unordered_map<std::string, const Entry*, TransparentHash, std::equal_to<>> entries;
   };
   const Entry* FindEntryMemo(std::string_view provider, std::string_view model) const;
   std::unique_ptr<Memo> memo_ = std::make_unique<Memo>();

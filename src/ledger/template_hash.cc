@@ -1,8 +1,8 @@
 #include "ledger/template_hash.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
-#include <functional>
 
 namespace switchyard::ledger {
 namespace {
@@ -244,61 +244,168 @@ std::string_view MessageFrame(std::string_view text) {
 
 namespace {
 
-bool WholeText(const std::string& role) {
+bool WholeText(std::string_view role) {
   return role == "system" || role == "developer";
 }
 
-// What PromptTemplateHash() reads of `request`, length-prefixed so that
-// different messages never give the same key.
-void KeyOf(const core::ChatRequest& request, std::string& key) {
-  key.clear();
-  auto put = [&key](std::string_view piece) {
-    const auto n = static_cast<uint32_t>(piece.size());
-    key.append(reinterpret_cast<const char*>(&n), sizeof n);
-    key.append(piece);
-  };
-  for (const auto& m : request.messages) {
-    put(m.role);
-    put(WholeText(m.role) ? std::string_view(m.content) : MessageFrame(m.content));
-  }
+// The part of `m` that PromptTemplateHash() reads.
+std::string_view HashedText(const core::Message& m) {
+  return WholeText(m.role) ? std::string_view(m.content) : MessageFrame(m.content);
 }
 
-}  // namespace
-
-std::string TemplateHashCache::Hash(const core::ChatRequest& request) {
-  std::string key;
-  KeyOf(request, key);
-  if (key.size() > kMaxKeyBytes) return PromptTemplateHash(request);
-  Slot& slot = slots_[std::hash<std::string_view>{}(key) % kSlots];
-  {
-    std::lock_guard lk(slot.mu);
-    if (!slot.hash.empty() && slot.key == key) return slot.hash;
-  }
-  std::string hash = PromptTemplateHash(request);
-  std::lock_guard lk(slot.mu);
-  slot.key = std::move(key);
-  slot.hash = hash;
-  return hash;
-}
-
-std::string PromptTemplateHash(const core::ChatRequest& request) {
-  // FNV-1a over the same bytes as Fnv1a64(shape) with shape = for each
-  // message role ':' masked-frame '\n', fed as they are produced.
+// FNV-1a 64 over what PromptTemplateHash() reads of `request`: for each
+// message role ':' masked-frame '\n', fed as they are produced.
+uint64_t TemplateHashValue(const core::ChatRequest& request) {
   FnvSink h;
   for (const auto& m : request.messages) {
     h.Put(m.role);
     h.Put(':');
-    MaskInto(WholeText(m.role) ? std::string_view(m.content) : MessageFrame(m.content), h);
+    MaskInto(HashedText(m), h);
     h.Put('\n');
   }
+  return h.h;
+}
+
+// `v` as 16 lowercase hex chars.
+std::array<char, 16> HexOf(uint64_t v) {
   static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t v = h.h;
-  std::string out(16, '0');
+  std::array<char, 16> out;
   for (int k = 15; k >= 0; --k) {
     out[static_cast<size_t>(k)] = kHex[v & 0xF];
     v >>= 4;
   }
   return out;
+}
+
+// The cache key: the pieces (role, hashed text of each message), each
+// prefixed with its length, so that different messages never give the same key.
+using PieceLength = uint32_t;
+
+void AppendPiece(std::string& key, std::string_view piece) {
+  const auto n = static_cast<PieceLength>(piece.size());
+  key.append(reinterpret_cast<const char*>(&n), sizeof n);
+  key.append(piece);
+}
+
+// Whether `key` at `pos` holds `piece`; advances `pos` past it if so.
+bool MatchPiece(std::string_view key, size_t& pos, std::string_view piece) {
+  PieceLength n = 0;
+  if (key.size() - pos < sizeof n) return false;
+  std::memcpy(&n, key.data() + pos, sizeof n);
+  pos += sizeof n;
+  if (n != piece.size() || key.size() - pos < n) return false;
+  if (n > 0 && std::memcmp(key.data() + pos, piece.data(), n) != 0) return false;
+  pos += n;
+  return true;
+}
+
+// The fingerprint: a fast 64-bit hash of the pieces read in place, eight
+// bytes at a time (it picks the slot and rejects most misses before the texts
+// are compared; it is never stored, so it may change freely).
+constexpr uint64_t kFingerprintMul = 0x9e3779b97f4a7c15ULL;
+
+uint64_t MixWord(uint64_t h, uint64_t w) {
+  return (std::rotl(h, 23) ^ w) * kFingerprintMul;
+}
+
+uint64_t Mix(uint64_t h, std::string_view piece) {
+  const char* p = piece.data();
+  const size_t n = piece.size();
+  h = MixWord(h, n);
+  uint64_t w = 0;
+  if (n < sizeof w) {
+    if (n >= 4) {  // two 4-byte loads, overlapping when n < 8
+      uint32_t lo = 0, hi = 0;
+      std::memcpy(&lo, p, sizeof lo);
+      std::memcpy(&hi, p + n - sizeof hi, sizeof hi);
+      w = (uint64_t{hi} << 32) | lo;
+    } else if (n > 0) {
+      w = (uint64_t{static_cast<unsigned char>(p[0])} << 16) |
+          (uint64_t{static_cast<unsigned char>(p[n / 2])} << 8) |
+          static_cast<unsigned char>(p[n - 1]);
+    }
+    return MixWord(h, w);
+  }
+  size_t i = 0;
+  for (; i + sizeof w <= n; i += sizeof w) {
+    std::memcpy(&w, p + i, sizeof w);
+    h = MixWord(h, w);
+  }
+  if (i < n) {  // the last 8 bytes, overlapping the previous word
+    std::memcpy(&w, p + n - sizeof w, sizeof w);
+    h = MixWord(h, w);
+  }
+  return h;
+}
+
+// A role's share of the fingerprint: its size, first and last byte (enough to
+// tell the known roles apart; the comparison reads the whole role).
+uint64_t RoleWord(std::string_view role) {
+  if (role.empty()) return 0;
+  return (uint64_t{static_cast<unsigned char>(role.front())} << 40) |
+         (uint64_t{static_cast<unsigned char>(role.back())} << 32) | role.size();
+}
+
+// Spreads the fingerprint's high bits into the low bits that pick the slot.
+uint64_t Avalanche(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
+
+}  // namespace
+
+std::string TemplateHashCache::Hash(const core::ChatRequest& request) {
+  // One pass over the texts in place: their fingerprint and the key's size.
+  // The first kInlineTexts hashed texts are kept for the comparison below.
+  constexpr size_t kInlineTexts = 8;
+  std::array<std::string_view, kInlineTexts> texts;
+  const size_t count = request.messages.size();
+  uint64_t fingerprint = 0;
+  size_t key_bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const core::Message& m = request.messages[i];
+    const std::string_view text = HashedText(m);
+    if (i < kInlineTexts) texts[i] = text;
+    fingerprint = Mix(MixWord(fingerprint, RoleWord(m.role)), text);
+    key_bytes += 2 * sizeof(PieceLength) + m.role.size() + text.size();
+  }
+  if (key_bytes > kMaxKeyBytes) return PromptTemplateHash(request);
+  auto text_of = [&](size_t i) {
+    return i < kInlineTexts ? texts[i] : HashedText(request.messages[i]);
+  };
+  Slot& slot = slots_[Avalanche(fingerprint) % kSlots];
+  {
+    std::lock_guard lk(slot.mu);
+    if (slot.full && slot.fingerprint == fingerprint && slot.key.size() == key_bytes) {
+      // Compare piece by piece with the remembered key (no key is built).
+      size_t pos = 0;
+      bool same = true;
+      for (size_t i = 0; i < count && same; ++i) {
+        same = MatchPiece(slot.key, pos, request.messages[i].role) &&
+               MatchPiece(slot.key, pos, text_of(i));
+      }
+      if (same) return std::string(slot.hash.data(), slot.hash.size());
+    }
+  }
+  const std::array<char, 16> hash = HexOf(TemplateHashValue(request));
+  std::string key;
+  key.reserve(key_bytes);
+  for (size_t i = 0; i < count; ++i) {
+    AppendPiece(key, request.messages[i].role);
+    AppendPiece(key, text_of(i));
+  }
+  std::lock_guard lk(slot.mu);
+  slot.fingerprint = fingerprint;
+  slot.key = std::move(key);
+  slot.hash = hash;
+  slot.full = true;
+  return std::string(hash.data(), hash.size());
+}
+
+std::string PromptTemplateHash(const core::ChatRequest& request) {
+  const std::array<char, 16> hex = HexOf(TemplateHashValue(request));
+  return std::string(hex.data(), hex.size());
 }
 
 }  // namespace switchyard::ledger

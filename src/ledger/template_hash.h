@@ -50,7 +50,9 @@ std::string PromptTemplateHash(const core::ChatRequest& request);
 // messages' frames) equal a remembered one gets its hash without masking
 // again. Returns exactly PromptTemplateHash(request). Fixed size (kSlots
 // entries, direct-mapped by a fast hash of those texts; texts longer than
-// kMaxKeyBytes in total are not remembered). Thread-safe: every slot has its
+// kMaxKeyBytes in total are not remembered). A hit reads the texts in place:
+// it hashes them, then compares them piece by piece with the remembered ones,
+// with no allocation but the returned string. Thread-safe: every slot has its
 // own mutex, so event loops rarely wait on each other. No errors.
 class TemplateHashCache {
  public:
@@ -62,8 +64,10 @@ class TemplateHashCache {
  private:
   struct Slot {
     std::mutex mu;
-    std::string key;   // the texts the hash was computed from (see KeyOf)
-    std::string hash;  // "" while the slot is empty
+    uint64_t fingerprint = 0;     // fast hash of the texts the hash was computed from
+    std::string key;              // those texts, length-prefixed (see AppendPiece)
+    bool full = false;            // false while the slot is empty
+    std::array<char, 16> hash{};  // PromptTemplateHash() of those texts
   };
   std::array<Slot, kSlots> slots_;
 };

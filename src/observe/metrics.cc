@@ -133,10 +133,16 @@ bool IsLabelName(std::string_view name) {
   return true;
 }
 
+// Lexicographic order of label tuples, each value compared once (three-way):
+// std::lexicographical_compare with `<` compared every equal value twice, and
+// a series lookup (std::map::find) runs this per tree node.
 template <typename A, typename B>
 bool LexLess(std::span<A> a, std::span<B> b) {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                      [](std::string_view x, std::string_view y) { return x < y; });
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (const int c = std::string_view(a[i]).compare(std::string_view(b[i])); c != 0) return c < 0;
+  }
+  return a.size() < b.size();
 }
 
 // --- Callback families -------------------------------------------------------

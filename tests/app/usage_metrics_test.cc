@@ -61,6 +61,29 @@ TEST(UsageMetricsTest, SkipsOutcomesThatReachedNoProviderAndCountsEstimates) {
   EXPECT_TRUE(Has(text, "switchyard_usage_estimated_total 1")) << text;
 }
 
+// The series are cached by (provider, model, task, tenant): tuples that differ
+// only in where one label ends and the next begins are different series, also
+// on repeated (cached) lookups.
+TEST(UsageMetricsTest, TuplesThatDifferOnlyInTheirSplitAreSeparateSeries) {
+  observe::Registry registry;
+  UsageMetrics usage(registry);
+  gateway::Outcome a = Answered("t", "x");
+  a.provider = "ab";
+  a.model = "c";
+  gateway::Outcome b = Answered("t", "x");
+  b.provider = "a";
+  b.model = "bc";
+  for (int i = 0; i < 3; ++i) usage.Add(a);
+  usage.Add(b);
+  const std::string text = registry.RenderPrometheus();
+  EXPECT_TRUE(Has(text, R"(switchyard_tokens_total{provider="ab",model="c",task="t",tenant="x",)"
+                        R"(type="input"} 300)"))
+      << text;
+  EXPECT_TRUE(Has(text, R"(switchyard_tokens_total{provider="a",model="bc",task="t",tenant="x",)"
+                        R"(type="input"} 100)"))
+      << text;
+}
+
 TEST(UsageMetricsTest, ConcurrentLoopsAddUpExactly) {
   observe::Registry registry;
   UsageMetrics usage(registry);

@@ -313,6 +313,33 @@ TEST(PriceBookTest, ProvidersMatchByIdRulesFallbackAndPrefix) {
   EXPECT_EQ(matched("unknown", "b-1"), "");
 }
 
+// Lookups are memoised by (provider, model): a repeated lookup gives the first
+// answer, and pairs that differ only in where the provider ends and the model
+// begins are different keys.
+TEST(PriceBookTest, MemoisedLookupsKeepProviderAndModelApart) {
+  auto book = PriceBook::FromJson(R"({"models":[
+    {"provider":"ab","id":"c","match":[{"equals":"c"}],"input":1,"output":1},
+    {"provider":"a","id":"bc","match":[{"equals":"bc"}],"input":2,"output":2}
+  ]})");
+  ASSERT_TRUE(book.ok()) << book.status().message();
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_NE(book->Find("ab", "c"), nullptr);
+    EXPECT_EQ(book->Find("ab", "c")->input, 1.0) << round;
+    ASSERT_NE(book->Find("a", "bc"), nullptr);
+    EXPECT_EQ(book->Find("a", "bc")->input, 2.0) << round;
+    EXPECT_EQ(book->Find("a", "b"), nullptr) << round;
+    EXPECT_EQ(book->Find("abc", ""), nullptr) << round;
+    EXPECT_EQ(book->Cost("ab", "c", {}).matched_model, "ab/c") << round;
+  }
+  // Override() forgets the memoised answers.
+  ModelPrice p;
+  p.provider = "ab";
+  p.id = "c";
+  p.input = 7;
+  book->Override(p);
+  EXPECT_EQ(book->Find("ab", "c")->input, 7.0);
+}
+
 TEST(PriceBookTest, TiersNullPricesAndInconsistentUsage) {
   auto book = PriceBook::FromJson(R"({"models":[
     {"provider":"p","id":"t","match":[{"equals":"t"}],"input":1,"cached_input":null,

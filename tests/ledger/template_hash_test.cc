@@ -165,6 +165,75 @@ TEST(TemplateHashCacheTest, AlwaysEqualsPromptTemplateHash) {
             cache.Hash(Request("m", "S", "Summarise: one")));
 }
 
+// A hit compares the texts in place with the remembered ones: a request that
+// differs from a remembered one in any hashed byte, a role, or the number of
+// messages gets its own hash, also right after the remembered one was hit.
+TEST(TemplateHashCacheTest, HitAfterAChangedTextGivesTheNewHash) {
+  TemplateHashCache cache;
+  const core::ChatRequest base = Request("m", "You triage tickets.", "Ticket: printer");
+  const std::string base_hash = PromptTemplateHash(base);
+  ASSERT_EQ(cache.Hash(base), base_hash);  // miss
+  ASSERT_EQ(cache.Hash(base), base_hash);  // hit
+
+  std::vector<core::ChatRequest> changed;
+  changed.push_back(Request("m", "You triage tickeTs.", "Ticket: printer"));  // same length
+  changed.push_back(Request("m", "You triage tickets!", "Ticket: printer"));  // last byte
+  changed.push_back(Request("m", "You triage tickets", "Ticket: printer"));   // shorter
+  changed.push_back(Request("m", "You triage tickets.", "Tickex: printer"));  // the frame
+  core::ChatRequest developer = base;
+  developer.messages[0].role = "developer";  // a role
+  changed.push_back(developer);
+  core::ChatRequest more = base;
+  more.messages.push_back({.role = "assistant", .content = "Queue: hardware"});
+  changed.push_back(more);
+  core::ChatRequest fewer = base;
+  fewer.messages.pop_back();
+  changed.push_back(fewer);
+  core::ChatRequest empty_frame = base;
+  empty_frame.messages[1].content = "no frame";
+  changed.push_back(empty_frame);
+
+  for (const core::ChatRequest& req : changed) {
+    const std::string expected = PromptTemplateHash(req);
+    ASSERT_NE(expected, base_hash);
+    EXPECT_EQ(cache.Hash(req), expected);  // miss, or a slot holding another key
+    EXPECT_EQ(cache.Hash(req), expected);  // hit
+    EXPECT_EQ(cache.Hash(base), base_hash);
+  }
+  // Text beyond the frame is not compared: still the remembered hash.
+  EXPECT_EQ(cache.Hash(Request("m", "You triage tickets.", "Ticket: scanner")), base_hash);
+}
+
+// Conversations longer than the texts Hash() keeps on the stack (8) are
+// compared in full: a change in a late message's frame or role is a new hash.
+TEST(TemplateHashCacheTest, LongConversationsAreComparedToTheirLastMessage) {
+  TemplateHashCache cache;
+  core::ChatRequest base;
+  base.messages.push_back({.role = "system", .content = "You are terse."});
+  for (int i = 0; i < 11; ++i) {
+    base.messages.push_back({.role = i % 2 == 0 ? "user" : "assistant",
+                             .content = "Turn " + std::string(1, char('a' + i)) + ": text"});
+  }
+  const std::string base_hash = PromptTemplateHash(base);
+  ASSERT_EQ(cache.Hash(base), base_hash);
+  ASSERT_EQ(cache.Hash(base), base_hash);
+  core::ChatRequest late_frame = base;
+  late_frame.messages.back().content = "Turn X: text";
+  core::ChatRequest late_role = base;
+  late_role.messages.back().role = "tool";
+  for (const core::ChatRequest& req : {late_frame, late_role}) {
+    const std::string expected = PromptTemplateHash(req);
+    ASSERT_NE(expected, base_hash);
+    EXPECT_EQ(cache.Hash(req), expected);
+    EXPECT_EQ(cache.Hash(req), expected);
+    EXPECT_EQ(cache.Hash(base), base_hash);
+  }
+  // Beyond the frame, a late message's text does not matter.
+  core::ChatRequest late_body = base;
+  late_body.messages.back().content = "Turn k: other text";
+  EXPECT_EQ(cache.Hash(late_body), base_hash);
+}
+
 TEST(TemplateHashCacheTest, ConcurrentCallersGetTheRightHashes) {
   TemplateHashCache cache;
   std::vector<core::ChatRequest> requests;

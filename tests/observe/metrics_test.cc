@@ -80,6 +80,31 @@ TEST(MetricsTest, WithLabelsReturnsTheSameSeriesForEveryArgumentForm) {
   EXPECT_EQ(family.name(), "c_total");
 }
 
+// Series render in the lexicographic order of their label tuples (a value
+// that is a prefix of another sorts first; the first differing value decides),
+// and a lookup finds the series by any argument form.
+TEST(MetricsTest, SeriesSortByTheirLabelTuplesValueByValue) {
+  Registry registry;
+  auto& family = registry.AddCounter("c_total", "c", {"a", "b"});
+  family.WithLabels({"ab", "a"}).Inc(1);
+  family.WithLabels({"a", "z"}).Inc(2);
+  family.WithLabels({"a", ""}).Inc(3);
+  family.WithLabels({"", "b"}).Inc(4);
+  family.WithLabels({"a", "za"}).Inc(5);
+  family.WithLabels({"B", "a"}).Inc(6);  // 'B' < 'a'
+  std::vector<std::string> strings = {"a", "z"};
+  family.WithLabels(strings).Inc(10);
+  EXPECT_EQ(registry.RenderPrometheus(),
+            "# HELP c_total c\n"
+            "# TYPE c_total counter\n"
+            "c_total{a=\"\",b=\"b\"} 4\n"
+            "c_total{a=\"B\",b=\"a\"} 6\n"
+            "c_total{a=\"a\",b=\"\"} 3\n"
+            "c_total{a=\"a\",b=\"z\"} 12\n"
+            "c_total{a=\"a\",b=\"za\"} 5\n"
+            "c_total{a=\"ab\",b=\"a\"} 1\n");
+}
+
 TEST(MetricsTest, HelpTextEscapesBackslashAndNewlineOnly) {
   Registry registry;
   registry.AddGauge("g", "line one\nback\\slash \"quoted\"");
