@@ -429,16 +429,17 @@ bool HasPayloads(const Record& r) {
 
 void AppendPayloadsToChunk(std::string& chunk, const Record& r) {
   const std::string* texts[] = {&r.request_body, &r.response_body, &r.pii_findings};
-  char length[kMaxVarint];
+  char scratch[kMaxVarint];
   size_t entry = 0;
   for (const std::string* t : texts) {
-    entry += static_cast<size_t>(PutVarint(length, t->size()) - length) + t->size();
+    entry += static_cast<size_t>(PutVarint(scratch, t->size()) - scratch) + t->size();
   }
-  chunk.append(length, PutVarint(length, entry));
-  for (const std::string* t : texts) {
-    chunk.append(length, PutVarint(length, t->size()));
-    chunk.append(*t);
-  }
+  // One resize, then raw writes (an append per piece was ~170 instructions).
+  const size_t at = chunk.size();
+  chunk.resize(at + kMaxVarint + entry);
+  char* p = PutVarint(chunk.data() + at, entry);
+  for (const std::string* t : texts) p = PutText(p, *t);
+  chunk.resize(static_cast<size_t>(p - chunk.data()));
 }
 
 core::Status DecodePayloads(std::string_view entry, Record& r) {

@@ -127,35 +127,40 @@ AsyncWriter::~AsyncWriter() {
 }
 
 void AsyncWriter::Push(Record&& record) {
+  Emplace([&record]() -> Record { return std::move(record); });
+}
+
+std::vector<Record>* AsyncWriter::QueueSlotLocked() {
+  if (stopping_ || queue_size_ >= options_.queue_capacity) return nullptr;
+  if (queue_.empty() || queue_.back().size() >= options_.max_batch) {
+    if (spare_chunks_.empty()) {
+      queue_.emplace_back().reserve(
+          std::min({options_.max_batch, options_.queue_capacity, kMaxChunkReserve}));
+    } else {
+      queue_.push_back(std::move(spare_chunks_.back()));
+      spare_chunks_.pop_back();
+    }
+  }
+  return &queue_.back();
+}
+
+void AsyncWriter::EnqueuedLocked(std::unique_lock<std::mutex>& lk) {
+  ++enqueued_;
+  const size_t depth = ++queue_size_;
+  const bool wake =
+      waiting_ == Waiting::kIdle || (waiting_ == Waiting::kFilling && depth >= batch_trigger_);
+  if (wake) waiting_ = Waiting::kNone;
+  lk.unlock();
+  depth_.store(depth, std::memory_order_relaxed);
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  if (wake) cv_.notify_one();
+}
+
+void AsyncWriter::SpillOne(const Record& record) {
   if (record.id.empty()) {
     assert(false && "ledger record without id");
     rejected_.fetch_add(1, std::memory_order_relaxed);
     return;
-  }
-  {
-    std::unique_lock lk(mu_);
-    if (!stopping_ && queue_size_ < options_.queue_capacity) {
-      if (queue_.empty() || queue_.back().size() >= options_.max_batch) {
-        if (spare_chunks_.empty()) {
-          queue_.emplace_back().reserve(
-              std::min({options_.max_batch, options_.queue_capacity, kMaxChunkReserve}));
-        } else {
-          queue_.push_back(std::move(spare_chunks_.back()));
-          spare_chunks_.pop_back();
-        }
-      }
-      queue_.back().push_back(std::move(record));
-      ++enqueued_;
-      const size_t depth = ++queue_size_;
-      const bool wake =
-          waiting_ == Waiting::kIdle || (waiting_ == Waiting::kFilling && depth >= batch_trigger_);
-      if (wake) waiting_ = Waiting::kNone;
-      lk.unlock();
-      depth_.store(depth, std::memory_order_relaxed);
-      queued_.fetch_add(1, std::memory_order_relaxed);
-      if (wake) cv_.notify_one();
-      return;
-    }
   }
   std::string line;
   AppendRecordJson(line, record);

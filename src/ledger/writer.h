@@ -89,6 +89,11 @@ class AsyncWriter {
   // Hands `record` (id must be non-empty) to the writer. Never blocks on the
   // database, never drops: queue full or writer shut down -> spill file.
   void Push(Record&& record);
+  // As Push(make()), but the record returned by `make` is constructed in its
+  // queue slot (no move of the Record: ~20 strings), while the queue's lock is
+  // held: `make` must be short and must not call into this writer.
+  template <typename Make>
+  void Emplace(Make&& make);
 
   // Waits until every record queued before the call is committed or spilled.
   // Errors: DeadlineExceeded "ledger: flush timed out with <n> records pending".
@@ -125,6 +130,14 @@ class AsyncWriter {
   // counted) on an I/O error.
   bool SpillRecords(std::span<const Record> records);
   bool AppendSpill(const std::string& lines, size_t count);
+  // With mu_ held: the queue chunk a new record goes to, or null when the
+  // queue is full or stopping (the record is then spilled).
+  std::vector<Record>* QueueSlotLocked();
+  // With mu_ held, after a record was appended to QueueSlotLocked()'s chunk:
+  // counts it, releases `lk` and wakes the writer if it waits for it.
+  void EnqueuedLocked(std::unique_lock<std::mutex>& lk);
+  // A record the queue could not take (or without id) goes to the spill file.
+  void SpillOne(const Record& record);
   void WakeIfIdle();
   void SetLastError(std::string message);
 
@@ -176,5 +189,30 @@ class AsyncWriter {
   std::atomic<size_t> depth_{0};
   std::atomic<double> last_batch_ms_{0};
 };
+
+template <typename Make>
+void AsyncWriter::Emplace(Make&& make) {
+  // Converts to the Record `make` returns: emplace_back constructs the slot
+  // from it directly (guaranteed copy elision of the returned prvalue).
+  struct Build {
+    Make& make;
+    operator Record() const { return make(); }  // NOLINT(google-explicit-constructor)
+  };
+  std::unique_lock lk(mu_);
+  if (std::vector<Record>* chunk = QueueSlotLocked()) {
+    const Record& r = chunk->emplace_back(Build{make});
+    if (!r.id.empty()) {
+      EnqueuedLocked(lk);
+      return;
+    }
+    Record rejected = std::move(chunk->back());
+    chunk->pop_back();
+    lk.unlock();
+    SpillOne(rejected);
+    return;
+  }
+  lk.unlock();
+  SpillOne(make());
+}
 
 }  // namespace switchyard::ledger
