@@ -169,6 +169,7 @@ TEST(SqliteStoreTest, CreatesDirectoryAndSchemaAndMigrationIsIdempotent) {
                      "sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name)"),
             "table chunks,index chunks_by_time");
   EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.Text("PRAGMA page_size"), "16384");  // a new file's page size
 }
 
 // Migration 3 adds route_reason to a version-2 file, migration 4 moves the
