@@ -66,15 +66,15 @@ double PriceAccounting::CostUsd(const config::ProviderConfig& provider, std::str
                                 const core::Usage& usage, bool* priced) const {
   economics::CostBreakdown cost;
   if (self_hosted_.count(provider.name) != 0) {
-    cost = book_.Cost("selfhosted:" + provider.name, "*", usage);
+    cost = book_.CostFigures("selfhosted:" + provider.name, "*", usage);
   } else if (provider.owned) {
     cost = {};  // owned, no hourly price configured: unpriced, never an API list price
   } else if (!provider.price_as.empty()) {
     const size_t slash = provider.price_as.find('/');
-    cost = book_.Cost(std::string_view(provider.price_as).substr(0, slash),
-                      std::string_view(provider.price_as).substr(slash + 1), usage);
+    cost = book_.CostFigures(std::string_view(provider.price_as).substr(0, slash),
+                             std::string_view(provider.price_as).substr(slash + 1), usage);
   } else {
-    cost = book_.Cost(provider.name, model, usage);
+    cost = book_.CostFigures(provider.name, model, usage);
   }
   if (priced != nullptr) *priced = cost.priced;
   return cost.total_usd;

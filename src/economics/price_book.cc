@@ -442,12 +442,23 @@ const ModelPrice* PriceBook::Find(std::string_view provider, std::string_view mo
 
 CostBreakdown PriceBook::Cost(std::string_view provider, std::string_view model,
                               const core::Usage& usage) const {
-  CostBreakdown out;
   const Entry* e = FindEntryMemo(provider, model);
-  if (e == nullptr) return out;
-  out.matched_model =
-      e->price.provider.empty() ? e->price.id : Cat(e->price.provider, "/", e->price.id);
-  if (!e->priced) return out;
+  CostBreakdown out = FiguresFor(e, usage);
+  if (e != nullptr) {
+    out.matched_model =
+        e->price.provider.empty() ? e->price.id : Cat(e->price.provider, "/", e->price.id);
+  }
+  return out;
+}
+
+CostBreakdown PriceBook::CostFigures(std::string_view provider, std::string_view model,
+                                     const core::Usage& usage) const {
+  return FiguresFor(FindEntryMemo(provider, model), usage);
+}
+
+CostBreakdown PriceBook::FiguresFor(const Entry* e, const core::Usage& usage) {
+  CostBreakdown out;
+  if (e == nullptr || !e->priced) return out;
   const ModelPrice& mp = e->price;
   double input = mp.input, cached = mp.cached_input, write = mp.cache_write, output = mp.output;
   for (const PriceTier& t : mp.tiers) {

@@ -121,6 +121,10 @@ class PriceBook {
   // each divided by 1e6. Unknown model: priced = false and every cost 0.
   CostBreakdown Cost(std::string_view provider, std::string_view model,
                      const core::Usage& usage) const;
+  // Cost() without matched_model (left empty): no allocation, for the
+  // request path, which needs only the figures.
+  CostBreakdown CostFigures(std::string_view provider, std::string_view model,
+                            const core::Usage& usage) const;
 
   const PriceBookInfo& info() const { return info_; }
 
@@ -130,6 +134,8 @@ class PriceBook {
     internal::MatchList match;
     bool priced = true;  // false: the source has no per-token price for it
   };
+  // The figures of Cost() for `e` (null: unknown model, all 0).
+  static CostBreakdown FiguresFor(const Entry* e, const core::Usage& usage);
   struct TransparentHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

@@ -112,6 +112,8 @@ struct Gateway::LoopState {
   };
   std::unordered_map<std::string, AnsweredSeries> answered;
   std::string series_key;  // scratch for lookups
+  // The attempts{provider, "ok"} series per provider, looked up once per loop.
+  std::unordered_map<std::string, observe::Counter*> attempts_ok;
   // Egress audit: hashes the bodies sent to providers that are not owned.
   guard::Sha256Hasher sha256;
 };
@@ -712,7 +714,13 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       if (result.ok()) {
         target.breaker->RecordSuccess();
         policies_->latency().Record(pcfg.name, MsSince(attempt_start, Clock::now()));
-        metrics_->attempts.WithLabels({pcfg.name, "ok"}).Inc();
+        auto ok = loop.attempts_ok.find(pcfg.name);
+        if (ok == loop.attempts_ok.end()) {
+          ok =
+              loop.attempts_ok.emplace(pcfg.name, &metrics_->attempts.WithLabels({pcfg.name, "ok"}))
+                  .first;
+        }
+        ok->second->Inc();
         outcome.answered_by = target.label;
         outcome.provider = pcfg.name;
         outcome.model = result->model.empty() ? target.model : result->model;

@@ -158,6 +158,34 @@ TEST_F(EmbeddedPriceBookTest, ReasoningTokensBilledOnceAsOutput) {
   EXPECT_NEAR(same.total_usd, c.total_usd, 1e-12);
 }
 
+// CostFigures (the request path's call) gives Cost()'s figures without the
+// matched model's name, for priced, tiered, cached and unknown models alike.
+TEST_F(EmbeddedPriceBookTest, CostFiguresAreCostsWithoutTheName) {
+  struct Case {
+    std::string provider, model;
+    core::Usage usage;
+  };
+  const std::vector<Case> cases = {
+      {"openai", "gpt-4o-mini", MakeUsage(10000, 500, 8000)},
+      {"google", "gemini-2.5-pro", MakeUsage(200001, 1000, 100000)},
+      {"anthropic", "claude-3-5-haiku-20241022", MakeUsage(6000, 500, 2000, 3000)},
+      {"openai", "no-such-model", MakeUsage(10, 10)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.model);
+    const CostBreakdown full = book().Cost(c.provider, c.model, c.usage);
+    const CostBreakdown figures = book().CostFigures(c.provider, c.model, c.usage);
+    EXPECT_EQ(figures.matched_model, "");
+    EXPECT_EQ(figures.priced, full.priced);
+    EXPECT_EQ(figures.input_usd, full.input_usd);
+    EXPECT_EQ(figures.cached_input_usd, full.cached_input_usd);
+    EXPECT_EQ(figures.cache_write_usd, full.cache_write_usd);
+    EXPECT_EQ(figures.output_usd, full.output_usd);
+    EXPECT_EQ(figures.total_usd, full.total_usd);
+  }
+  EXPECT_GT(book().CostFigures("openai", "gpt-4o-mini", MakeUsage(1000, 1000)).total_usd, 0);
+}
+
 TEST_F(EmbeddedPriceBookTest, DatedAndDecoratedNamesMatch) {
   struct Case {
     const char* provider;
