@@ -875,9 +875,9 @@ TEST(SqliteStoreTest, NewerSchemaIsRefused) {
   }
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().message(), "ledger: " + path +
-                                          ": schema version 10 is newer than this build supports (" +
-                                          std::to_string(kLedgerSchemaVersion) + ")");
+  EXPECT_EQ(store.status().message(),
+            "ledger: " + path + ": schema version 10 is newer than this build supports (" +
+                std::to_string(kLedgerSchemaVersion) + ")");
 }
 
 TEST(SqliteStoreTest, ReadOnlyOpensACurrentLedgerAndRefusesWrites) {
