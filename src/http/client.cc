@@ -269,7 +269,6 @@ std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origi
       conn->Close();
       continue;
     }
-    if (now - conn->idle_since < options_.check_idle_after) return conn;
     // An idle connection with something to read has been closed (EOF) or is
     // misbehaving; either way it cannot carry a new request.
     char byte = 0;
@@ -372,10 +371,7 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
         co_return core::Cancelled("request to " + origin.Key() +
                                   " cancelled: the client went away");
       }
-      if (reused && attempt == 0 && IsStaleConnection(ec)) {
-        ++stale_retries_;
-        continue;
-      }
+      if (reused && attempt == 0 && IsStaleConnection(ec)) continue;
       if (IsTimeout(ec)) {
         co_return core::DeadlineExceeded("no response from " + origin.Key() + " within " +
                                          std::to_string(req.first_byte_timeout.count()) + " ms");

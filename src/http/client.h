@@ -36,14 +36,7 @@ namespace switchyard::http {
 struct ClientOptions {
   size_t max_idle_per_origin = 64;                   // pooled idle connections per origin
   std::chrono::milliseconds idle_keepalive{30'000};  // drop pooled connections idle longer
-  // A pooled connection idle at least this long is checked before reuse (a
-  // non-blocking one-byte MSG_PEEK: closed by the upstream?). One reused
-  // sooner is not (a busy gateway reuses within microseconds; the check was
-  // one syscall per request): if the upstream did close it, the send fails
-  // before any response byte and the request goes once more on a fresh
-  // connection, as for any stale connection.
-  std::chrono::milliseconds check_idle_after{100};
-  std::chrono::seconds dns_ttl{30};  // cache of resolved addresses
+  std::chrono::seconds dns_ttl{30};                  // cache of resolved addresses
 };
 
 struct UpstreamRequest {
@@ -99,8 +92,6 @@ class UpstreamClient {
 
   size_t idle_connections() const;
   uint64_t connections_opened() const { return connections_opened_; }
-  // Requests sent again on a fresh connection because a pooled one was stale.
-  uint64_t stale_retries() const { return stale_retries_; }
 
   // What a TLS context trusts.
   enum class TrustStore {
@@ -141,7 +132,6 @@ class UpstreamClient {
   };
   std::unordered_map<Origin, std::vector<std::unique_ptr<UpstreamConnection>>, OriginHash> idle_;
   uint64_t connections_opened_ = 0;
-  uint64_t stale_retries_ = 0;
 };
 
 }  // namespace switchyard::http

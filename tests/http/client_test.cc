@@ -335,33 +335,6 @@ TEST_F(ClientTest, ConnectionClosedWhileIdleInThePoolIsReplaced) {
   EXPECT_EQ(server.accepted(), 3);
 }
 
-// Reused at once, a pooled connection is not checked (no syscall): the
-// upstream's close shows as a stale connection and the request is sent again
-// on a fresh one. Idle past check_idle_after, the check finds it closed and
-// nothing is sent on it.
-TEST_F(ClientTest, OnlyConnectionsIdleForAWhileAreCheckedBeforeReuse) {
-  for (const auto after : {milliseconds(60'000), milliseconds(0)}) {
-    SCOPED_TRACE(after.count());
-    OneShotServer server;
-    const Origin origin = OriginFor(server.port());
-    client_ =
-        std::make_unique<UpstreamClient>(ctx_, *tls_, ClientOptions{.check_idle_after = after});
-    for (int i = 0; i < 3; ++i) {
-      UpstreamRequest req;
-      req.origin = &origin;
-      req.method = "GET";
-      req.target = "/";
-      // The server closes after its reply; give its FIN time to arrive.
-      std::this_thread::sleep_for(milliseconds(20));
-      Fetched f = Fetch(req);
-      ASSERT_TRUE(f.status.ok()) << "request " << i << ": " << f.status.ToString();
-      EXPECT_EQ(f.body, "ok");
-    }
-    EXPECT_EQ(server.accepted(), 3);  // a stale attempt reaches no new connection
-    EXPECT_EQ(client_->stale_retries(), after.count() == 0 ? 0u : 2u);
-  }
-}
-
 TEST_F(ClientTest, StreamedBodyArrivesPieceByPiece) {
   FakeUpstream up;
   up.Enqueue(SseResponse({"data: a\n\n", "data: b\n\n", "data: c\n\n"}, milliseconds(40)));
