@@ -348,8 +348,7 @@ int RunServe(const ServeOptions& options) {
   gw->set_recorder([&usage_metrics, &template_hashes, w = writer.get(),
                     &lcfg = cfg->ledger](gateway::Outcome& o) {
     usage_metrics.Add(o);
-    // Built in its queue slot: no move of the Record afterwards.
-    if (w != nullptr) w->Emplace([&] { return ToRecord(std::move(o), lcfg, &template_hashes); });
+    if (w != nullptr) w->Push(ToRecord(std::move(o), lcfg, &template_hashes));
   });
 
   http::ServerOptions so;

@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -833,6 +834,7 @@ void SqliteStore::BuildChunks(std::span<const Record> records) {
       if (chunk_count_ == chunks_.size()) chunks_.emplace_back();
       c = &chunks_[chunk_count_++];
       BeginChunk(c->body);
+      c->payloads.clear();  // a reused slot's last payloads must not count
       c->has_payloads = false;
       c->min_ts = ts_ms;
       c->n = 0;
@@ -909,11 +911,17 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records, Id
     if (window_) sqlite3_reset(window_.get());
     return st;
   };
-  if (ids == IdCheck::kSkipStored) {
-    if (core::Status st = MarkStored(records); !st.ok()) return rollback(st);
-    BuildChunks(records);
+  // Inside the transaction nothing may escape without a rollback (bad_alloc
+  // while encoding large bodies would leave the transaction open for good).
+  try {
+    if (ids == IdCheck::kSkipStored) {
+      if (core::Status st = MarkStored(records); !st.ok()) return rollback(st);
+      BuildChunks(records);
+    }
+    if (core::Status st = InsertChunks(); !st.ok()) return rollback(st);
+  } catch (const std::exception& e) {
+    return rollback(core::Internal("ledger: " + path_ + ": cannot write a batch: " + e.what()));
   }
-  if (core::Status st = InsertChunks(); !st.ok()) return rollback(st);
   auto commit = Prepared(commit_, "COMMIT");
   if (!commit.ok()) return rollback(commit.take_status());
   rc = sqlite3_step(*commit);

@@ -38,8 +38,8 @@ class Store {
 
   // Inserts `records` in ONE transaction, all or nothing, and returns how many
   // were newly inserted. With IdCheck::kSkipStored a record whose id is
-  // already stored, or repeated earlier in the batch, is skipped (idempotent
-  // replay). With IdCheck::kNew the caller guarantees the ids are new (the
+  // already stored with the same ts_ms, or repeated earlier in the batch, is
+  // skipped (idempotent replay). With IdCheck::kNew the caller guarantees the ids are new (the
   // writer's queue: ids made by the gateway) and nothing is looked up; a
   // repeated id is then stored twice.
   virtual core::Result<size_t> WriteBatch(std::span<const Record> records, IdCheck ids) = 0;

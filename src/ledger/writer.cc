@@ -127,7 +127,16 @@ AsyncWriter::~AsyncWriter() {
 }
 
 void AsyncWriter::Push(Record&& record) {
-  Emplace([&record]() -> Record { return std::move(record); });
+  std::unique_lock lk(mu_);
+  if (!record.id.empty()) {
+    if (std::vector<Record>* chunk = QueueSlotLocked()) {
+      chunk->push_back(std::move(record));
+      EnqueuedLocked(lk);
+      return;
+    }
+  }
+  lk.unlock();
+  SpillOne(record);
 }
 
 std::vector<Record>* AsyncWriter::QueueSlotLocked() {

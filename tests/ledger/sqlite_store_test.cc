@@ -597,6 +597,24 @@ TEST(SqliteStoreTest, PayloadsAreKeptApartAndReadOnlyWithBodies) {
             "0:1,0:null");
 }
 
+// A chunk slot reused by the next batch starts with no payload bytes: the
+// last batch's payloads (kept for reuse) do not count towards its size.
+TEST(SqliteStoreTest, AReusedChunkSlotDoesNotCountTheLastBatchsPayloads) {
+  TempDir dir;
+  const std::string path = dir.File("ledger.db");
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  Record big = BareRecord(0);
+  big.request_body.assign(SqliteStore::kChunkBytes + 1000, 'x');  // kept (< kKeptScratchBytes)
+  ASSERT_EQ(*store->WriteBatch(std::vector<Record>{big}, IdCheck::kNew), 1u);
+  std::vector<Record> bare;
+  for (int i = 1; i <= 10; ++i) bare.push_back(BareRecord(i));
+  ASSERT_EQ(*store->WriteBatch(bare, IdCheck::kNew), 10u);
+  RawDb raw(path);
+  EXPECT_EQ(raw.Text("SELECT group_concat(n, ',') FROM (SELECT n FROM chunks ORDER BY seq)"),
+            "1,10");
+}
+
 // A version-7 ledger (bodies inside the records of a chunk) is migrated by
 // adding the payloads column: its records still read back with their bodies.
 TEST(SqliteStoreTest, MigratesAVersionSevenFileKeepingInlineBodies) {
