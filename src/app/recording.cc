@@ -12,10 +12,24 @@ std::string TemplateHashOf(const core::ChatRequest* request, ledger::TemplateHas
 
 }  // namespace
 
-ledger::Record ToRecord(gateway::Outcome&& o, const config::LedgerConfig& cfg,
-                        ledger::TemplateHashCache* templates) {
+RecordWork PrepareRecord(const gateway::Outcome& o, const config::LedgerConfig& cfg,
+                         ledger::TemplateHashCache* templates) {
   const bool keep =
       cfg.store_payloads == "all" || (cfg.store_payloads == "errors" && o.status >= 400);
+  return RecordWork{
+      .template_hash = TemplateHashOf(o.request, templates),
+      .request_body = keep ? std::string(o.request_body) : std::string(),
+      .response_body = keep ? std::string(o.response_body) : std::string(),
+  };
+}
+
+ledger::Record ToRecord(gateway::Outcome&& o, const config::LedgerConfig& cfg,
+                        ledger::TemplateHashCache* templates) {
+  RecordWork work = PrepareRecord(o, cfg, templates);
+  return ToRecord(std::move(o), std::move(work));
+}
+
+ledger::Record ToRecord(gateway::Outcome&& o, RecordWork&& work) {
   // Built in place, in the field order of ledger::Record: every string is
   // move-constructed once (no default construction and assignment after).
   return ledger::Record{
@@ -43,10 +57,10 @@ ledger::Record ToRecord(gateway::Outcome&& o, const config::LedgerConfig& cfg,
       .error_code = std::move(o.error_code),
       .escalated = o.escalated,
       .confidence = o.confidence,
-      .template_hash = TemplateHashOf(o.request, templates),
+      .template_hash = std::move(work.template_hash),
       .route_reason = std::move(o.route_reason),
-      .request_body = keep ? std::string(o.request_body) : std::string(),
-      .response_body = keep ? std::string(o.response_body) : std::string(),
+      .request_body = std::move(work.request_body),
+      .response_body = std::move(work.response_body),
       .pii_findings = std::move(o.pii_findings),
   };
 }

@@ -24,4 +24,16 @@ ledger::Record ToRecord(gateway::Outcome&& outcome, const config::LedgerConfig& 
 ledger::Record ToRecord(const gateway::Outcome& outcome, const config::LedgerConfig& ledger,
                         ledger::TemplateHashCache* templates = nullptr);
 
+// The same in two steps, for AsyncWriter::Emplace: RecordWork does what
+// costs (the template hash, copies of the kept bodies) before the writer's
+// lock is taken; the ToRecord overload below only moves strings.
+struct RecordWork {
+  std::string template_hash;
+  std::string request_body;
+  std::string response_body;
+};
+RecordWork PrepareRecord(const gateway::Outcome& outcome, const config::LedgerConfig& ledger,
+                         ledger::TemplateHashCache* templates = nullptr);
+ledger::Record ToRecord(gateway::Outcome&& outcome, RecordWork&& work);
+
 }  // namespace switchyard::app

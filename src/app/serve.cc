@@ -348,7 +348,12 @@ int RunServe(const ServeOptions& options) {
   gw->set_recorder([&usage_metrics, &template_hashes, w = writer.get(),
                     &lcfg = cfg->ledger](gateway::Outcome& o) {
     usage_metrics.Add(o);
-    if (w != nullptr) w->Push(ToRecord(std::move(o), lcfg, &template_hashes));
+    if (w != nullptr) {
+      // The costly part (template hash, kept bodies) outside the writer's
+      // lock; the record is then built from moves in its queue slot.
+      RecordWork work = PrepareRecord(o, lcfg, &template_hashes);
+      w->Emplace([&] { return ToRecord(std::move(o), std::move(work)); });
+    }
   });
 
   http::ServerOptions so;

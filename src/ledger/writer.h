@@ -89,6 +89,13 @@ class AsyncWriter {
   // Hands `record` (id must be non-empty) to the writer. Never blocks on the
   // database, never drops: queue full or writer shut down -> spill file.
   void Push(Record&& record);
+  // As Push(make()), but the record returned by `make` is constructed in its
+  // queue slot (GCC elides the move of the Record, ~20 strings; the standard
+  // does not promise it), while the queue's lock is held: `make` must only
+  // move prepared values (no hashing, no copies of bodies) and must not call
+  // into this writer.
+  template <typename Make>
+  void Emplace(Make&& make);
 
   // Waits until every record queued before the call is committed or spilled.
   // Errors: DeadlineExceeded "ledger: flush timed out with <n> records pending".
@@ -184,5 +191,30 @@ class AsyncWriter {
   std::atomic<size_t> depth_{0};
   std::atomic<double> last_batch_ms_{0};
 };
+
+template <typename Make>
+void AsyncWriter::Emplace(Make&& make) {
+  // Converts to the Record `make` returns: emplace_back constructs the slot
+  // from it (GCC elides the move of the returned prvalue).
+  struct Build {
+    Make& make;
+    operator Record() const { return make(); }  // NOLINT(google-explicit-constructor)
+  };
+  std::unique_lock lk(mu_);
+  if (std::vector<Record>* chunk = QueueSlotLocked()) {
+    const Record& r = chunk->emplace_back(Build{make});
+    if (!r.id.empty()) {
+      EnqueuedLocked(lk);
+      return;
+    }
+    Record rejected = std::move(chunk->back());
+    chunk->pop_back();
+    lk.unlock();
+    SpillOne(rejected);
+    return;
+  }
+  lk.unlock();
+  SpillOne(make());
+}
 
 }  // namespace switchyard::ledger

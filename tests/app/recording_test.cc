@@ -121,6 +121,25 @@ TEST(ToRecordTest, PayloadsFollowStorePayloads) {
   EXPECT_EQ(ToRecord(FullOutcome(&req, 502), cfg), Expected(req, 502, false));
 }
 
+// The two-step form (PrepareRecord outside the writer's lock, then a
+// ToRecord that only moves) gives the same record, payload policy included.
+TEST(ToRecordTest, PreparedInTwoStepsGivesTheSameRecord) {
+  const core::ChatRequest req = Prompt();
+  config::LedgerConfig cfg;
+  ledger::TemplateHashCache cache;
+  for (const char* policy : {"none", "errors", "all"}) {
+    cfg.store_payloads = policy;
+    for (int status : {200, 502}) {
+      gateway::Outcome o = FullOutcome(&req, status);
+      RecordWork work = PrepareRecord(o, cfg, &cache);
+      const bool kept =
+          std::string(policy) == "all" || (std::string(policy) == "errors" && status >= 400);
+      EXPECT_EQ(ToRecord(std::move(o), std::move(work)), Expected(req, status, kept))
+          << policy << " " << status;
+    }
+  }
+}
+
 TEST(ToRecordTest, NoParsedRequestGivesNoTemplateHash) {
   config::LedgerConfig cfg;
   ledger::TemplateHashCache cache;

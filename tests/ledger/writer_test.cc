@@ -139,8 +139,16 @@ TEST(AsyncWriterTest, ConcurrentPushesIntoASmallQueueLoseNothing) {
   constexpr int kPerThread = 2000;
   std::vector<std::thread> producers;
   for (int t = 0; t < kThreads; ++t) {
+    // Half the producers hand over built records, half build them in the
+    // queue slot (Emplace; spilled the same way when the queue is full).
     producers.emplace_back([&writer, t] {
-      for (int i = 0; i < kPerThread; ++i) writer->Push(NumberedRecord(t, i));
+      for (int i = 0; i < kPerThread; ++i) {
+        if (t % 2 == 0) {
+          writer->Push(NumberedRecord(t, i));
+        } else {
+          writer->Emplace([t, i] { return NumberedRecord(t, i); });
+        }
+      }
     });
   }
   EXPECT_TRUE(WaitFor([&] { return writer->Stats().spilled > 0; }));
