@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "core/joined_key.h"
+
 namespace switchyard::app {
 namespace {
 constexpr std::string_view kNone = "none";
@@ -26,25 +28,9 @@ UsageMetrics::UsageMetrics(observe::Registry& r)
 
 const UsageMetrics::Series& UsageMetrics::Lookup(std::string_view provider, std::string_view model,
                                                  std::string_view task, std::string_view tenant) {
-  // The key is joined on the stack (on the heap only past kKeyBuffer bytes),
-  // so a hit allocates nothing.
-  constexpr size_t kKeyBuffer = 256;
-  const std::array<std::string_view, 4> parts = {provider, model, task, tenant};
-  size_t size = parts.size() - 1;
-  for (std::string_view p : parts) size += p.size();
-  std::array<char, kKeyBuffer> small;
-  std::string large;
-  char* out = small.data();
-  if (size > small.size()) {
-    large.resize(size);
-    out = large.data();
-  }
-  char* end = out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i > 0) *end++ = kSep;
-    end = std::copy(parts[i].begin(), parts[i].end(), end);
-  }
-  const std::string_view key(out, size);
+  // The key is joined on the stack, so a hit allocates nothing.
+  const core::JoinedKey joined({provider, model, task, tenant}, kSep);
+  const std::string_view key = joined.view();
   {
     std::shared_lock lock(mu_);
     if (auto it = cache_.find(key); it != cache_.end()) return *it->second;

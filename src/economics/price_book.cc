@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include "core/joined_key.h"
 #include "economics/embedded_prices.h"
 
 namespace switchyard::economics {
@@ -296,19 +297,8 @@ void PriceBook::Reindex(Provider& p) {
 
 const PriceBook::Entry* PriceBook::FindEntryMemo(std::string_view provider,
                                                  std::string_view model) const {
-  constexpr size_t kKeyBuffer = 256;
-  const size_t size = provider.size() + 1 + model.size();
-  std::array<char, kKeyBuffer> small;
-  std::string large;
-  char* out = small.data();
-  if (size > small.size()) {
-    large.resize(size);
-    out = large.data();
-  }
-  char* end = std::copy(provider.begin(), provider.end(), out);
-  *end++ = '\n';
-  std::copy(model.begin(), model.end(), end);
-  const std::string_view key(out, size);
+  const core::JoinedKey joined({provider, model}, '\n');  // on the stack: a hit allocates nothing
+  const std::string_view key = joined.view();
   {
     std::shared_lock lock(memo_->mu);
     auto it = memo_->entries.find(key);
