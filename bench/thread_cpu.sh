@@ -3,6 +3,10 @@
 # writer, egress audit writer), under one wrk run (JSON, bench/proxy/chat.lua).
 #
 #   bench/thread_cpu.sh [--build-dir DIR] [--duration S] [--conns N] [--ledger true|false]
+#                       [--target switchyard|nginx]
+#
+# --target nginx measures the reference instead: nginx as bench/proxy/run.sh runs it
+# (bench_nginx_conf, 2 workers), each worker process listed as a "thread".
 #
 # Gateway pinned to CPU 0, wrk and the upstream to CPU 1. Reads
 # /proc/PID/task/*/stat (utime, stime) 1 s into the run and S seconds later,
@@ -16,12 +20,14 @@ BUILD_DIR="$REPO/build"
 DURATION=8
 CONNS=32
 LEDGER=true
+TARGET=switchyard
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
     --ledger) LEDGER=$2; shift 2 ;;
+    --target) TARGET=$2; shift 2 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -30,18 +36,34 @@ source "$HERE/lib.sh"
 bench_setup thread-cpu "$BUILD_DIR"
 UP_PORT=18601; GW_PORT=18602
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
-bench_gateway_toml "$GW_PORT" "$UP_PORT" "$TMP/data" 2 "$LEDGER" > "$TMP/gw.toml"
-taskset -c 0 "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 & PIDS+=($!)
+case $TARGET in
+  switchyard)
+    bench_gateway_toml "$GW_PORT" "$UP_PORT" "$TMP/data" 2 "$LEDGER" > "$TMP/gw.toml"
+    taskset -c 0 "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 & PIDS+=($!)
+    ;;
+  nginx)
+    command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
+    mkdir -p "$TMP/nginx/logs"
+    bench_nginx_conf "$TMP/nginx" 2 "$GW_PORT" "$UP_PORT" > "$TMP/nginx/nginx.conf"
+    taskset -c 0 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
+      > "$TMP/gw.log" 2>&1 & PIDS+=($!)
+    ;;
+  *) echo "unknown target $TARGET (switchyard|nginx)" >&2; exit 2 ;;
+esac
 GW=$!
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
-snap() { for t in /proc/"$GW"/task/*; do echo "$(basename "$t") $(awk '{ print $14, $15 }' "$t/stat")"; done | sort; }
+tasks() { # the gateway's threads; for nginx, the master's and its workers' threads
+  local p
+  for p in "$GW" $(pgrep -P "$GW" || true); do echo /proc/"$p"/task/*; done
+}
+snap() { for t in $(tasks); do echo "$(basename "$t") $(awk '{ print $14, $15 }' "$t/stat")"; done | sort; }
 BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"$((DURATION + 2))s" \
   -s "$HERE/proxy/chat.lua" "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &
 WRK=$!
 sleep 1; snap > "$TMP/s0"; sleep "$DURATION"; snap > "$TMP/s1"
 wait "$WRK"
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
-echo "ledger=$LEDGER conns=$CONNS requests/s $RPS"
+echo "target=$TARGET ledger=$LEDGER conns=$CONNS requests/s $RPS"
 join "$TMP/s0" "$TMP/s1" | sort -n | awk -v r="$RPS" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" '
   function us(ticks) { return ticks / hz * 1e6 / (r * s) }
   { u = $4 - $2; k = $5 - $3

@@ -4,7 +4,7 @@
 # callgrind's user-space instruction counts do not show.
 #
 #   bench/proxy/syscalls.sh [--build-dir DIR] [--ledger on|off] [--stream 0|1] [--seconds S]
-#                           [--conns N]
+#                           [--conns N] [--target switchyard|nginx]
 #
 # Starts sy_bench_upstream and `switchyard serve` (one event loop), warms it
 # up, attaches `strace -f -c` to the gateway, drives it with wrk (bench/proxy/
@@ -12,11 +12,13 @@
 # per request (calls / requests wrk completed). strace slows every call, so
 # the rate is low and writer threads commit small batches: their calls per
 # request (pwrite64, fcntl, futex) read high; the event loop's do not depend
-# on the rate. Every process started here is stopped by PID on exit.
+# on the rate. --target nginx counts the reference instead (bench_nginx_conf with
+# one worker, strace attached to the worker). Every process started here is
+# stopped by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-BUILD_DIR="$REPO/build"; LEDGER=on; STREAM=0; SECONDS_RUN=2; CONNS=8
+BUILD_DIR="$REPO/build"; LEDGER=on; STREAM=0; SECONDS_RUN=2; CONNS=8; TARGET=switchyard
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
@@ -24,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --stream) STREAM=$2; shift 2 ;;
     --seconds) SECONDS_RUN=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
+    --target) TARGET=$2; shift 2 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -33,21 +36,35 @@ command -v strace >/dev/null || { echo "strace is missing (apt-get install strac
 bench_setup syscalls "$BUILD_DIR"
 UP=19731; GW=19732
 "$UPSTREAM" --port $UP --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
-bench_gateway_toml $GW $UP "$TMP/data" 1 "$([[ $LEDGER == on ]] && echo true || echo false)" \
-  > "$TMP/c.toml"
-"$SY" serve --config "$TMP/c.toml" > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=($GWPID)
+case $TARGET in
+  switchyard)
+    bench_gateway_toml $GW $UP "$TMP/data" 1 "$([[ $LEDGER == on ]] && echo true || echo false)" \
+      > "$TMP/c.toml"
+    "$SY" serve --config "$TMP/c.toml" > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=($GWPID)
+    ;;
+  nginx)
+    command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
+    mkdir -p "$TMP/nginx/logs"
+    bench_nginx_conf "$TMP/nginx" 1 $GW $UP > "$TMP/nginx/nginx.conf"
+    nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
+      > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=($GWPID)
+    ;;
+  *) echo "unknown target $TARGET (switchyard|nginx)" >&2; exit 2 ;;
+esac
 bench_wait_healthy 100 $UP $GW
 drive() {
   BENCH_STREAM=$STREAM BENCH_MODEL=default wrk -t1 -c"$CONNS" -d"$1s" \
     -s "$REPO/bench/proxy/chat.lua" "http://127.0.0.1:$GW"
 }
 drive 1 > /dev/null 2>&1 || true  # warm: connections pooled, buffers grown
-strace -f -c -p $GWPID -o "$TMP/strace.txt" 2> /dev/null & ST=$!
+TRACED=(-p "$GWPID")
+[[ $TARGET == nginx ]] && mapfile -t TRACED < <(pgrep -P "$GWPID" | sed 's/^/-p\n/' | tr -d ' ')
+strace -f -c "${TRACED[@]}" -o "$TMP/strace.txt" 2> /dev/null & ST=$!
 sleep 1
 drive "$SECONDS_RUN" > "$TMP/wrk.txt" 2>&1 || true
 kill -INT $ST; wait $ST || true
 REQS=$(awk '/requests in/{print $1}' "$TMP/wrk.txt")
-echo "ledger=$LEDGER stream=$STREAM conns=$CONNS requests=$REQS (under strace)"
+echo "target=$TARGET ledger=$LEDGER stream=$STREAM conns=$CONNS requests=$REQS (under strace)"
 awk -v n="$REQS" '
   /^% time/ { printf "%-18s %10s %10s %8s\n", "syscall", "calls", "errors", "per req"; next }
   /^-/ || NF < 5 { next }
