@@ -40,14 +40,14 @@ case $TARGET in
   switchyard)
     bench_gateway_toml $GW $UP "$TMP/data" 1 "$([[ $LEDGER == on ]] && echo true || echo false)" \
       > "$TMP/c.toml"
-    "$SY" serve --config "$TMP/c.toml" > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=($GWPID)
+    "$SY" serve --config "$TMP/c.toml" > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=("$GWPID")
     ;;
   nginx)
     command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
     mkdir -p "$TMP/nginx/logs"
     bench_nginx_conf "$TMP/nginx" 1 $GW $UP > "$TMP/nginx/nginx.conf"
     nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
-      > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=($GWPID)
+      > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=("$GWPID")
     ;;
   *) echo "unknown target $TARGET (switchyard|nginx)" >&2; exit 2 ;;
 esac

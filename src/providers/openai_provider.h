@@ -13,14 +13,20 @@
 
 namespace switchyard::providers {
 
+class AnswerReader;
+
 // Splits an upstream SSE byte stream into events and forwards each event's
 // original bytes, except the usage-only chunk when the client did not ask for
 // it. Extracts usage and the finish reason on the way. Pure (no I/O).
 class OpenAiStreamRelay {
  public:
-  // `parser` (optional, must outlive the relay) is reused for the few events
-  // that are parsed; without one the relay makes its own on first use.
-  explicit OpenAiStreamRelay(bool strip_usage_chunk, simdjson::dom::parser* parser = nullptr);
+  // The few events that are parsed (the first, the one with the finish reason,
+  // the usage chunk) are read with `reader` (optional, on demand: ~1.5k
+  // instructions for a chunk where a DOM parse costs ~4k), falling back to a
+  // DOM parse with `parser` (optional; without one the relay makes its own on
+  // first use) for what the reader cannot read. Both must outlive the relay.
+  explicit OpenAiStreamRelay(bool strip_usage_chunk, simdjson::dom::parser* parser = nullptr,
+                             AnswerReader* reader = nullptr);
   ~OpenAiStreamRelay();
 
   // Appends to `out` every event completed by `bytes`.
@@ -50,6 +56,7 @@ class OpenAiStreamRelay {
   std::string data_lines_;  // each event's data, one per line, until usage is seen
   simdjson::dom::parser* parser_;
   std::unique_ptr<simdjson::dom::parser> own_parser_;
+  AnswerReader* reader_;
 };
 
 // What a whole (non-streamed) chat.completion says about itself.
@@ -77,6 +84,10 @@ class AnswerReader {
   // `body` gets simdjson's padding as spare capacity (it may be reallocated;
   // its contents are unchanged). `out` is assigned in full.
   bool Read(std::string& body, OpenAiAnswer& out);
+  // The same for text that cannot be padded in place (an SSE event's data):
+  // copied into a buffer the reader keeps. Reads a chat.completion.chunk
+  // too (choices[0].delta.content as `content`).
+  bool ReadCopy(std::string_view json, OpenAiAnswer& out);
 
  private:
   struct Impl;

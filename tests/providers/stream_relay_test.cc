@@ -42,6 +42,16 @@ std::string Join(const std::vector<std::string>& parts, size_t skip = SIZE_MAX) 
   return out;
 }
 
+// Every test runs twice: the parsed events read by the DOM parse only, and
+// with the loop's on-demand AnswerReader (the gateway's configuration).
+class OpenAiStreamRelayTest : public ::testing::TestWithParam<bool> {
+ protected:
+  AnswerReader* Reader() { return GetParam() ? &reader_ : nullptr; }
+
+ private:
+  AnswerReader reader_;
+};
+
 // Feeds `input` cut at the given offsets, then Finish().
 std::string Relay(OpenAiStreamRelay& relay, std::string_view input,
                   const std::vector<size_t>& cuts) {
@@ -56,23 +66,23 @@ std::string Relay(OpenAiStreamRelay& relay, std::string_view input,
   return out;
 }
 
-TEST(OpenAiStreamRelayTest, KeepsEverythingWhenUsageWasAskedFor) {
+TEST_P(OpenAiStreamRelayTest, KeepsEverythingWhenUsageWasAskedFor) {
   const std::string input = Join(kEvents);
-  OpenAiStreamRelay relay(/*strip_usage_chunk=*/false);
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/false, nullptr, Reader());
   EXPECT_EQ(Relay(relay, input, {}), input);
   EXPECT_EQ(relay.events(), kEvents.size());
   EXPECT_TRUE(relay.saw_done());
 }
 
-TEST(OpenAiStreamRelayTest, StripsOnlyTheUsageChunkWhenAsked) {
+TEST_P(OpenAiStreamRelayTest, StripsOnlyTheUsageChunkWhenAsked) {
   const std::string input = Join(kEvents);
-  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true);
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true, nullptr, Reader());
   EXPECT_EQ(Relay(relay, input, {}), Join(kEvents, kUsageEvent));
 }
 
-TEST(OpenAiStreamRelayTest, ExtractsUsageFinishReasonAndModel) {
+TEST_P(OpenAiStreamRelayTest, ExtractsUsageFinishReasonAndModel) {
   for (bool strip : {false, true}) {
-    OpenAiStreamRelay relay(strip);
+    OpenAiStreamRelay relay(strip, nullptr, Reader());
     Relay(relay, Join(kEvents), {});
     const core::Usage& u = relay.usage();
     EXPECT_TRUE(u.present);
@@ -88,7 +98,7 @@ TEST(OpenAiStreamRelayTest, ExtractsUsageFinishReasonAndModel) {
 // Python servers (vLLM, llama-cpp-python) put spaces after ':' and ','; a
 // "usage": null on every chunk is not usage; content that merely mentions the
 // words is not a key.
-TEST(OpenAiStreamRelayTest, SpacedJsonAndLookAlikeContentAreReadCorrectly) {
+TEST_P(OpenAiStreamRelayTest, SpacedJsonAndLookAlikeContentAreReadCorrectly) {
   const std::vector<std::string> events = {
       "data: {\"id\": \"c1\", \"model\": \"qwen2.5-7b\", \"choices\": [{\"index\": 0, "
       "\"delta\": {\"content\": \"usage finish_reason \\\"usage\\\": 5\"}, "
@@ -101,7 +111,7 @@ TEST(OpenAiStreamRelayTest, SpacedJsonAndLookAlikeContentAreReadCorrectly) {
   };
   std::string input;
   for (const auto& e : events) input += e;
-  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true);
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true, nullptr, Reader());
   const std::string out = Relay(relay, input, {});
   EXPECT_EQ(out, events[0] + events[1] + events[3]);  // the usage-only chunk is stripped
   EXPECT_EQ(relay.model(), "qwen2.5-7b");
@@ -111,13 +121,13 @@ TEST(OpenAiStreamRelayTest, SpacedJsonAndLookAlikeContentAreReadCorrectly) {
   EXPECT_EQ(relay.usage().completion_tokens, 4);
 }
 
-TEST(OpenAiStreamRelayTest, EveryTwoWaySplitGivesTheSameOutput) {
+TEST_P(OpenAiStreamRelayTest, EveryTwoWaySplitGivesTheSameOutput) {
   const std::string input = Join(kEvents);
   for (bool strip : {false, true}) {
-    OpenAiStreamRelay whole(strip);
+    OpenAiStreamRelay whole(strip, nullptr, Reader());
     const std::string expected = Relay(whole, input, {});
     for (size_t cut = 0; cut <= input.size(); ++cut) {
-      OpenAiStreamRelay relay(strip);
+      OpenAiStreamRelay relay(strip, nullptr, Reader());
       ASSERT_EQ(Relay(relay, input, {cut}), expected) << "cut at " << cut << " strip " << strip;
       ASSERT_EQ(relay.usage().prompt_tokens, 19) << "cut at " << cut;
       ASSERT_EQ(relay.finish_reason(), "length") << "cut at " << cut;
@@ -125,7 +135,7 @@ TEST(OpenAiStreamRelayTest, EveryTwoWaySplitGivesTheSameOutput) {
   }
 }
 
-TEST(OpenAiStreamRelayTest, ByteByByteAndIrregularPiecesGiveTheSameOutput) {
+TEST_P(OpenAiStreamRelayTest, ByteByByteAndIrregularPiecesGiveTheSameOutput) {
   const std::string input = Join(kEvents);
   std::vector<size_t> every_byte;
   for (size_t i = 1; i < input.size(); ++i) every_byte.push_back(i);
@@ -134,19 +144,19 @@ TEST(OpenAiStreamRelayTest, ByteByByteAndIrregularPiecesGiveTheSameOutput) {
     irregular.push_back(i);
   }
   for (bool strip : {false, true}) {
-    OpenAiStreamRelay whole(strip);
+    OpenAiStreamRelay whole(strip, nullptr, Reader());
     const std::string expected = Relay(whole, input, {});
-    OpenAiStreamRelay bytes(strip);
+    OpenAiStreamRelay bytes(strip, nullptr, Reader());
     EXPECT_EQ(Relay(bytes, input, every_byte), expected);
     EXPECT_EQ(bytes.events(), kEvents.size());
-    OpenAiStreamRelay pieces(strip);
+    OpenAiStreamRelay pieces(strip, nullptr, Reader());
     EXPECT_EQ(Relay(pieces, input, irregular), expected);
   }
 }
 
-TEST(OpenAiStreamRelayTest, OutputGrowsOnlyByWholeEvents) {
+TEST_P(OpenAiStreamRelayTest, OutputGrowsOnlyByWholeEvents) {
   const std::string input = Join(kEvents);
-  OpenAiStreamRelay relay(false);
+  OpenAiStreamRelay relay(false, nullptr, Reader());
   std::string out;
   for (char c : input) {
     relay.Feed(std::string_view(&c, 1), out);
@@ -157,7 +167,7 @@ TEST(OpenAiStreamRelayTest, OutputGrowsOnlyByWholeEvents) {
   EXPECT_EQ(out, input);
 }
 
-TEST(OpenAiStreamRelayTest, CrLfEventsAreRecognisedAndKeptVerbatim) {
+TEST_P(OpenAiStreamRelayTest, CrLfEventsAreRecognisedAndKeptVerbatim) {
   std::vector<std::string> crlf;
   for (std::string e : kEvents) {
     e.resize(e.size() - 2);
@@ -165,7 +175,7 @@ TEST(OpenAiStreamRelayTest, CrLfEventsAreRecognisedAndKeptVerbatim) {
   }
   const std::string input = Join(crlf);
   for (size_t cut = 0; cut <= input.size(); cut += 7) {
-    OpenAiStreamRelay relay(/*strip_usage_chunk=*/true);
+    OpenAiStreamRelay relay(/*strip_usage_chunk=*/true, nullptr, Reader());
     ASSERT_EQ(Relay(relay, input, {cut}), Join(crlf, kUsageEvent)) << "cut at " << cut;
     ASSERT_EQ(relay.usage().prompt_tokens, 19);
     ASSERT_EQ(relay.finish_reason(), "length");
@@ -173,29 +183,29 @@ TEST(OpenAiStreamRelayTest, CrLfEventsAreRecognisedAndKeptVerbatim) {
   }
 }
 
-TEST(OpenAiStreamRelayTest, CommentsAndEventFieldsPassThrough) {
+TEST_P(OpenAiStreamRelayTest, CommentsAndEventFieldsPassThrough) {
   const std::string input =
       ": keep-alive\n\n"
       "event: message\nid: 7\ndata: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
       "data: [DONE]\n\n";
-  OpenAiStreamRelay relay(true);
+  OpenAiStreamRelay relay(true, nullptr, Reader());
   EXPECT_EQ(Relay(relay, input, {5, 30}), input);
   EXPECT_EQ(relay.events(), 3u);
   EXPECT_FALSE(relay.usage().present);
 }
 
-TEST(OpenAiStreamRelayTest, MultiLineDataIsJoinedForInspection) {
+TEST_P(OpenAiStreamRelayTest, MultiLineDataIsJoinedForInspection) {
   const std::string usage_event =
       "data: {\"choices\":[],\n"
       "data: \"usage\":{\"prompt_tokens\":4,\"completion_tokens\":1}}\n\n";
-  OpenAiStreamRelay relay(true);
+  OpenAiStreamRelay relay(true, nullptr, Reader());
   EXPECT_EQ(Relay(relay, usage_event + "data: [DONE]\n\n", {}), "data: [DONE]\n\n");
   EXPECT_EQ(relay.usage().prompt_tokens, 4);
   EXPECT_EQ(relay.usage().completion_tokens, 1);
 }
 
-TEST(OpenAiStreamRelayTest, FinishFlushesAnUnterminatedLastEvent) {
-  OpenAiStreamRelay relay(false);
+TEST_P(OpenAiStreamRelayTest, FinishFlushesAnUnterminatedLastEvent) {
+  OpenAiStreamRelay relay(false, nullptr, Reader());
   std::string out;
   relay.Feed("data: {\"a\":1}\n\ndata: [DONE]", out);
   EXPECT_EQ(out, "data: {\"a\":1}\n\n");
@@ -207,23 +217,23 @@ TEST(OpenAiStreamRelayTest, FinishFlushesAnUnterminatedLastEvent) {
   EXPECT_EQ(out, "data: {\"a\":1}\n\ndata: [DONE]");
 }
 
-TEST(OpenAiStreamRelayTest, UsageChunkWithChoicesIsKeptEvenWhenStripping) {
+TEST_P(OpenAiStreamRelayTest, UsageChunkWithChoicesIsKeptEvenWhenStripping) {
   // Some servers (vLLM with continuous usage) put usage on content chunks:
   // those carry content and must reach the client.
   const std::string event =
       "data: "
       "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
       "\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1}}\n\n";
-  OpenAiStreamRelay relay(true);
+  OpenAiStreamRelay relay(true, nullptr, Reader());
   EXPECT_EQ(Relay(relay, event, {}), event);
   EXPECT_EQ(relay.usage().completion_tokens, 1);
   EXPECT_EQ(relay.finish_reason(), "stop");
 }
 
-TEST(OpenAiStreamRelayTest, CompletionTextJoinsTheDeltasOfAStreamWithoutUsage) {
+TEST_P(OpenAiStreamRelayTest, CompletionTextJoinsTheDeltasOfAStreamWithoutUsage) {
   std::vector<std::string> no_usage = kEvents;
   no_usage.erase(no_usage.begin() + kUsageEvent);
-  OpenAiStreamRelay relay(true);
+  OpenAiStreamRelay relay(true, nullptr, Reader());
   Relay(relay, Join(no_usage), {17, 400});
   EXPECT_FALSE(relay.usage().present);
   EXPECT_EQ(relay.CompletionText(), "Hello \n\n there");
@@ -317,6 +327,61 @@ TEST(AnswerReaderTest, FalseForWhatItCannotReadToTheEnd) {
     EXPECT_FALSE(reader.Read(body, got));
   }
 }
+
+// A chunk the on-demand reader does not read ("choices" not an array) still
+// gives its usage through the DOM parse; a space before the colon is a key.
+TEST_P(OpenAiStreamRelayTest, UsageInAChunkTheReaderRefusesIsStillRead) {
+  const std::string usage_event =
+      "data: {\"model\": \"m1\", \"choices\": {}, \"usage\" : {\"prompt_tokens\": 5, "
+      "\"completion_tokens\": 6}}\n\n";
+  const std::string input = usage_event + "data: [DONE]\n\n";
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/false, nullptr, Reader());
+  EXPECT_EQ(Relay(relay, input, {}), input);
+  EXPECT_TRUE(relay.usage().present);
+  EXPECT_EQ(relay.usage().prompt_tokens, 5);
+  EXPECT_EQ(relay.usage().completion_tokens, 6);
+  EXPECT_EQ(relay.model(), "m1");
+}
+
+// Keys are found wherever they are: "usage" before "choices" (as some servers
+// order them), "finish_reason" before "delta", and a first "finish_reason"
+// that is a content word does not hide the real one.
+TEST_P(OpenAiStreamRelayTest, KeysAreFoundInAnyOrder) {
+  const std::vector<std::string> events = {
+      "data: {\"usage\":null,\"model\":\"m2\",\"choices\":[{\"finish_reason\":null,"
+      "\"delta\":{\"content\":\"finish_reason usage\"},\"index\":0}]}\n\n",
+      "data: {\"usage\":null,\"choices\":[{\"finish_reason\":\"tool_calls\",\"delta\":{},"
+      "\"index\":0}],\"model\":\"m2\"}\n\n",
+      "data: {\"usage\":{\"completion_tokens\":3,\"prompt_tokens\":2},\"choices\":[],"
+      "\"model\":\"m2\"}\n\n",
+  };
+  OpenAiStreamRelay relay(/*strip_usage_chunk=*/true, nullptr, Reader());
+  EXPECT_EQ(Relay(relay, events[0] + events[1] + events[2], {}), events[0] + events[1]);
+  EXPECT_EQ(relay.model(), "m2");
+  EXPECT_EQ(relay.finish_reason(), "tool_calls");
+  EXPECT_TRUE(relay.usage().present);
+  EXPECT_EQ(relay.usage().prompt_tokens, 2);
+  EXPECT_EQ(relay.usage().completion_tokens, 3);
+}
+
+TEST(AnswerReaderTest, ReadCopyReadsAChunk) {
+  AnswerReader reader;
+  const std::string chunk =
+      R"({"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop"}]})";
+  OpenAiAnswer got;
+  ASSERT_TRUE(reader.ReadCopy(chunk, got));
+  EXPECT_EQ(got.model, "m");
+  EXPECT_EQ(got.finish_reason, "stop");
+  EXPECT_EQ(got.content, "Hi");
+  EXPECT_FALSE(got.usage.present);
+  EXPECT_FALSE(reader.ReadCopy("", got));
+  EXPECT_FALSE(reader.ReadCopy(R"({"model":"m"} trailing)", got));
+}
+
+INSTANTIATE_TEST_SUITE_P(Readers, OpenAiStreamRelayTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OnDemand" : "Dom";
+                         });
 
 }  // namespace
 }  // namespace switchyard::providers
