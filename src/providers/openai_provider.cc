@@ -73,6 +73,7 @@ class Needle {
 
 constexpr Needle kUsageKey(R"("usage")");
 constexpr Needle kFinishKey(R"("finish_reason")");
+constexpr Needle kModelKey(R"("model")");
 
 ChunkKeys ScanChunkKeys(std::string_view data) {
   ChunkKeys k;
@@ -86,6 +87,29 @@ ChunkKeys ScanChunkKeys(std::string_view data) {
     if (AfterColon(data.substr(at + kFinishKey.size())).starts_with('"')) k.finish = true;
   }
   return k;
+}
+
+// The top-level "model" of a chunk without parsing it, when that is certain:
+// the first "model" key comes before any '{' or '[' but the opening one (so
+// it is a key of the top-level object; a quoted "model" that is a value is
+// not followed by ':'), and its value is a string without escapes. Anything
+// else gives "" and the caller parses the chunk. (The first chunk of every
+// stream is read only for this.)
+std::string_view TopLevelModel(std::string_view data) {
+  if (data.empty() || data.front() != '{') return {};
+  const size_t at = kModelKey.Find(data, 1);
+  if (at == std::string_view::npos) return {};
+  // (Plain loops: string_view::find_first_of calls memchr once per byte.)
+  for (size_t i = 1; i < at; ++i) {
+    if (data[i] == '{' || data[i] == '[') return {};
+  }
+  std::string_view v = AfterColon(data.substr(at + kModelKey.size()));
+  if (!v.starts_with('"')) return {};
+  for (size_t i = 1; i < v.size(); ++i) {
+    if (v[i] == '\\') return {};
+    if (v[i] == '"') return v.substr(1, i - 1);
+  }
+  return {};
 }
 
 // The concatenated data: lines of one event.
@@ -347,6 +371,7 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
     return;
   }
   const ChunkKeys keys = ScanChunkKeys(data);
+  if (model_.empty() && !keys.usage && !keys.finish) model_ = TopLevelModel(data);
   if (keys.usage || keys.finish || model_.empty()) {
     core::Usage u;
     std::string fr;

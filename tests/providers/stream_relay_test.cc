@@ -364,6 +364,30 @@ TEST_P(OpenAiStreamRelayTest, KeysAreFoundInAnyOrder) {
   EXPECT_EQ(relay.usage().completion_tokens, 3);
 }
 
+// The model comes from the top-level object only: a "model" key inside a
+// nested object, a "model" string value and an escaped model name are read
+// by parsing the chunk, never by the quick look at its text.
+TEST_P(OpenAiStreamRelayTest, ModelIsTheTopLevelOne) {
+  struct Case {
+    std::string first_chunk;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {R"({"id":"c","model":"m1","choices":[{"index":0,"delta":{"content":"a"}}]})", "m1"},
+      {R"({"meta":{"model":"inner"},"model":"outer","choices":[]})", "outer"},
+      {R"({"kind":"model","model":"m3","choices":[]})", "m3"},
+      {R"({"model":"a\"b","choices":[]})", "a\"b"},
+      {R"({"choices":[{"delta":{"model":"no"}}], "model" : "m5"})", "m5"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.first_chunk);
+    OpenAiStreamRelay relay(/*strip_usage_chunk=*/false, nullptr, Reader());
+    const std::string input = "data: " + c.first_chunk + "\n\ndata: [DONE]\n\n";
+    EXPECT_EQ(Relay(relay, input, {}), input);
+    EXPECT_EQ(relay.model(), c.want);
+  }
+}
+
 TEST(AnswerReaderTest, ReadCopyReadsAChunk) {
   AnswerReader reader;
   const std::string chunk =
