@@ -290,6 +290,7 @@ core::Result<core::ChatRequest> ChatRequestParser::Parse(std::string& body) {
       }
       const Path messages("messages");
       size_t i = 0;
+      req.messages.reserve(4);  // a system and a user message, mostly: one allocation
       for (auto element : arr) {
         od::value ev;
         if (auto err = element.get(ev)) return Malformed(err);

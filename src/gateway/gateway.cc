@@ -365,7 +365,9 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   Outcome outcome;
   outcome.start_unix_ms = clock_.UnixMillis();
   outcome.id = NewRequestId(outcome.start_unix_ms, loop.rng);
-  http::HeaderList headers{{"x-switchyard-request-id", outcome.id}};
+  http::HeaderList headers;
+  headers.reserve(8);  // the decision headers: one allocation, not one per growth
+  headers.emplace_back("x-switchyard-request-id", outcome.id);
   std::optional<guard::Reservation> reservation;  // settled in finish()
 
   auto finish = [&](int status, const core::Status& err) {
@@ -671,7 +673,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     for (int retry = 0;; ++retry) {
       ++outcome.attempts;
       outcome.stages_tried.push_back(target.label);
-      sink.headers = headers;
+      sink.headers.reserve(headers.size() + 4);  // (assign keeps the capacity)
+      sink.headers.assign(headers.begin(), headers.end());
       sink.headers.emplace_back("x-switchyard-route", target.label);
       sink.headers.emplace_back("x-switchyard-attempts", std::to_string(outcome.attempts));
       if (chat.stream) {

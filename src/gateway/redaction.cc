@@ -41,6 +41,7 @@ bool IsStreamedPath(std::string_view path, std::string_view& choice_prefix) {
 
 std::vector<std::string_view> RequestTexts(const core::ChatRequest& chat) {
   std::vector<std::string_view> texts;
+  texts.reserve(chat.messages.size() + 1);
   for (const core::Message& m : chat.messages) {
     if (!m.content.empty()) texts.push_back(m.content);
     for (const core::ToolCall& call : m.tool_calls) {
