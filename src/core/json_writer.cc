@@ -52,32 +52,53 @@ void JsonWriter::Separate() {
     after_key_ = false;
     return;
   }
-  if (!has_element_.empty()) {
-    if (has_element_.back()) out_.push_back(',');
-    has_element_.back() = true;
+  if (depth_ == 0) return;
+  const size_t level = depth_ - 1;
+  if (level < kShallow) {
+    const uint64_t bit = uint64_t{1} << level;
+    if ((shallow_ & bit) != 0) out_.push_back(',');
+    shallow_ |= bit;
+  } else {
+    if (deep_[level - kShallow]) out_.push_back(',');
+    deep_[level - kShallow] = true;
   }
+}
+
+void JsonWriter::Open() {
+  if (depth_ < kShallow) {
+    shallow_ &= ~(uint64_t{1} << depth_);
+  } else {
+    deep_.push_back(false);
+  }
+  ++depth_;
+}
+
+void JsonWriter::Close() {
+  if (depth_ == 0) return;  // unbalanced: the caller's error; keep the state sane
+  --depth_;
+  if (depth_ >= kShallow) deep_.pop_back();
 }
 
 JsonWriter& JsonWriter::BeginObject() {
   Separate();
   out_.push_back('{');
-  has_element_.push_back(false);
+  Open();
   return *this;
 }
 JsonWriter& JsonWriter::EndObject() {
   out_.push_back('}');
-  has_element_.pop_back();
+  Close();
   return *this;
 }
 JsonWriter& JsonWriter::BeginArray() {
   Separate();
   out_.push_back('[');
-  has_element_.push_back(false);
+  Open();
   return *this;
 }
 JsonWriter& JsonWriter::EndArray() {
   out_.push_back(']');
-  has_element_.pop_back();
+  Close();
   return *this;
 }
 JsonWriter& JsonWriter::Key(std::string_view k) {

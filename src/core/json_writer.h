@@ -45,10 +45,17 @@ class JsonWriter {
 
  private:
   void Separate();
+  void Open();
+  void Close();
 
   std::string& out_;
-  // One entry per open container: true once it holds an element.
-  std::vector<bool> has_element_;
+  // One flag per open container, true once it holds an element: bit d of
+  // `shallow_` for level d < 64 (no allocation for the shapes the gateway
+  // writes, one writer per request), `deep_` for the levels past 64.
+  static constexpr size_t kShallow = 64;
+  uint64_t shallow_ = 0;
+  size_t depth_ = 0;
+  std::vector<bool> deep_;
   bool after_key_ = false;
 };
 

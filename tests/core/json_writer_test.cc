@@ -25,6 +25,28 @@ TEST(JsonWriterTest, WritesNestedObjectsWithCommas) {
   EXPECT_EQ(out, R"({"id":"x","n":3,"arr":[1,"two",{"ok":true}],"nothing":null})");
 }
 
+// The first 64 levels keep their flags in a bit mask, deeper ones in a
+// vector: commas must be right on both sides of the boundary.
+TEST(JsonWriterTest, CommasAreRightAtEveryDepth) {
+  constexpr int kDepth = 100;
+  std::string out;
+  JsonWriter w(out);
+  std::string want;
+  for (int d = 0; d < kDepth; ++d) {
+    w.BeginArray().Int(d);
+    want += (d == 0 ? "[" : ",[") + std::to_string(d);
+  }
+  for (int d = kDepth - 1; d >= 0; --d) {
+    w.EndArray();
+    want += "]";
+    if (d > 0) {
+      w.Int(-d).BeginObject().Field("k", d).Field("l", true).EndObject();
+      want += "," + std::to_string(-d) + R"(,{"k":)" + std::to_string(d) + R"(,"l":true})";
+    }
+  }
+  EXPECT_EQ(out, want);
+}
+
 TEST(JsonWriterTest, EscapesControlCharactersQuotesAndBackslashes) {
   std::string out;
   AppendJsonString(out, std::string("a\"b\\c\n\t\x01z", 9));
