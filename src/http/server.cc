@@ -59,8 +59,11 @@ class Connection {
   // (one at a time). Read deadlines cancel the read, so a 408 can still go
   // out; the others close the socket, as beast's stream timeouts did.
   void ArmRead(std::chrono::milliseconds timeout) {
-    deadline_.ArmAfter(timeout, CancelSocketOps, &socket_);
+    read_expired_ = false;
+    deadline_.ArmAfter(timeout, OnReadDeadline, this);
   }
+  // The read armed last ran out of time (ArmRead clears it).
+  bool read_expired() const { return read_expired_; }
   void ArmClose(std::chrono::milliseconds timeout) {
     deadline_.ArmAfter(timeout, CloseSocket, &socket_);
   }
@@ -75,6 +78,11 @@ class Connection {
   std::string write_buf_;
 
  private:
+  // Cancels the read, then again at each tick until the reader disarms: when
+  // the deadline passes with a read's completion already queued, the cancel
+  // finds nothing pending, and a composed read (beast's head or body) would
+  // go on with its next read unbounded.
+  static void OnReadDeadline(void* self);
   void ArmWatch();
   void OnWatch(uint64_t generation, const boost::system::error_code& ec);
 
@@ -82,7 +90,18 @@ class Connection {
   CancelToken* watch_token_ = nullptr;  // null: no live watch
   size_t watch_ops_ = 0;
   char watch_byte_ = 0;  // MSG_PEEK target; never consumed
+
+  bool read_expired_ = false;
 };
+
+void Connection::OnReadDeadline(void* self) {
+  auto* conn = static_cast<Connection*>(self);
+  conn->read_expired_ = true;
+  boost::system::error_code ignored;
+  conn->socket_.cancel(ignored);
+  // A time long past: the next tick.
+  conn->deadline_.ArmAt(Deadline::Clock::time_point{}, OnReadDeadline, conn);
+}
 
 void Connection::StartWatch(CancelToken& token) {
   ++watch_generation_;
@@ -451,7 +470,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     conn.ArmRead(options_.header_timeout);
     co_await bhttp::async_read_header(conn.socket_, buffer, parser, Redirect(ec));
     conn.deadline_.Disarm();
-    if (ec && conn.deadline_.expired()) ec = beast::error::timeout;
+    if (ec && conn.read_expired()) ec = beast::error::timeout;
     if (ec) {
       linger = true;
       co_await SendReadError(conn, ec, /*body=*/false);
@@ -470,7 +489,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
       conn.ArmRead(options_.body_timeout);
       co_await bhttp::async_read(conn.socket_, buffer, parser, Redirect(ec));
       conn.deadline_.Disarm();
-      if (ec && conn.deadline_.expired()) ec = beast::error::timeout;
+      if (ec && conn.read_expired()) ec = beast::error::timeout;
       if (ec) {
         linger = true;
         co_await SendReadError(conn, ec, /*body=*/true);
