@@ -9,15 +9,13 @@
 
 #include <boost/asio/ssl/host_name_verification.hpp>
 
+#include "http/deadlines.h"
+
 namespace switchyard::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kReadBuffer = size_t{16} * 1024;
-
-bool IsTimeout(const boost::system::error_code& ec) {
-  return ec == beast::error::timeout;
-}
 
 // A failure on a reused connection before any byte of the response arrived:
 // the upstream closed the idle connection; try again on a fresh one.
@@ -30,9 +28,11 @@ bool IsStaleConnection(const boost::system::error_code& ec) {
 }  // namespace
 
 struct UpstreamConnection {
+  explicit UpstreamConnection(Deadlines& deadlines) : deadline(deadlines) {}
+
   Origin origin;
-  std::optional<TcpStream> plain;
-  std::optional<beast::ssl_stream<TcpStream>> tls;
+  std::optional<Socket> plain;
+  std::optional<beast::ssl_stream<Socket>> tls;
   // Raw bytes read from the socket. Connect() reserves kReadBuffer: beast sizes each read
   // by the free capacity (512 bytes for a fresh buffer), which split a 3 KB
   // streamed answer into seven reads and seven writes to the client.
@@ -41,12 +41,23 @@ struct UpstreamConnection {
   // request) and not zeroed: the parser writes before anything reads.
   std::unique_ptr<char[]> body_buf = std::make_unique_for_overwrite<char[]>(kReadBuffer);
   Clock::time_point idle_since;
+  // Bounds the current connect, exchange or body read (one at a time): at its
+  // time it closes the socket, as beast's stream timeouts did, and the failed
+  // operation is reported as a timeout. Declared after the streams: its
+  // action uses the socket.
+  Deadline deadline;
 
-  TcpStream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  Socket& tcp() { return tls ? tls->next_layer() : *plain; }
+  void ArmClose(Clock::time_point at) { deadline.ArmAt(at, CloseSocket, &tcp()); }
+  // Cancels the pending operations (the CancelToken's callback).
+  void Cancel() {
+    boost::system::error_code ignored;
+    tcp().cancel(ignored);
+  }
   void Close() {
     boost::system::error_code ignored;
-    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    tcp().close();
+    tcp().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close(ignored);
   }
 };
 
@@ -102,19 +113,22 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
     body.data = s.conn->body_buf.get();
     body.size = kReadBuffer;
     boost::system::error_code ec;
-    s.conn->tcp().expires_at(s.deadline);
+    s.conn->ArmClose(s.deadline);
     if (s.conn->tls) {
       co_await bhttp::async_read_some(*s.conn->tls, s.conn->buffer, s.parser, Redirect(ec));
     } else {
       co_await bhttp::async_read_some(*s.conn->plain, s.conn->buffer, s.parser, Redirect(ec));
     }
+    s.conn->deadline.Disarm();
     if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) {
+    // Expired after the read completed: the socket is closed all the same.
+    const bool timed_out = s.conn->deadline.expired();
+    if (ec || timed_out) {
       s.broken = true;
       if (s.cancel != nullptr && s.cancel->cancelled()) {
         co_return core::Cancelled(where() + ": cancelled because the client went away");
       }
-      if (IsTimeout(ec)) {
+      if (timed_out) {
         co_return core::DeadlineExceeded(where() +
                                          ": response not complete within the total timeout");
       }
@@ -163,7 +177,7 @@ awaitable<core::Result<std::string>> UpstreamResponse::ReadAll(size_t limit) {
 
 UpstreamClient::UpstreamClient(asio::io_context& ctx, asio::ssl::context& tls,
                                ClientOptions options)
-    : ctx_(ctx), tls_(tls), options_(options), resolver_(ctx) {}
+    : ctx_(ctx), deadlines_(Deadlines::Of(ctx)), tls_(tls), options_(options), resolver_(ctx) {}
 
 UpstreamClient::~UpstreamClient() = default;
 
@@ -208,7 +222,7 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
     const Origin& origin, Clock::time_point deadline, CancelToken* cancel) {
   auto eps = co_await Resolve(origin);
   if (!eps.ok()) co_return eps.take_status();
-  auto conn = std::make_unique<UpstreamConnection>();
+  auto conn = std::make_unique<UpstreamConnection>(deadlines_);
   conn->buffer.reserve(kReadBuffer);
   conn->origin = origin;
   if (origin.tls) {
@@ -217,7 +231,7 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
     conn->plain.emplace(ctx_);
   }
   size_t handle = CancelToken::kNone;
-  if (cancel != nullptr) handle = cancel->Register([c = conn.get()] { c->tcp().cancel(); });
+  if (cancel != nullptr) handle = cancel->Register([c = conn.get()] { c->Cancel(); });
   struct Unreg {
     CancelToken* t;
     size_t h;
@@ -227,10 +241,11 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
   } unreg{cancel, handle};
 
   boost::system::error_code ec;
-  conn->tcp().expires_at(deadline);
-  co_await conn->tcp().async_connect(*eps, Redirect(ec));
+  conn->ArmClose(deadline);
+  // (A socket closed by the deadline ends the endpoint loop: operation_aborted.)
+  co_await asio::async_connect(conn->tcp(), *eps, Redirect(ec));
   if (!ec) {
-    conn->tcp().socket().set_option(tcp::no_delay(true), ec);
+    conn->tcp().set_option(tcp::no_delay(true), ec);
     ec = {};
   }
   if (!ec && origin.tls) {
@@ -240,12 +255,13 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
     conn->tls->set_verify_callback(asio::ssl::host_name_verification(origin.host));
     co_await conn->tls->async_handshake(asio::ssl::stream_base::client, Redirect(ec));
   }
-  conn->tcp().expires_never();
-  if (ec) {
+  conn->deadline.Disarm();
+  const bool timed_out = conn->deadline.expired();
+  if (ec || timed_out) {
     if (cancel != nullptr && cancel->cancelled()) {
       co_return core::Cancelled("connect to " + origin.Key() + " cancelled: the client went away");
     }
-    if (IsTimeout(ec)) {
+    if (timed_out) {
       // Nothing was sent yet: the caller may retry (error_code "connect_timeout").
       core::Status timeout = core::DeadlineExceeded("connect to " + origin.Key() + " timed out");
       timeout.set_error_code("connect_timeout");
@@ -272,8 +288,7 @@ std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origi
     // An idle connection with something to read has been closed (EOF) or is
     // misbehaving; either way it cannot carry a new request.
     char byte = 0;
-    const ssize_t n =
-        ::recv(conn->tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(conn->tcp().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return conn;
     conn->Close();
   }
@@ -346,13 +361,13 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
     UpstreamConnection* raw = conn.get();
     state->conn = std::move(conn);
     if (cancel != nullptr) {
-      state->cancel_handle = cancel->Register([raw] { raw->tcp().cancel(); });
+      state->cancel_handle = cancel->Register([raw] { raw->Cancel(); });
     }
     state->parser.body_limit(std::numeric_limits<std::uint64_t>::max());
 
     boost::system::error_code ec;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(req.body)};
-    raw->tcp().expires_at(std::min(total_deadline, Clock::now() + req.first_byte_timeout));
+    raw->ArmClose(std::min(total_deadline, Clock::now() + req.first_byte_timeout));
     if (raw->tls) {
       co_await asio::async_write(*raw->tls, bufs, Redirect(ec));
     } else {
@@ -365,14 +380,16 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
         co_await bhttp::async_read_header(*raw->plain, raw->buffer, state->parser, Redirect(ec));
       }
     }
-    if (ec) {
+    raw->deadline.Disarm();
+    const bool timed_out = raw->deadline.expired();
+    if (ec || timed_out) {
       state->broken = true;
       if (cancel != nullptr && cancel->cancelled()) {
         co_return core::Cancelled("request to " + origin.Key() +
                                   " cancelled: the client went away");
       }
-      if (reused && attempt == 0 && IsStaleConnection(ec)) continue;
-      if (IsTimeout(ec)) {
+      if (reused && attempt == 0 && !timed_out && IsStaleConnection(ec)) continue;
+      if (timed_out) {
         co_return core::DeadlineExceeded("no response from " + origin.Key() + " within " +
                                          std::to_string(req.first_byte_timeout.count()) + " ms");
       }

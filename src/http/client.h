@@ -28,6 +28,7 @@
 #include "core/status.h"
 #include "http/asio.h"
 #include "http/cancel.h"
+#include "http/deadlines.h"
 #include "http/server.h"
 #include "http/url.h"
 
@@ -115,6 +116,7 @@ class UpstreamClient {
   void Release(std::unique_ptr<UpstreamConnection> conn);
 
   asio::io_context& ctx_;
+  Deadlines& deadlines_;  // the loop's (Deadlines::Of(ctx)), shared with its server
   asio::ssl::context& tls_;
   ClientOptions options_;
   Resolver resolver_;

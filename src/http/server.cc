@@ -6,6 +6,8 @@
 #include <list>
 #include <thread>
 
+#include "http/deadlines.h"
+
 namespace switchyard::http {
 namespace {
 
@@ -25,37 +27,6 @@ bool IsTimeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout;
 }
 
-// A deadline for reading a request. beast::tcp_stream's own timeouts close the
-// socket, which would make the 408 answer impossible; this one only cancels
-// the pending read, so the connection can still carry the error response.
-// Lives in the reading coroutine's frame; the timer's handler owns only the
-// shared state, so it is harmless if it runs after the frame is gone.
-class ReadDeadline {
- public:
-  ReadDeadline(Socket& socket, std::chrono::milliseconds timeout)
-      : state_(std::make_shared<State>()), timer_(socket.get_executor(), timeout) {
-    timer_.async_wait([st = state_, sock = &socket](const boost::system::error_code& ec) {
-      if (ec || st->done) return;
-      st->expired = true;
-      boost::system::error_code ignored;
-      sock->cancel(ignored);
-    });
-  }
-  ~ReadDeadline() { state_->done = true; }
-  ReadDeadline(const ReadDeadline&) = delete;
-  ReadDeadline& operator=(const ReadDeadline&) = delete;
-
-  bool expired() const { return state_->expired; }
-
- private:
-  struct State {
-    bool done = false;
-    bool expired = false;
-  };
-  std::shared_ptr<State> state_;
-  SteadyTimer timer_;
-};
-
 // How long a connection closed after an error answer keeps draining what the
 // client is still sending: closing with unread input makes the kernel send a
 // reset, which can destroy the answer before the client reads it.
@@ -66,7 +37,8 @@ constexpr std::chrono::milliseconds kLingerTime{1000};
 // A client connection: lives in its Session coroutine's frame.
 class Connection {
  public:
-  Connection(Server& server, Socket socket) : server_(server), stream_(std::move(socket)) {}
+  Connection(Server& server, Socket socket, Deadlines& deadlines)
+      : server_(server), socket_(std::move(socket)), deadline_(deadlines) {}
 
   // The disconnect watch: while a handler runs, a one-byte MSG_PEEK receive
   // waits on the socket. End of file or an error fires `token`; a byte (the
@@ -83,15 +55,34 @@ class Connection {
   // destroy this object) once this is 0.
   size_t watch_ops() const { return watch_ops_; }
 
+  // Bounds the connection's current wait: idle, head, body, a write, linger
+  // (one at a time). Read deadlines cancel the read, so a 408 can still go
+  // out; the others close the socket, as beast's stream timeouts did.
+  void ArmRead(std::chrono::milliseconds timeout) {
+    read_expired_ = false;
+    deadline_.ArmAfter(timeout, OnReadDeadline, this);
+  }
+  // The read armed last ran out of time (ArmRead clears it).
+  bool read_expired() const { return read_expired_; }
+  void ArmClose(std::chrono::milliseconds timeout) {
+    deadline_.ArmAfter(timeout, CloseSocket, &socket_);
+  }
+
   Server& server_;
-  TcpStream stream_;
-  bool idle_ = true;  // waiting for a request: may be closed on shutdown
+  Socket socket_;
+  Deadline deadline_;  // after socket_: its action uses it
+  bool idle_ = true;   // waiting for a request: may be closed on shutdown
   bool closing_ = false;
   // The response writers' buffer for heads and held chunks, kept across the
   // connection's requests (one writer at a time) so it is allocated once.
   std::string write_buf_;
 
  private:
+  // Cancels the read, then again at each tick until the reader disarms: when
+  // the deadline passes with a read's completion already queued, the cancel
+  // finds nothing pending, and a composed read (beast's head or body) would
+  // go on with its next read unbounded.
+  static void OnReadDeadline(void* self);
   void ArmWatch();
   void OnWatch(uint64_t generation, const boost::system::error_code& ec);
 
@@ -99,7 +90,18 @@ class Connection {
   CancelToken* watch_token_ = nullptr;  // null: no live watch
   size_t watch_ops_ = 0;
   char watch_byte_ = 0;  // MSG_PEEK target; never consumed
+
+  bool read_expired_ = false;
 };
+
+void Connection::OnReadDeadline(void* self) {
+  auto* conn = static_cast<Connection*>(self);
+  conn->read_expired_ = true;
+  boost::system::error_code ignored;
+  conn->socket_.cancel(ignored);
+  // A time long past: the next tick.
+  conn->deadline_.ArmAt(Deadline::Clock::time_point{}, OnReadDeadline, conn);
+}
 
 void Connection::StartWatch(CancelToken& token) {
   ++watch_generation_;
@@ -115,11 +117,9 @@ void Connection::StartWatch(CancelToken& token) {
 
 void Connection::ArmWatch() {
   ++watch_ops_;
-  stream_.socket().async_receive(
-      asio::buffer(&watch_byte_, 1), asio::socket_base::message_peek,
-      [this, gen = watch_generation_](const boost::system::error_code& ec, size_t /*n*/) {
-        OnWatch(gen, ec);
-      });
+  socket_.async_receive(asio::buffer(&watch_byte_, 1), asio::socket_base::message_peek,
+                        [this, gen = watch_generation_](const boost::system::error_code& ec,
+                                                        size_t /*n*/) { OnWatch(gen, ec); });
 }
 
 void Connection::OnWatch(uint64_t generation, const boost::system::error_code& ec) {
@@ -141,13 +141,15 @@ void Connection::StopWatch() {
   watch_token_ = nullptr;
   if (watch_ops_ != 0) {
     boost::system::error_code ignored;
-    stream_.socket().cancel(ignored);
+    socket_.cancel(ignored);
   }
 }
 
 struct Server::Loop {
-  Loop(asio::io_context& c, size_t i) : ctx(c), index(i), acceptor(c) {}
+  Loop(asio::io_context& c, size_t i)
+      : ctx(c), deadlines(Deadlines::Of(c)), index(i), acceptor(c) {}
   asio::io_context& ctx;
+  Deadlines& deadlines;  // the loop's, shared with its upstream client
   size_t index;
   Acceptor acceptor;
   std::list<Connection*> connections;  // touched only on this loop
@@ -206,9 +208,9 @@ awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
                                          asio::buffer(head_only_ ? std::string_view() : body)};
   boost::system::error_code ec;
   first_byte_ = std::chrono::steady_clock::now();
-  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.stream_, bufs, Redirect(ec));
-  conn_.stream_.expires_never();
+  conn_.ArmClose(conn_.server_.options().write_timeout);
+  co_await asio::async_write(conn_.socket_, bufs, Redirect(ec));
+  conn_.deadline_.Disarm();
   if (ec) {
     failed_ = true;
     cancel_.Cancel();
@@ -238,9 +240,9 @@ awaitable<bool> ResponseWriter::WriteOut(std::span<const asio::const_buffer> buf
     head_sent_ = true;
   }
   boost::system::error_code ec;
-  conn_.stream_.expires_after(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.stream_, bufs, Redirect(ec));
-  conn_.stream_.expires_never();
+  conn_.ArmClose(conn_.server_.options().write_timeout);
+  co_await asio::async_write(conn_.socket_, bufs, Redirect(ec));
+  conn_.deadline_.Disarm();
   scratch_.clear();
   if (ec) {
     failed_ = true;
@@ -370,8 +372,8 @@ void Server::BeginShutdown() {
       for (Connection* c : l->connections) {
         if (c->idle_) {
           c->closing_ = true;
-          c->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          c->stream_.socket().cancel(ignored);
+          c->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+          c->socket_.cancel(ignored);
         }
       }
     });
@@ -438,7 +440,7 @@ awaitable<void> Server::SendReadError(Connection& conn, boost::system::error_cod
 }
 
 awaitable<void> Server::Session(Loop& loop, Socket socket) {
-  Connection conn(*this, std::move(socket));
+  Connection conn(*this, std::move(socket), loop.deadlines);
   loop.connections.push_front(&conn);
   const auto self_it = loop.connections.begin();
   open_connections_.fetch_add(1, std::memory_order_relaxed);
@@ -454,8 +456,9 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     conn.idle_ = true;
     if (draining_.load() || conn.closing_) break;
     if (buffer.size() == 0) {
-      conn.stream_.expires_after(options_.idle_timeout);
-      const size_t n = co_await conn.stream_.async_read_some(buffer.prepare(4096), Redirect(ec));
+      conn.ArmRead(options_.idle_timeout);
+      const size_t n = co_await conn.socket_.async_read_some(buffer.prepare(4096), Redirect(ec));
+      conn.deadline_.Disarm();
       if (ec) break;  // idle timeout, client closed, or shutdown
       buffer.commit(n);
     }
@@ -464,12 +467,10 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
-    conn.stream_.expires_never();
-    {
-      ReadDeadline deadline(conn.stream_.socket(), options_.header_timeout);
-      co_await bhttp::async_read_header(conn.stream_, buffer, parser, Redirect(ec));
-      if (ec && deadline.expired()) ec = beast::error::timeout;
-    }
+    conn.ArmRead(options_.header_timeout);
+    co_await bhttp::async_read_header(conn.socket_, buffer, parser, Redirect(ec));
+    conn.deadline_.Disarm();
+    if (ec && conn.read_expired()) ec = beast::error::timeout;
     if (ec) {
       linger = true;
       co_await SendReadError(conn, ec, /*body=*/false);
@@ -479,24 +480,22 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     if (!parser.is_done()) {
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        conn.stream_.expires_after(options_.write_timeout);
-        co_await asio::async_write(conn.stream_, asio::buffer(kContinue.data(), kContinue.size()),
+        conn.ArmClose(options_.write_timeout);
+        co_await asio::async_write(conn.socket_, asio::buffer(kContinue.data(), kContinue.size()),
                                    Redirect(ec));
+        conn.deadline_.Disarm();
         if (ec) break;
       }
-      conn.stream_.expires_never();
-      {
-        ReadDeadline deadline(conn.stream_.socket(), options_.body_timeout);
-        co_await bhttp::async_read(conn.stream_, buffer, parser, Redirect(ec));
-        if (ec && deadline.expired()) ec = beast::error::timeout;
-      }
+      conn.ArmRead(options_.body_timeout);
+      co_await bhttp::async_read(conn.socket_, buffer, parser, Redirect(ec));
+      conn.deadline_.Disarm();
+      if (ec && conn.read_expired()) ec = beast::error::timeout;
       if (ec) {
         linger = true;
         co_await SendReadError(conn, ec, /*body=*/true);
         break;
       }
     }
-    conn.stream_.expires_never();
 
     auto& msg = parser.get();
     const bool keep_alive = msg.keep_alive();
@@ -536,19 +535,20 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
   }
 
   boost::system::error_code ignored;
-  conn.stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  if (linger && conn.stream_.socket().is_open()) {
+  conn.socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  if (linger && conn.socket_.is_open()) {
     // Discard input until the client closes (it has our answer by then) or
     // the linger time passes.
-    ReadDeadline deadline(conn.stream_.socket(), kLingerTime);
+    conn.ArmClose(kLingerTime);
     std::array<char, size_t{16} * 1024> sink;
     for (;;) {
       boost::system::error_code rec;
-      co_await conn.stream_.socket().async_read_some(asio::buffer(sink), Redirect(rec));
+      co_await conn.socket_.async_read_some(asio::buffer(sink), Redirect(rec));
       if (rec) break;
     }
+    conn.deadline_.Disarm();
   }
-  conn.stream_.close();
+  conn.socket_.close(ignored);
   // A watch's cancelled receive may still wait in the loop's queue, holding a
   // pointer to `conn`: let it run before the frame (and `conn`) goes away.
   while (conn.watch_ops() != 0) {

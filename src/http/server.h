@@ -2,7 +2,7 @@
 //
 // One acceptor per event loop (SO_REUSEPORT), one coroutine per connection,
 // keep-alive, limits (head and body size) and timeouts (idle, head, body,
-// write). The server knows nothing of JSON or routing: it reads a request,
+// write; coarse per-loop deadlines, http/deadlines.h). The server knows nothing of JSON or routing: it reads a request,
 // hands it to the Handler with a ResponseWriter, and watches the client so the
 // handler's CancelToken fires if the client goes away mid-request.
 //
