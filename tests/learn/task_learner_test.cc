@@ -98,6 +98,7 @@ TEST(TaskLearnerTest, QueuedLabelsAreWrittenInOneTransactionPerBatch) {
   auto learner = f.Learner(Task(), nullptr, /*max_batch=*/512);
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(f.db.c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 30'000);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   const auto examples = SeparableExamples(300);
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -112,10 +113,14 @@ TEST(TaskLearnerTest, QueuedLabelsAreWrittenInOneTransactionPerBatch) {
   EXPECT_LE(st.batches, 2u);
   EXPECT_GE(st.batches, 1u);
   EXPECT_EQ(*f.store->Count("headlines"), 300);
+  // The first learner may still be training on its 300 labels (a read that
+  // holds a shared lock): stopped here, it cannot make the COMMIT below busy.
+  learner->Shutdown();
 
   // A batch is capped at max_batch items.
   auto small = f.Learner(Task(), nullptr, /*max_batch=*/100);
   ASSERT_EQ(sqlite3_open(f.db.c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 30'000);  // a reader's shared lock delays COMMIT, never fails it
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   for (size_t i = 0; i < examples.size(); ++i) {
     small->AddLabel("headlines", examples[i].text, examples[i].label, "s" + std::to_string(i));
