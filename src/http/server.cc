@@ -38,18 +38,21 @@ constexpr std::chrono::milliseconds kLingerTime{1000};
 class Connection {
  public:
   Connection(Server& server, Socket socket, Deadlines& deadlines)
-      : server_(server), socket_(std::move(socket)), deadline_(deadlines) {}
+      : server_(server), socket_(std::move(socket)), deadline_(deadlines), watch_due_(deadlines) {}
 
-  // The disconnect watch: while a handler runs, a one-byte MSG_PEEK receive
-  // waits on the socket. End of file or an error fires `token`; a byte (the
-  // next pipelined request) ends the watch and stays unread. A plain
-  // callback, not a coroutine: no frame, no timer, and (unlike async_wait,
-  // which re-arms epoll with EPOLL_CTL_MOD each time) a receive: one
-  // non-blocking recv, then it waits in the reactor as it is.
+  // The disconnect watch: once a handler has run for Server::kWatchDelay, a
+  // one-byte MSG_PEEK receive waits on the socket. End of file or an error
+  // fires `token`; a byte (the next pipelined request) ends the watch and
+  // stays unread. A handler that ends sooner is never watched: the delay is a
+  // deadline (no timer, no system call), the receive costs a recv. A plain
+  // callback, not a coroutine: no frame, and (unlike async_wait, which
+  // re-arms epoll with EPOLL_CTL_MOD each time) a receive: one non-blocking
+  // recv, then it waits in the reactor as it is.
   // Callbacks carry the generation of the request they watch: one that
   // completes after its request ended (operation_aborted) does nothing.
   void StartWatch(CancelToken& token);
-  // Ends the current request's watch; its pending receive is cancelled.
+  // Ends the current request's watch (or its pending start); a pending
+  // receive is cancelled.
   void StopWatch();
   // Receives started and not completed yet: the Session may only end (and
   // destroy this object) once this is 0.
@@ -83,9 +86,11 @@ class Connection {
   // finds nothing pending, and a composed read (beast's head or body) would
   // go on with its next read unbounded.
   static void OnReadDeadline(void* self);
+  static void OnWatchDue(void* self);
   void ArmWatch();
   void OnWatch(uint64_t generation, const boost::system::error_code& ec);
 
+  Deadline watch_due_;  // when the current request's watch starts
   uint64_t watch_generation_ = 0;
   CancelToken* watch_token_ = nullptr;  // null: no live watch
   size_t watch_ops_ = 0;
@@ -106,13 +111,19 @@ void Connection::OnReadDeadline(void* self) {
 void Connection::StartWatch(CancelToken& token) {
   ++watch_generation_;
   watch_token_ = &token;
+  watch_due_.ArmAfter(Server::kWatchDelay, OnWatchDue, this);
+}
+
+void Connection::OnWatchDue(void* self) {
+  auto* conn = static_cast<Connection*>(self);
+  if (conn->watch_token_ == nullptr) return;
+  conn->server_.watches_started_.fetch_add(1, std::memory_order_relaxed);
   // asio first tries the receive at once (a reactor read op is speculative
   // until a read returns 0 bytes), and posts the result if it completes: an
-  // end of file or pipelined bytes that came with the request, which the
-  // edge-triggered epoll has already reported, are seen too, and delivered
-  // after the handler's first suspension. Otherwise the op waits in the
-  // reactor without an epoll_ctl.
-  ArmWatch();
+  // end of file or pipelined bytes that came with (or after) the request,
+  // which the edge-triggered epoll has already reported, are seen too.
+  // Otherwise the op waits in the reactor without an epoll_ctl.
+  conn->ArmWatch();
 }
 
 void Connection::ArmWatch() {
@@ -138,6 +149,7 @@ void Connection::OnWatch(uint64_t generation, const boost::system::error_code& e
 }
 
 void Connection::StopWatch() {
+  watch_due_.Disarm();
   watch_token_ = nullptr;
   if (watch_ops_ != 0) {
     boost::system::error_code ignored;

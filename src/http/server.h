@@ -2,8 +2,8 @@
 //
 // One acceptor per event loop (SO_REUSEPORT), one coroutine per connection,
 // keep-alive, limits (head and body size) and timeouts (idle, head, body,
-// write; coarse per-loop deadlines, http/deadlines.h). The server knows nothing of JSON or routing: it reads a request,
-// hands it to the Handler with a ResponseWriter, and watches the client so the
+// write; coarse per-loop deadlines, http/deadlines.h). The server knows nothing of JSON or routing:
+// it reads a request, hands it to the Handler with a ResponseWriter, and watches the client so the
 // handler's CancelToken fires if the client goes away mid-request.
 //
 // Threading: Start()/BeginShutdown()/WaitIdle() are called from the owning
@@ -138,7 +138,17 @@ class Server {
   size_t active_requests() const { return active_requests_.load(std::memory_order_relaxed); }
   size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   uint64_t total_connections() const { return total_connections_.load(std::memory_order_relaxed); }
+  // Client-disconnect watches started: one per request whose handler ran
+  // longer than kWatchDelay (shorter ones are never watched).
+  uint64_t watches_started() const { return watches_started_.load(std::memory_order_relaxed); }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
+  // How long a handler runs before its client's connection is watched for a
+  // disconnect. Watching costs a receive system call (the MSG_PEEK), so
+  // requests answered sooner (most, behind a fast upstream) never pay it; a
+  // client that goes away is noticed this much (plus up to a deadline tick)
+  // later, which matters only for long generations.
+  static constexpr std::chrono::milliseconds kWatchDelay{50};
 
  private:
   friend class Connection;
@@ -161,6 +171,7 @@ class Server {
   std::atomic<size_t> active_requests_{0};
   std::atomic<size_t> open_connections_{0};
   std::atomic<uint64_t> total_connections_{0};
+  std::atomic<uint64_t> watches_started_{0};
 };
 
 }  // namespace switchyard::http

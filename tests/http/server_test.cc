@@ -388,6 +388,24 @@ TEST_F(ServerTest, ManyClientsThatGoAwayAreAllCancelled) {
   EXPECT_TRUE(WaitUntil([&] { return server_->active_requests() == 0; }, seconds(5)));
 }
 
+// A request answered within Server::kWatchDelay is never watched (no
+// receive system call); one whose handler runs longer is.
+TEST_F(ServerTest, OnlyHandlersThatRunLongAreWatched) {
+  Start();
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = HttpRequest(port(), "GET", "/hello", "", {}, seconds(5));
+    ASSERT_TRUE(r.error.ok()) << r.error.message();
+  }
+  // (Eager watching gives 20; a loaded machine may stretch one or two
+  // handlers past the delay.)
+  const uint64_t fast = server_->watches_started();
+  EXPECT_LE(fast, 2u);
+  HttpResult r = HttpRequest(port(), "GET", "/wait", "", {}, milliseconds(300));
+  EXPECT_EQ(r.error.code(), core::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(WaitForCancelled(1, seconds(5)));
+  EXPECT_EQ(server_->watches_started(), fast + 1);
+}
+
 TEST_F(ServerTest, PipelinedRequestArrivingDuringTheHandlerIsReadNotCancelled) {
   Start();
   RawSocket sock(port());
