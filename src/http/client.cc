@@ -158,8 +158,11 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
   }
 }
 
-awaitable<core::Result<std::string>> UpstreamResponse::ReadAll(size_t limit) {
+awaitable<core::Result<std::string>> UpstreamResponse::ReadAll(size_t limit, size_t spare) {
   std::string out;
+  if (const auto length = state_->parser.content_length(); length && *length <= limit) {
+    out.reserve(static_cast<size_t>(*length) + spare);
+  }
   for (;;) {
     auto piece = co_await ReadSome();
     if (!piece.ok()) co_return piece.take_status();

@@ -69,8 +69,10 @@ class UpstreamResponse {
   // The next piece of the decoded body; an empty view once the body is
   // complete. The view is valid until the next call.
   awaitable<core::Result<std::string_view>> ReadSome();
-  // The whole remaining body; Unavailable if it exceeds `limit` bytes.
-  awaitable<core::Result<std::string>> ReadAll(size_t limit);
+  // The whole remaining body; Unavailable if it exceeds `limit` bytes. The
+  // string's capacity covers `spare` bytes past the body when the length is
+  // known up front (a parser's padding: no reallocation and copy later).
+  awaitable<core::Result<std::string>> ReadAll(size_t limit, size_t spare = 0);
 
  private:
   friend class UpstreamClient;

@@ -424,7 +424,7 @@ http::awaitable<core::Result<ChatResult>> OpenAiProvider::Chat(const CallContext
   ChatResult result;
   const bool is_sse = resp->Header("content-type").starts_with("text/event-stream");
   if (!req.stream || !is_sse) {
-    auto all = co_await resp->ReadAll(kMaxUpstreamBody);
+    auto all = co_await resp->ReadAll(kMaxUpstreamBody, simdjson::SIMDJSON_PADDING);
     if (!all.ok()) co_return NameProvider(cfg_.name, all.status());
     OpenAiAnswer answer;
     if (ctx.answers != nullptr && ctx.answers->Read(*all, answer)) {

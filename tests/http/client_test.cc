@@ -454,6 +454,24 @@ TEST_F(ClientTest, ReadAllEnforcesItsLimit) {
   EXPECT_EQ(up.connections_accepted(), 2u);  // the oversized answer's connection was dropped
 }
 
+// With a Content-Length, ReadAll sizes the string once, `spare` included
+// (the JSON reader's padding then needs no reallocation).
+TEST_F(ClientTest, ReadAllReservesTheSpareItIsAskedFor) {
+  FakeUpstream up;
+  const std::string payload(1000, 'y');
+  up.Enqueue(JsonResponse(payload));
+  const Origin origin = OriginFor(up.port());
+  std::string body;
+  Run([&]() -> awaitable<void> {
+    auto resp = co_await client_->Send(Post(origin), nullptr);
+    if (!resp.ok()) co_return;
+    auto all = co_await resp->ReadAll(1 << 20, 64);
+    if (all.ok()) body = std::move(*all);
+  });
+  EXPECT_EQ(body, payload);
+  EXPECT_GE(body.capacity(), payload.size() + 64);
+}
+
 TEST_F(ClientTest, TlsAgainstAPlainPortFailsCleanly) {
   FakeUpstream up;
   up.SetDefault(JsonResponse("{}"));
