@@ -123,8 +123,10 @@ class Deadlines : public asio::io_context::service {
   size_t armed() const { return armed_; }
   bool ticking() const { return ticking_; }
 
-  // For asio (use_service): the service's key and constructor.
-  static inline asio::execution_context::id id;  // NOLINT(readability-identifier-naming)
+  // For asio (use_service): the service's key and constructor. (asio names
+  // the key `id`; its constructor is empty, though not declared noexcept.)
+  // NOLINTNEXTLINE(readability-identifier-naming,cert-err58-cpp)
+  static inline asio::execution_context::id id;
   explicit Deadlines(asio::io_context& ctx);
   ~Deadlines() override;
 
