@@ -16,6 +16,12 @@
 #                                      reference): upstream keepalive 256, HTTP/1.1,
 #                                      proxy_buffering off, access_log off; pid, logs and
 #                                      temp paths under DIR
+#   bench_start_proxy TARGET PORT UPSTREAM_PORT THREADS LEDGER(true|false) [CPUS]
+#                                      starts `switchyard serve` (bench_gateway_toml) or
+#                                      nginx (bench_nginx_conf, THREADS workers) at PORT in
+#                                      the background, pinned to CPUS if given, logs in
+#                                      $TMP; sets PROXY_PID (added to PIDS). Exits 2 on an
+#                                      unknown TARGET.
 #   bench_wrk_rps_cpu PORT PID CONNS SECONDS
 #                                      wrk (bench/proxy/chat.lua, JSON) at the port on CPU 1;
 #                                      prints "rps cpu_us_per_request", the CPU being PID's
@@ -110,6 +116,28 @@ http {
   }
 }
 EOF
+}
+
+bench_start_proxy() {
+  local target=$1 port=$2 up_port=$3 threads=$4 ledger=$5 cpus=${6:-}
+  local pin=()
+  [[ -n $cpus ]] && pin=(taskset -c "$cpus")
+  case $target in
+    switchyard)
+      bench_gateway_toml "$port" "$up_port" "$TMP/data" "$threads" "$ledger" > "$TMP/gw.toml"
+      "${pin[@]}" "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 &
+      ;;
+    nginx)
+      command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
+      mkdir -p "$TMP/nginx/logs"
+      bench_nginx_conf "$TMP/nginx" "$threads" "$port" "$up_port" > "$TMP/nginx/nginx.conf"
+      "${pin[@]}" nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
+        > "$TMP/gw.log" 2>&1 &
+      ;;
+    *) echo "unknown target $target (switchyard|nginx)" >&2; exit 2 ;;
+  esac
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
 }
 
 _bench_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

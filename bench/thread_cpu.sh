@@ -36,21 +36,8 @@ source "$HERE/lib.sh"
 bench_setup thread-cpu "$BUILD_DIR"
 UP_PORT=18601; GW_PORT=18602
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
-case $TARGET in
-  switchyard)
-    bench_gateway_toml "$GW_PORT" "$UP_PORT" "$TMP/data" 2 "$LEDGER" > "$TMP/gw.toml"
-    taskset -c 0 "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 & PIDS+=($!)
-    ;;
-  nginx)
-    command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
-    mkdir -p "$TMP/nginx/logs"
-    bench_nginx_conf "$TMP/nginx" 2 "$GW_PORT" "$UP_PORT" > "$TMP/nginx/nginx.conf"
-    taskset -c 0 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
-      > "$TMP/gw.log" 2>&1 & PIDS+=($!)
-    ;;
-  *) echo "unknown target $TARGET (switchyard|nginx)" >&2; exit 2 ;;
-esac
-GW=$!
+bench_start_proxy "$TARGET" "$GW_PORT" "$UP_PORT" 2 "$LEDGER" 0
+GW=$PROXY_PID
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
 tasks() { # the gateway's threads; for nginx, the master's and its workers' threads
   local p

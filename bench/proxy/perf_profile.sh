@@ -34,21 +34,8 @@ command -v perf > /dev/null || { echo "perf is missing (apt-get install linux-pe
 bench_setup perf-profile "$BUILD_DIR"
 UP_PORT=18701; GW_PORT=18702
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
-case $TARGET in
-  switchyard)
-    bench_gateway_toml "$GW_PORT" "$UP_PORT" "$TMP/data" 2 true > "$TMP/gw.toml"
-    taskset -c 0 "$SY" serve --config "$TMP/gw.toml" > "$TMP/gw.log" 2>&1 & PIDS+=($!)
-    ;;
-  nginx)
-    command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
-    mkdir -p "$TMP/nginx/logs"
-    bench_nginx_conf "$TMP/nginx" 2 "$GW_PORT" "$UP_PORT" > "$TMP/nginx/nginx.conf"
-    taskset -c 0 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
-      > "$TMP/gw.log" 2>&1 & PIDS+=($!)
-    ;;
-  *) echo "unknown target $TARGET (switchyard|nginx)" >&2; exit 2 ;;
-esac
-GW=$!
+bench_start_proxy "$TARGET" "$GW_PORT" "$UP_PORT" 2 true 0
+GW=$PROXY_PID
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
 BENCH_MODEL=default taskset -c 1 wrk -t1 -c32 -d"$((SECS + 3))s" -s "$HERE/chat.lua" \
   "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &

@@ -36,21 +36,8 @@ command -v strace >/dev/null || { echo "strace is missing (apt-get install strac
 bench_setup syscalls "$BUILD_DIR"
 UP=19731; GW=19732
 "$UPSTREAM" --port $UP --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
-case $TARGET in
-  switchyard)
-    bench_gateway_toml $GW $UP "$TMP/data" 1 "$([[ $LEDGER == on ]] && echo true || echo false)" \
-      > "$TMP/c.toml"
-    "$SY" serve --config "$TMP/c.toml" > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=("$GWPID")
-    ;;
-  nginx)
-    command -v nginx > /dev/null || PATH="$PATH:/usr/sbin"
-    mkdir -p "$TMP/nginx/logs"
-    bench_nginx_conf "$TMP/nginx" 1 $GW $UP > "$TMP/nginx/nginx.conf"
-    nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" \
-      > "$TMP/gw.log" 2>&1 & GWPID=$!; PIDS+=("$GWPID")
-    ;;
-  *) echo "unknown target $TARGET (switchyard|nginx)" >&2; exit 2 ;;
-esac
+bench_start_proxy "$TARGET" $GW $UP 1 "$([[ $LEDGER == on ]] && echo true || echo false)"
+GWPID=$PROXY_PID
 bench_wait_healthy 100 $UP $GW
 drive() {
   BENCH_STREAM=$STREAM BENCH_MODEL=default wrk -t1 -c"$CONNS" -d"$1s" \
