@@ -220,23 +220,23 @@ TEST_F(DeadlinesTest, CancelActionAbortsAPendingReadAndMarksItExpired) {
   boost::system::error_code read_ec;
   bool open_after = false;
   char byte = 0;
-  deadline.ArmAt(Clock::now(), CancelSocketOps, &server);
-  server.async_read_some(asio::buffer(&byte, 1), [&](const boost::system::error_code& ec, size_t) {
-    read_ec = ec;
-    open_after = server.is_open();
-  });
-  ctx_.run();
+  // A read that only the deadline's action can end.
+  const auto read_until_due = [&](Deadline::Action action) {
+    ctx_.restart();
+    deadline.ArmAt(Clock::now(), action, &server);
+    server.async_read_some(asio::buffer(&byte, 1),
+                           [&](const boost::system::error_code& ec, size_t) {
+                             read_ec = ec;
+                             open_after = server.is_open();
+                           });
+    ctx_.run();
+  };
+  read_until_due(CancelSocketOps);
   EXPECT_EQ(read_ec, asio::error::operation_aborted);
   EXPECT_TRUE(deadline.expired());
   EXPECT_TRUE(open_after);  // cancelled, still usable
 
-  ctx_.restart();
-  deadline.ArmAt(Clock::now(), CloseSocket, &server);
-  server.async_read_some(asio::buffer(&byte, 1), [&](const boost::system::error_code& ec, size_t) {
-    read_ec = ec;
-    open_after = server.is_open();
-  });
-  ctx_.run();
+  read_until_due(CloseSocket);
   EXPECT_EQ(read_ec, asio::error::operation_aborted);
   EXPECT_TRUE(deadline.expired());
   EXPECT_FALSE(open_after);
