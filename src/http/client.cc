@@ -10,6 +10,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include "http/deadlines.h"
+#include "http/message_read.h"
 
 namespace switchyard::http {
 namespace {
@@ -115,9 +116,9 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
     boost::system::error_code ec;
     s.conn->ArmClose(s.deadline);
     if (s.conn->tls) {
-      co_await bhttp::async_read_some(*s.conn->tls, s.conn->buffer, s.parser, Redirect(ec));
+      co_await ReadParsed(*s.conn->tls, s.conn->buffer, s.parser, ReadUntil::kSome, ec);
     } else {
-      co_await bhttp::async_read_some(*s.conn->plain, s.conn->buffer, s.parser, Redirect(ec));
+      co_await ReadParsed(*s.conn->plain, s.conn->buffer, s.parser, ReadUntil::kSome, ec);
     }
     s.conn->deadline.Disarm();
     if (ec == bhttp::error::need_buffer) ec = {};
@@ -288,6 +289,7 @@ std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origi
       conn->Close();
       continue;
     }
+    if (now - conn->idle_since < options_.recheck_idle_after) return conn;
     // An idle connection with something to read has been closed (EOF) or is
     // misbehaving; either way it cannot carry a new request.
     char byte = 0;
@@ -378,9 +380,9 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
     }
     if (!ec) {
       if (raw->tls) {
-        co_await bhttp::async_read_header(*raw->tls, raw->buffer, state->parser, Redirect(ec));
+        co_await ReadParsed(*raw->tls, raw->buffer, state->parser, ReadUntil::kHeader, ec);
       } else {
-        co_await bhttp::async_read_header(*raw->plain, raw->buffer, state->parser, Redirect(ec));
+        co_await ReadParsed(*raw->plain, raw->buffer, state->parser, ReadUntil::kHeader, ec);
       }
     }
     raw->deadline.Disarm();
@@ -391,7 +393,10 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
         co_return core::Cancelled("request to " + origin.Key() +
                                   " cancelled: the client went away");
       }
-      if (reused && attempt == 0 && !timed_out && IsStaleConnection(ec)) continue;
+      if (reused && attempt == 0 && !timed_out && IsStaleConnection(ec)) {
+        ++stale_retries_;
+        continue;
+      }
       if (timed_out) {
         co_return core::DeadlineExceeded("no response from " + origin.Key() + " within " +
                                          std::to_string(req.first_byte_timeout.count()) + " ms");

@@ -38,6 +38,13 @@ struct ClientOptions {
   size_t max_idle_per_origin = 64;                   // pooled idle connections per origin
   std::chrono::milliseconds idle_keepalive{30'000};  // drop pooled connections idle longer
   std::chrono::seconds dns_ttl{30};                  // cache of resolved addresses
+  // A pooled connection idle at least this long is checked for a close from the upstream
+  // (a recv with MSG_PEEK) before it carries a request. Upstreams close idle connections
+  // after seconds (uvicorn, Node, llama.cpp: 5 s), so a connection back in the pool for
+  // less is used without the check, one system call saved per request; if it was closed
+  // after all, the request fails before any response byte and is sent again on a fresh
+  // connection (stale_retries()).
+  std::chrono::milliseconds recheck_idle_after{1'000};
 };
 
 struct UpstreamRequest {
@@ -95,6 +102,8 @@ class UpstreamClient {
 
   size_t idle_connections() const;
   uint64_t connections_opened() const { return connections_opened_; }
+  // Requests sent again on a fresh connection because a pooled one turned out closed.
+  uint64_t stale_retries() const { return stale_retries_; }
 
   // What a TLS context trusts.
   enum class TrustStore {
@@ -136,6 +145,7 @@ class UpstreamClient {
   };
   std::unordered_map<Origin, std::vector<std::unique_ptr<UpstreamConnection>>, OriginHash> idle_;
   uint64_t connections_opened_ = 0;
+  uint64_t stale_retries_ = 0;
 };
 
 }  // namespace switchyard::http

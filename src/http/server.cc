@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "http/deadlines.h"
+#include "http/message_read.h"
 
 namespace switchyard::http {
 namespace {
@@ -480,7 +481,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
     conn.ArmRead(options_.header_timeout);
-    co_await bhttp::async_read_header(conn.socket_, buffer, parser, Redirect(ec));
+    co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kHeader, ec);
     conn.deadline_.Disarm();
     if (ec && conn.read_expired()) ec = beast::error::timeout;
     if (ec) {
@@ -499,7 +500,7 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
         if (ec) break;
       }
       conn.ArmRead(options_.body_timeout);
-      co_await bhttp::async_read(conn.socket_, buffer, parser, Redirect(ec));
+      co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kMessage, ec);
       conn.deadline_.Disarm();
       if (ec && conn.read_expired()) ec = beast::error::timeout;
       if (ec) {

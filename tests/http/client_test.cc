@@ -108,6 +108,22 @@ class ClientTest : public ::testing::Test {
     return out;
   }
 
+  // Three GETs to a server that closes every connection after its response,
+  // 50 ms apart (the close has arrived by the next request).
+  void FetchThreeFromAClosingServer(const Origin& origin) {
+    for (int i = 0; i < 3; ++i) {
+      if (i > 0) std::this_thread::sleep_for(milliseconds(50));
+      UpstreamRequest req;
+      req.origin = &origin;
+      req.method = "GET";
+      req.target = "/";
+      Fetched f = Fetch(req);
+      EXPECT_TRUE(f.status.ok()) << "request " << i << ": " << f.status.ToString();
+      EXPECT_EQ(f.body, "ok");
+      EXPECT_FALSE(f.reused);
+    }
+  }
+
   UpstreamRequest Post(const Origin& origin, std::string_view body = R"({"q":1})") {
     UpstreamRequest r;
     r.origin = &origin;
@@ -207,6 +223,7 @@ TEST_F(ClientTest, StalePooledConnectionIsRetriedOnAFreshOne) {
   EXPECT_FALSE(second.reused);
   EXPECT_EQ(up.request_count(), 3u);
   EXPECT_EQ(up.connections_accepted(), 2u);
+  EXPECT_EQ(client_->stale_retries(), 1u);
 }
 
 TEST_F(ClientTest, CloseWithoutResponseOnAFreshConnectionIsAnError) {
@@ -321,18 +338,27 @@ TEST_F(ClientTest, MalformedBufferedChunkIsUnavailable) {
 }
 
 TEST_F(ClientTest, ConnectionClosedWhileIdleInThePoolIsReplaced) {
+  // Idle longer than recheck_idle_after: the pooled connection is checked,
+  // found closed and dropped before anything is sent on it.
+  ClientOptions options;
+  options.recheck_idle_after = milliseconds(0);
+  client_ = std::make_unique<UpstreamClient>(ctx_, *tls_, options);
   OneShotServer server;
   const Origin origin = OriginFor(server.port());
-  for (int i = 0; i < 3; ++i) {
-    UpstreamRequest req;
-    req.origin = &origin;
-    req.method = "GET";
-    req.target = "/";
-    Fetched f = Fetch(req);
-    ASSERT_TRUE(f.status.ok()) << "request " << i << ": " << f.status.ToString();
-    EXPECT_EQ(f.body, "ok");
-  }
+  FetchThreeFromAClosingServer(origin);
   EXPECT_EQ(server.accepted(), 3);
+  EXPECT_EQ(client_->stale_retries(), 0u);
+}
+
+TEST_F(ClientTest, RecentlyPooledConnectionIsUsedUncheckedAndRetriedWhenClosed) {
+  // Back in the pool for less than recheck_idle_after (1 s by default): used
+  // without the check; the upstream had closed it, so the request fails before
+  // any response byte and goes again on a fresh connection.
+  OneShotServer server;
+  const Origin origin = OriginFor(server.port());
+  FetchThreeFromAClosingServer(origin);
+  EXPECT_EQ(server.accepted(), 3);
+  EXPECT_EQ(client_->stale_retries(), 2u);
 }
 
 TEST_F(ClientTest, StreamedBodyArrivesPieceByPiece) {

@@ -1,0 +1,79 @@
+// ReadParsed: feeds one of Beast's HTTP parsers from a connection's buffer,
+// reading from the stream only when the buffered bytes are not enough.
+//
+// Beast's async_read_some / async_read_header / async_read do the same with the
+// same parser, but when the buffer already holds what they were asked for (a
+// request that arrived in one segment; an upstream head and body read together)
+// they post their completion through the event loop: three scheduler trips per
+// proxied request, each also a chance for the loop to poll epoll. Here those
+// cases return at once. Parsing stays Beast's; the loop mirrors its read_some
+// (read size, end-of-stream and partial-message rules), so the error codes
+// callers see are Beast's own:
+//   bhttp::error::end_of_stream   the stream ended before any byte of a message
+//   bhttp::error::partial_message the stream ended inside a message
+//   bhttp::error::header_limit / body_limit / bad_* from the parser
+//   bhttp::error::buffer_overflow the buffer cannot grow
+//   bhttp::error::need_buffer     (kSome with a buffer_body) the body buffer is full
+//   any error of the stream's async_read_some (operation_aborted, ...)
+#pragma once
+
+#include <cstddef>
+
+#include "http/asio.h"
+
+namespace switchyard::http {
+
+enum class ReadUntil {
+  kSome,     // parse what arrived; at most one read when nothing parses
+  kHeader,   // the head is complete (the body is left in the buffer)
+  kMessage,  // the whole message is complete
+};
+
+template <class Stream, bool kIsRequest>
+awaitable<void> ReadParsed(Stream& stream, beast::flat_buffer& buffer,
+                           bhttp::basic_parser<kIsRequest>& parser, ReadUntil until,
+                           boost::system::error_code& ec) {
+  // Beast's read size cap for one read_some.
+  constexpr size_t kMaxRead = 65536;
+  ec = {};
+  if (until == ReadUntil::kHeader) parser.eager(false);
+  if (until == ReadUntil::kMessage) parser.eager(true);
+  const auto satisfied = [&] {
+    return until == ReadUntil::kHeader ? parser.is_header_done() : parser.is_done();
+  };
+  if (until != ReadUntil::kSome && satisfied()) co_return;
+  for (;;) {
+    // One read_some: parse the buffered bytes, read only when the parser needs more.
+    bool read_first = buffer.size() == 0;
+    for (;;) {
+      if (!read_first) {
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec != bhttp::error::need_more) break;
+        ec = {};
+      }
+      read_first = false;
+      const size_t size = beast::read_size(buffer, kMaxRead);
+      if (size == 0) {
+        ec = bhttp::error::buffer_overflow;
+        co_return;
+      }
+      const size_t n = co_await stream.async_read_some(buffer.prepare(size), Redirect(ec));
+      buffer.commit(n);
+      if (ec == asio::error::eof) {
+        if (!parser.got_some()) {
+          ec = bhttp::error::end_of_stream;
+          co_return;
+        }
+        // A message without a length ends with the stream; any other one is cut short
+        // (put_eof says which: partial_message).
+        ec = {};
+        parser.put_eof(ec);
+        co_return;
+      }
+      if (ec) co_return;
+    }
+    if (ec || until == ReadUntil::kSome || satisfied()) co_return;
+  }
+}
+
+}  // namespace switchyard::http
