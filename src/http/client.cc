@@ -11,6 +11,7 @@
 
 #include "http/deadlines.h"
 #include "http/message_read.h"
+#include "http/write_all.h"
 
 namespace switchyard::http {
 namespace {
@@ -376,7 +377,7 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
     if (raw->tls) {
       co_await asio::async_write(*raw->tls, bufs, Redirect(ec));
     } else {
-      co_await asio::async_write(*raw->plain, bufs, Redirect(ec));
+      co_await WriteAll(*raw->plain, bufs, ec);
     }
     if (!ec) {
       if (raw->tls) {

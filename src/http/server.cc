@@ -8,6 +8,7 @@
 
 #include "http/deadlines.h"
 #include "http/message_read.h"
+#include "http/write_all.h"
 
 namespace switchyard::http {
 namespace {
@@ -221,8 +222,8 @@ awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
                                          asio::buffer(head_only_ ? std::string_view() : body)};
   boost::system::error_code ec;
   first_byte_ = std::chrono::steady_clock::now();
-  conn_.ArmClose(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.socket_, bufs, Redirect(ec));
+  co_await WriteAll(conn_.socket_, bufs, ec,
+                    [this] { conn_.ArmClose(conn_.server_.options().write_timeout); });
   conn_.deadline_.Disarm();
   if (ec) {
     failed_ = true;
@@ -253,8 +254,8 @@ awaitable<bool> ResponseWriter::WriteOut(std::span<const asio::const_buffer> buf
     head_sent_ = true;
   }
   boost::system::error_code ec;
-  conn_.ArmClose(conn_.server_.options().write_timeout);
-  co_await asio::async_write(conn_.socket_, bufs, Redirect(ec));
+  co_await WriteAll(conn_.socket_, bufs, ec,
+                    [this] { conn_.ArmClose(conn_.server_.options().write_timeout); });
   conn_.deadline_.Disarm();
   scratch_.clear();
   if (ec) {

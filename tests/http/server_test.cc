@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -119,6 +120,17 @@ class ServerTest : public ::testing::Test {
       co_await w.Send(200, "text/plain", "waited");
       co_return;
     }
+    if (target == "/big") {
+      // More than the socket buffers hold: a client that does not read stalls the write.
+      const std::string big(size_t{16} * 1024 * 1024, 'x');
+      const bool sent = co_await w.Send(200, "text/plain", big);
+      {
+        std::lock_guard lock(mu_);
+        big_sent_ = sent;
+      }
+      cv_.notify_all();
+      co_return;
+    }
     if (target == "/throw") throw std::runtime_error("handler bug");
     // (A named list: GCC 12 miscompiles braced temporaries in co_await.)
     const HeaderList extra{{"x-echo-header", std::string(req.Header("x-test"))}};
@@ -135,8 +147,15 @@ class ServerTest : public ::testing::Test {
     return cv_.wait_for(lock, timeout, [&] { return handlers_cancelled_ >= n; });
   }
 
+  std::optional<bool> WaitForBigSend(milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return big_sent_.has_value(); });
+    return big_sent_;
+  }
+
   EventLoops loops_{2};
   std::unique_ptr<Server> server_;
+  std::optional<bool> big_sent_;
   std::mutex mu_;
   std::condition_variable cv_;
   int handlers_started_ = 0;
@@ -250,6 +269,19 @@ TEST_F(ServerTest, SlowBodyTimesOutWith408AndClose) {
   EXPECT_EQ(reply,
             "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\nContent-Length: 43\r\n"
             "Connection: close\r\n\r\n408 request body not received within 100 ms");
+}
+
+TEST_F(ServerTest, AClientThatDoesNotReadFailsTheWriteAfterTheWriteTimeout) {
+  ServerOptions o = Opts();
+  o.write_timeout = milliseconds(200);
+  Start(o);
+  RawSocket client(port());
+  ASSERT_TRUE(client.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto start = std::chrono::steady_clock::now();
+  const std::optional<bool> sent = WaitForBigSend(seconds(5));
+  ASSERT_TRUE(sent.has_value()) << "the write never gave up";
+  EXPECT_FALSE(*sent);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(150));
 }
 
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
