@@ -115,16 +115,20 @@ awaitable<core::Result<std::string_view>> UpstreamResponse::ReadSome() {
     body.data = s.conn->body_buf.get();
     body.size = kReadBuffer;
     boost::system::error_code ec;
-    s.conn->ArmClose(s.deadline);
-    if (s.conn->tls) {
-      co_await ReadParsed(*s.conn->tls, s.conn->buffer, s.parser, ReadUntil::kSome, ec);
-    } else {
-      co_await ReadParsed(*s.conn->plain, s.conn->buffer, s.parser, ReadUntil::kSome, ec);
+    // What the buffer holds settles the call without a read (and a deadline).
+    const bool read = !ParseBuffered(s.conn->buffer, s.parser, ReadUntil::kSome, ec);
+    if (read) {
+      s.conn->ArmClose(s.deadline);
+      if (s.conn->tls) {
+        co_await ReadParsed(*s.conn->tls, s.conn->buffer, s.parser, ReadUntil::kSome, ec);
+      } else {
+        co_await ReadParsed(*s.conn->plain, s.conn->buffer, s.parser, ReadUntil::kSome, ec);
+      }
+      s.conn->deadline.Disarm();
     }
-    s.conn->deadline.Disarm();
     if (ec == bhttp::error::need_buffer) ec = {};
     // Expired after the read completed: the socket is closed all the same.
-    const bool timed_out = s.conn->deadline.expired();
+    const bool timed_out = read && s.conn->deadline.expired();
     if (ec || timed_out) {
       s.broken = true;
       if (s.cancel != nullptr && s.cancel->cancelled()) {

@@ -482,7 +482,9 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
     conn.ArmRead(options_.header_timeout);
-    co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kHeader, ec);
+    if (!ParseBuffered(buffer, parser, ReadUntil::kHeader, ec)) {
+      co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kHeader, ec);
+    }
     conn.deadline_.Disarm();
     if (ec && conn.read_expired()) ec = beast::error::timeout;
     if (ec) {
@@ -501,7 +503,9 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
         if (ec) break;
       }
       conn.ArmRead(options_.body_timeout);
-      co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kMessage, ec);
+      if (!ParseBuffered(buffer, parser, ReadUntil::kMessage, ec)) {
+        co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kMessage, ec);
+      }
       conn.deadline_.Disarm();
       if (ec && conn.read_expired()) ec = beast::error::timeout;
       if (ec) {

@@ -85,6 +85,30 @@ TEST_F(ReadParsedTest, ABufferedRequestIsParsedWithoutReading) {
   EXPECT_EQ(beast::buffers_to_string(buffer_.data()), "GET /next HTTP/1.1\r\n");
 }
 
+TEST_F(ReadParsedTest, ParseBufferedSaysWhetherAReadIsNeeded) {
+  bhttp::request_parser<bhttp::string_body> parser;
+  boost::system::error_code ec;
+  EXPECT_FALSE(ParseBuffered(buffer_, parser, ReadUntil::kHeader, ec));  // nothing buffered
+  EXPECT_FALSE(ec);
+  Buffer(kRequest.substr(0, 30));
+  EXPECT_FALSE(ParseBuffered(buffer_, parser, ReadUntil::kHeader, ec));  // half a head
+  EXPECT_FALSE(ec);
+  Buffer(kRequest.substr(30, kRequest.size() - 32));
+  EXPECT_TRUE(ParseBuffered(buffer_, parser, ReadUntil::kHeader, ec));
+  EXPECT_FALSE(ec);
+  EXPECT_FALSE(ParseBuffered(buffer_, parser, ReadUntil::kMessage, ec));  // 2 body bytes short
+  EXPECT_FALSE(ec);
+  Buffer(kRequest.substr(kRequest.size() - 2));
+  EXPECT_TRUE(ParseBuffered(buffer_, parser, ReadUntil::kMessage, ec));
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(parser.get().body(), "hello");
+
+  bhttp::request_parser<bhttp::string_body> bad;
+  Buffer("NOT HTTP\r\n\r\n");
+  EXPECT_TRUE(ParseBuffered(buffer_, bad, ReadUntil::kHeader, ec));  // settled: an error
+  EXPECT_EQ(ec, bhttp::error::bad_target);
+}
+
 TEST_F(ReadParsedTest, ARequestInPiecesIsReadUntilComplete) {
   std::thread sender([this] {
     client_->Send(kRequest.substr(0, 20));
