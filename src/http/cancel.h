@@ -3,6 +3,9 @@
 // destroy on the same event loop (all of a request's work runs on one loop).
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
 #include <functional>
 #include <vector>
 
@@ -14,12 +17,18 @@ class CancelToken {
 
   bool cancelled() const { return cancelled_; }
 
-  // Fires every registered callback once; later registrations fire at once.
+  // Fires every registered callback once, in the order registered; later
+  // registrations fire at once.
   void Cancel() {
     if (cancelled_) return;
     cancelled_ = true;
-    auto callbacks = std::move(callbacks_);
-    for (auto& cb : callbacks) {
+    // Taken out first: a callback may register or unregister.
+    auto first = std::move(first_);
+    auto more = std::move(more_);
+    for (size_t i = 0; i < std::min(count_, kInline); ++i) {
+      if (first[i]) first[i]();
+    }
+    for (auto& cb : more) {
       if (cb) cb();
     }
   }
@@ -30,18 +39,32 @@ class CancelToken {
       cb();
       return kNone;
     }
-    callbacks_.push_back(std::move(cb));
-    return callbacks_.size() - 1;
+    const size_t handle = count_++;
+    if (handle < kInline) {
+      first_[handle] = std::move(cb);
+    } else {
+      more_.push_back(std::move(cb));
+    }
+    return handle;
   }
   void Unregister(size_t handle) {
-    if (handle < callbacks_.size()) callbacks_[handle] = nullptr;
+    if (handle < kInline) {
+      if (handle < count_) first_[handle] = nullptr;
+    } else if (handle != kNone && handle - kInline < more_.size()) {
+      more_[handle - kInline] = nullptr;
+    }
   }
 
   static constexpr size_t kNone = static_cast<size_t>(-1);
 
  private:
+  // A request registers one or two callbacks (the upstream attempt in
+  // progress): those are kept inline, with no allocation per request.
+  static constexpr size_t kInline = 2;
   bool cancelled_ = false;
-  std::vector<Callback> callbacks_;
+  size_t count_ = 0;
+  std::array<Callback, kInline> first_;
+  std::vector<Callback> more_;
 };
 
 }  // namespace switchyard::http
