@@ -25,7 +25,8 @@ TEST(CancelTokenTest, UnregisteredCallbacksDoNotFire) {
   CancelToken token;
   std::string fired;
   std::vector<size_t> handles;
-  for (char c : std::string("abcde")) handles.push_back(token.Register([&fired, c] { fired += c; }));
+  for (char c : std::string("abcde"))
+    handles.push_back(token.Register([&fired, c] { fired += c; }));
   EXPECT_EQ(handles, (std::vector<size_t>{0, 1, 2, 3, 4}));
   token.Unregister(handles[1]);  // kept inline
   token.Unregister(handles[3]);  // past the inline ones
