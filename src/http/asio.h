@@ -4,6 +4,7 @@
 
 // clang-format off
 #include <utility>
+#include <memory_resource>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -43,6 +44,11 @@ using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using SteadyTimer =
     asio::basic_waitable_timer<std::chrono::steady_clock,
                                asio::wait_traits<std::chrono::steady_clock>, Executor>;
+
+// Header fields of a parsed message, allocated from an arena (a buffer reused
+// message after message) instead of one heap allocation per field.
+using FieldsAllocator = std::pmr::polymorphic_allocator<char>;
+using ArenaFields = bhttp::basic_fields<FieldsAllocator>;
 
 // Completion token that stores the error instead of throwing it.
 inline auto Redirect(boost::system::error_code& ec) {

@@ -2,8 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <list>
+#include <memory_resource>
 #include <thread>
 
 #include "http/deadlines.h"
@@ -33,6 +35,9 @@ bool IsTimeout(const boost::system::error_code& ec) {
 // client is still sending: closing with unread input makes the kernel send a
 // reset, which can destroy the answer before the client reads it.
 constexpr std::chrono::milliseconds kLingerTime{1000};
+// A request head of ~10 fields fits (each field is one Beast element: ~50 bytes
+// plus its name and value).
+constexpr size_t kHeadArenaBytes = 2048;
 
 }  // namespace
 
@@ -460,6 +465,11 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
   open_connections_.fetch_add(1, std::memory_order_relaxed);
   total_connections_.fetch_add(1, std::memory_order_relaxed);
   beast::flat_buffer buffer;
+  // The request head's fields (and target) live here, reset per request; a head
+  // that outgrows it continues on the heap.
+  std::array<std::byte, kHeadArenaBytes> head_arena_buffer;
+  std::pmr::monotonic_buffer_resource head_arena(head_arena_buffer.data(),
+                                                 head_arena_buffer.size());
   const auto executor = co_await asio::this_coro::executor;
   const size_t loop_index = loop.index;
   bool linger = false;  // an error answer went out; the client may still be sending
@@ -478,7 +488,9 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
     }
     conn.idle_ = false;
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    head_arena.release();  // the previous request's parser is gone
+    bhttp::request_parser<bhttp::string_body, FieldsAllocator> parser(
+        std::piecewise_construct, std::make_tuple(), std::make_tuple(FieldsAllocator(&head_arena)));
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
     conn.ArmRead(options_.header_timeout);

@@ -46,7 +46,7 @@ struct ServerRequest {
   bhttp::verb method = bhttp::verb::unknown;
   std::string_view method_text;
   std::string_view target;
-  const bhttp::fields* headers = nullptr;
+  const ArenaFields* headers = nullptr;
   std::string body;
   size_t loop = 0;                                 // index of the event loop the request runs on
   std::chrono::steady_clock::time_point received;  // when the head was complete
