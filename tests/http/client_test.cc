@@ -65,7 +65,7 @@ class ClientTest : public ::testing::Test {
   // Runs `body` as a coroutine on ctx_ in this thread until it finishes.
   void Run(const std::function<awaitable<void>()>& body) {
     bool done = false;
-    asio::co_spawn(ctx_, body(), [&](std::exception_ptr e) {
+    asio::co_spawn(ctx_, body(), [&](const std::exception_ptr& e) {
       done = true;
       if (e) std::rethrow_exception(e);
     });
@@ -248,7 +248,7 @@ class OneShotServer {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     ::listen(fd_, 8);
     socklen_t len = sizeof(addr);
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);

@@ -54,7 +54,7 @@ class ServerTest : public ::testing::Test {
     return o;
   }
 
-  void Start(ServerOptions options = Opts()) {
+  void Start(const ServerOptions& options = Opts()) {
     server_ = std::make_unique<Server>(
         loops_, options, [this](ServerRequest& req, ResponseWriter& w) { return Handle(req, w); },
         [](int status, std::string_view message) {
@@ -200,7 +200,7 @@ TEST_F(ServerTest, LargeBodyOverLimitStillGets413) {
   ServerOptions o = Opts();
   o.max_body_bytes = 1024;
   Start(o);
-  HttpResult r = HttpRequest(port(), "POST", "/echo", std::string(512 * 1024, 'a'));
+  HttpResult r = HttpRequest(port(), "POST", "/echo", std::string(size_t{512} * 1024, 'a'));
   ASSERT_TRUE(r.error.ok()) << r.error.ToString();
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(r.body, "413 request body exceeds 1024 bytes");

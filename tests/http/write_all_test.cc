@@ -83,6 +83,8 @@ TEST_F(WriteAllTest, AWriteLargerThanTheSocketTakesWaitsForTheReader) {
 TEST_F(WriteAllTest, MorePiecesThanOneSendTakesAllArrive) {
   std::vector<std::string> pieces;
   std::vector<asio::const_buffer> bufs;
+  pieces.reserve(12);
+  bufs.reserve(12);
   for (int i = 0; i < 12; ++i) pieces.push_back("piece" + std::to_string(i) + ";");
   for (const auto& p : pieces) bufs.emplace_back(asio::buffer(p));
   EXPECT_FALSE(Write(bufs));
