@@ -5,13 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "http/asio.h"
-#include "raw_socket.h"
+#include "loopback_socket_test.h"
 
 namespace switchyard::http {
 namespace {
@@ -31,13 +30,10 @@ struct CountingStream {
   }
 };
 
-class ReadParsedTest : public ::testing::Test {
+class ReadParsedTest : public LoopbackSocketTest {
  protected:
   void SetUp() override {
-    acceptor_.emplace(ctx_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    client_.emplace(acceptor_->local_endpoint().port());
-    ASSERT_TRUE(client_->connected());
-    server_.emplace(acceptor_->accept());
+    LoopbackSocketTest::SetUp();
     stream_.socket = &*server_;
   }
 
@@ -58,10 +54,6 @@ class ReadParsedTest : public ::testing::Test {
     buffer_.commit(n);
   }
 
-  asio::io_context ctx_;
-  std::optional<Acceptor> acceptor_;
-  std::optional<testing::RawSocket> client_;
-  std::optional<Socket> server_;
   CountingStream stream_;
   beast::flat_buffer buffer_;
 };

@@ -6,29 +6,21 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "http/asio.h"
-#include "raw_socket.h"
+#include "loopback_socket_test.h"
 
 namespace switchyard::http {
 namespace {
 
 using std::chrono::milliseconds;
 
-class WriteAllTest : public ::testing::Test {
+class WriteAllTest : public LoopbackSocketTest {
  protected:
-  void SetUp() override {
-    acceptor_.emplace(ctx_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    client_.emplace(acceptor_->local_endpoint().port());
-    ASSERT_TRUE(client_->connected());
-    server_.emplace(acceptor_->accept());
-  }
-
   // Runs one WriteAll to completion (or 10 s); counts the calls of its before_wait.
   template <class Buffers>
   boost::system::error_code Write(const Buffers& buffers) {
@@ -44,10 +36,6 @@ class WriteAllTest : public ::testing::Test {
     return ec;
   }
 
-  asio::io_context ctx_;
-  std::optional<Acceptor> acceptor_;
-  std::optional<testing::RawSocket> client_;
-  std::optional<Socket> server_;
   int waits_ = 0;
 };
 
