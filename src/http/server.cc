@@ -493,12 +493,14 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
         std::piecewise_construct, std::make_tuple(), std::make_tuple(FieldsAllocator(&head_arena)));
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser.body_limit(options_.max_body_bytes);
-    conn.ArmRead(options_.header_timeout);
+    // A head that arrived whole (the common case) is parsed without a read, so
+    // without arming the head deadline.
     if (!ParseBuffered(buffer, parser, ReadUntil::kHeader, ec)) {
+      conn.ArmRead(options_.header_timeout);
       co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kHeader, ec);
+      conn.deadline_.Disarm();
+      if (ec && conn.read_expired()) ec = beast::error::timeout;
     }
-    conn.deadline_.Disarm();
-    if (ec && conn.read_expired()) ec = beast::error::timeout;
     if (ec) {
       linger = true;
       co_await SendReadError(conn, ec, /*body=*/false);
@@ -514,12 +516,12 @@ awaitable<void> Server::Session(Loop& loop, Socket socket) {
         conn.deadline_.Disarm();
         if (ec) break;
       }
-      conn.ArmRead(options_.body_timeout);
       if (!ParseBuffered(buffer, parser, ReadUntil::kMessage, ec)) {
+        conn.ArmRead(options_.body_timeout);
         co_await ReadParsed(conn.socket_, buffer, parser, ReadUntil::kMessage, ec);
+        conn.deadline_.Disarm();
+        if (ec && conn.read_expired()) ec = beast::error::timeout;
       }
-      conn.deadline_.Disarm();
-      if (ec && conn.read_expired()) ec = beast::error::timeout;
       if (ec) {
         linger = true;
         co_await SendReadError(conn, ec, /*body=*/true);
