@@ -30,7 +30,6 @@
 namespace {
 
 using switchyard::routing::CvOptions;
-using switchyard::routing::CvResult;
 using switchyard::routing::RouterKind;
 using switchyard::routing::RouterMetrics;
 
@@ -177,6 +176,10 @@ int main(int argc, char** argv) {
                  "Feature group weight (further weak-answer checks)");
   app.add_option("--answer-tail-words-weight", answer_tail_w,
                  "Feature group weight (words of the weak answer's last two lines)");
+  std::optional<double> nb_alpha;
+  app.add_option("--nb-alpha", nb_alpha,
+                 "Log-count-ratio (NBSVM) scaling of the features of logistic heads, smoothing "
+                 "alpha (0 = off, the default)");
   app.add_flag("--curve", curve, "Print the pooled curve too");
   app.add_option("--inner-folds", base.inner_folds,
                  "Folds of the inner (selection) cross-validation")
@@ -225,6 +228,7 @@ int main(int argc, char** argv) {
     CvOptions o = base;
     o.train = switchyard::routing::DefaultTrainOptions(b.kind);
     if (c) o.train.c = *c;
+    if (nb_alpha) o.train.nb_alpha = *nb_alpha;
     if (!target.empty()) {
       auto t = switchyard::routing::ParseTarget(target);
       if (!t.ok()) {

@@ -183,8 +183,42 @@ core::Result<RouterModel> RouterModel::Train(const std::vector<RoutingExample>& 
   model.options_ = options;
   auto add_head = [&](internal::Loss loss, const std::vector<double>& y,
                       double sign) -> core::Status {
-    auto fit = internal::TrainLinear(ptrs, y, dims, loss, options.c);
+    const bool nb = options.nb_alpha > 0 && loss == internal::Loss::kLogistic;
+    std::vector<float> ratio;
+    std::vector<SparseVector> scaled;
+    std::vector<const SparseVector*> scaled_ptrs;
+    if (nb) {
+      // Log-count ratios of |x| summed over the positive and the negative rows.
+      std::vector<double> pos(dims, options.nb_alpha);
+      std::vector<double> neg(dims, options.nb_alpha);
+      for (size_t i = 0; i < xs.size(); ++i) {
+        auto& sums = y[i] > 0.5 ? pos : neg;
+        for (const auto& [index, value] : xs[i]) sums[index] += std::abs(value);
+      }
+      double pos_total = 0;
+      double neg_total = 0;
+      for (uint32_t f = 0; f < dims; ++f) {
+        pos_total += pos[f];
+        neg_total += neg[f];
+      }
+      ratio.resize(dims);
+      for (uint32_t f = 0; f < dims; ++f) {
+        ratio[f] = static_cast<float>(std::log(pos[f] / pos_total) - std::log(neg[f] / neg_total));
+      }
+      scaled.reserve(xs.size());
+      scaled_ptrs.reserve(xs.size());
+      for (const auto& x : xs) {
+        SparseVector sx = x;
+        for (auto& [index, value] : sx) value *= ratio[index];
+        scaled.push_back(std::move(sx));
+      }
+      for (const auto& x : scaled) scaled_ptrs.push_back(&x);
+    }
+    auto fit = internal::TrainLinear(nb ? scaled_ptrs : ptrs, y, dims, loss, options.c);
     if (!fit.ok()) return fit.take_status();
+    if (nb) {
+      for (uint32_t f = 0; f < dims; ++f) fit->weights[f] *= ratio[f];
+    }
     Head h;
     h.logistic = loss == internal::Loss::kLogistic;
     h.sign = sign;

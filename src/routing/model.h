@@ -55,6 +55,11 @@ struct TrainOptions {
   RouterKind kind = RouterKind::kPrompt;
   Target target = Target::kBenefit;
   double c = 0.1;  // inverse L2 regularisation strength (liblinear's C)
+  // > 0: each logistic head sees every feature scaled by its log-count ratio
+  // between the head's positive and negative training rows, smoothed by this
+  // alpha (NBSVM, Wang & Manning 2012); the ratios are folded into the learned
+  // weights, so the model file and scoring are unchanged. 0 (default): off.
+  double nb_alpha = 0;
   FeatureOptions features;
 };
 

@@ -37,6 +37,31 @@ TEST(RouterModelTest, LearnsWhereTheStrongModelHelps) {
   }
 }
 
+TEST(RouterModelTest, LogCountRatioScalingLearnsTooAndChangesTheWeights) {
+  // nb_alpha > 0: the logistic heads train on ratio-scaled features and fold the
+  // ratios into their weights; the model still ranks the hard rows first, its
+  // file format is unchanged, and the weights differ from the unscaled model's.
+  const auto rows = Generated(90);
+  TrainOptions o = DefaultTrainOptions(RouterKind::kPrompt);
+  o.target = Target::kDifference;
+  o.features.hash_bits = 14;
+  auto plain = RouterModel::Train(rows, o);
+  o.nb_alpha = 0.1;
+  auto scaled = RouterModel::Train(rows, o);
+  ASSERT_TRUE(plain.ok() && scaled.ok());
+  auto scores = scaled->ScoreAll(Generated(120));
+  ASSERT_TRUE(scores.ok());
+  EXPECT_GT(Mean(*scores, Generated(120), true), Mean(*scores, Generated(120), false) + 0.2);
+  const std::string text = scaled->Serialize();
+  EXPECT_EQ(text.substr(0, text.find('\n')), "switchyard-router 1");
+  EXPECT_NE(text, plain->Serialize());
+  auto parsed = RouterModel::Parse(text, "m.model");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  auto again = parsed->ScoreAll(Generated(120));
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < again->size(); ++i) EXPECT_NEAR((*again)[i], (*scores)[i], 1e-5) << i;
+}
+
 TEST(RouterModelTest, SerializeParseRoundTripKeepsScores) {
   const auto rows = Generated(60);
   TrainOptions o = DefaultTrainOptions(RouterKind::kCascade);
