@@ -24,7 +24,7 @@
 namespace switchyard::http {
 
 enum class ReadUntil {
-  kSome,     // parse what arrived; at most one read when nothing parses
+  kSome,     // some progress: parse what arrived, read only while nothing parses
   kHeader,   // the head is complete (the body is left in the buffer)
   kMessage,  // the whole message is complete
 };

@@ -90,7 +90,7 @@ class Connection {
  private:
   // Cancels the read, then again at each tick until the reader disarms: when
   // the deadline passes with a read's completion already queued, the cancel
-  // finds nothing pending, and a composed read (beast's head or body) would
+  // finds nothing pending, and a read loop (ReadParsed: the head or the body) would
   // go on with its next read unbounded.
   static void OnReadDeadline(void* self);
   static void OnWatchDue(void* self);
@@ -227,14 +227,8 @@ awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
                                          asio::buffer(head_only_ ? std::string_view() : body)};
   boost::system::error_code ec;
   first_byte_ = std::chrono::steady_clock::now();
-  co_await WriteAll(conn_.socket_, bufs, ec,
-                    [this] { conn_.ArmClose(conn_.server_.options().write_timeout); });
-  conn_.deadline_.Disarm();
-  if (ec) {
-    failed_ = true;
-    cancel_.Cancel();
-    co_return false;
-  }
+  co_await WriteAll(conn_.socket_, bufs, ec, [this] { ArmWriteDeadline(); });
+  if (!WriteDone(ec)) co_return false;
   body_bytes_ = body.size();
   complete_ = true;
   co_return true;
@@ -259,16 +253,21 @@ awaitable<bool> ResponseWriter::WriteOut(std::span<const asio::const_buffer> buf
     head_sent_ = true;
   }
   boost::system::error_code ec;
-  co_await WriteAll(conn_.socket_, bufs, ec,
-                    [this] { conn_.ArmClose(conn_.server_.options().write_timeout); });
-  conn_.deadline_.Disarm();
+  co_await WriteAll(conn_.socket_, bufs, ec, [this] { ArmWriteDeadline(); });
   scratch_.clear();
-  if (ec) {
-    failed_ = true;
-    cancel_.Cancel();
-    co_return false;
-  }
-  co_return true;
+  co_return WriteDone(ec);
+}
+
+void ResponseWriter::ArmWriteDeadline() {
+  conn_.ArmClose(conn_.server_.options().write_timeout);
+}
+
+bool ResponseWriter::WriteDone(const boost::system::error_code& ec) {
+  conn_.deadline_.Disarm();
+  if (!ec) return true;
+  failed_ = true;
+  cancel_.Cancel();
+  return false;
 }
 
 awaitable<bool> ResponseWriter::WriteChunk(std::string_view data, StreamFlush flush) {

@@ -93,6 +93,11 @@ class ResponseWriter {
                   const HeaderList& extra, bool chunked, size_t content_length) const;
   // Writes `bufs` (scratch_ first, if it holds anything) and clears scratch_.
   awaitable<bool> WriteOut(std::span<const asio::const_buffer> bufs);
+  // For WriteAll: the write deadline, armed only when a write has to wait.
+  void ArmWriteDeadline();
+  // After a write: disarms the deadline; on an error marks the writer failed and
+  // fires the cancel token. Returns whether the write succeeded.
+  bool WriteDone(const boost::system::error_code& ec);
 
   Connection& conn_;
   CancelToken cancel_;

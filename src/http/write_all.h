@@ -17,7 +17,6 @@
 #include <array>
 #include <cerrno>
 #include <cstddef>
-#include <span>
 
 #include "http/asio.h"
 
@@ -42,8 +41,8 @@ awaitable<void> WriteAll(Socket& socket, const Buffers& buffers, boost::system::
       co_await asio::async_write(socket, buffers, Redirect(ec));
       co_return;
     }
-    iov[count].iov_base = const_cast<void*>(
-        b.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast): iovec is not const
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec's pointer is not const
+    iov[count].iov_base = const_cast<void*>(b.data());
     iov[count].iov_len = b.size();
     ++count;
     total += b.size();
@@ -65,21 +64,10 @@ awaitable<void> WriteAll(Socket& socket, const Buffers& buffers, boost::system::
   }
   if (static_cast<size_t>(sent) == total) co_return;
   // The rest, from the first byte not sent.
-  std::array<asio::const_buffer, kMaxBuffers> rest;
-  size_t n = 0;
-  auto skip = static_cast<size_t>(sent);
-  for (size_t i = 0; i < count; ++i) {
-    if (skip >= iov[i].iov_len) {
-      skip -= iov[i].iov_len;
-      continue;
-    }
-    rest[n++] =
-        asio::const_buffer(static_cast<const char*>(iov[i].iov_base) + skip, iov[i].iov_len - skip);
-    skip = 0;
-  }
+  beast::buffers_suffix<Buffers> rest(buffers);
+  rest.consume(static_cast<size_t>(sent));
   before_wait();
-  co_await asio::async_write(socket, std::span<const asio::const_buffer>(rest.data(), n),
-                             Redirect(ec));
+  co_await asio::async_write(socket, rest, Redirect(ec));
 }
 
 }  // namespace switchyard::http
