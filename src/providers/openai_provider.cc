@@ -1,33 +1,27 @@
 #include "providers/openai_provider.h"
 
-#include <array>
 #include <cstdint>
-#include <cstring>
 #include <optional>
 
 #include <simdjson.h>
 
 #include "api/openai_parse.h"
 #include "api/sse.h"
+#include "core/find_literal.h"
 #include "providers/internal.h"
 
 namespace switchyard::providers {
 namespace {
 
-// string_view::find() with a needle starting with '"' calls memchr once per
-// quote in the JSON; memmem scans once.
 bool Contains(std::string_view hay, std::string_view needle) {
-  if (hay.size() < needle.size()) return false;  // also keeps a null data() away from memmem
-  return ::memmem(hay.data(), hay.size(), needle.data(), needle.size()) != nullptr;
+  return core::FindLiteral(hay, needle) != std::string_view::npos;
 }
 
 // What a chunk's JSON text says before deciding whether to parse it: a
 // "usage" key whose value is not null, a "finish_reason" whose value is a
-// string. The keys are searched with their quotes (Horspool, tables built at
-// compile time): ~350 instructions per key over a 300-byte chunk (callgrind),
-// where a memchr per quote (one call for each of the ~30 quotes) cost ~1.5k
-// per event. Inside a JSON string a quote is escaped, so `"usage"` cannot come
-// from a value; a false hit would only cost a parse.
+// string. The keys are searched with their quotes (core::FindLiteral: 16
+// positions per step). Inside a JSON string a quote is escaped, so `"usage"`
+// cannot come from a value; a false hit would only cost a parse.
 struct ChunkKeys {
   bool usage = false;
   bool finish = false;
@@ -42,48 +36,19 @@ std::string_view AfterColon(std::string_view rest) {
   return rest.substr(i);
 }
 
-// Boyer-Moore-Horspool for a fixed needle of at most 255 bytes.
-class Needle {
- public:
-  consteval explicit Needle(std::string_view text) : text_(text) {
-    for (auto& s : skip_) s = static_cast<uint8_t>(text.size());
-    for (size_t i = 0; i + 1 < text.size(); ++i) {
-      skip_[static_cast<unsigned char>(text[i])] = static_cast<uint8_t>(text.size() - 1 - i);
-    }
-  }
-  size_t size() const { return text_.size(); }
-  // The first occurrence at or after `from`, or npos.
-  size_t Find(std::string_view hay, size_t from) const {
-    const size_t n = text_.size();
-    for (size_t i = from; i + n <= hay.size();) {
-      // Compared from the end, in place: the needles are short, and a quote
-      // (their last byte) ends many windows.
-      size_t k = n;
-      while (k > 0 && hay[i + k - 1] == text_[k - 1]) --k;
-      if (k == 0) return i;
-      i += skip_[static_cast<unsigned char>(hay[i + n - 1])];
-    }
-    return std::string_view::npos;
-  }
-
- private:
-  std::string_view text_;
-  std::array<uint8_t, 256> skip_{};
-};
-
-constexpr Needle kUsageKey(R"("usage")");
-constexpr Needle kFinishKey(R"("finish_reason")");
-constexpr Needle kModelKey(R"("model")");
+constexpr std::string_view kUsageKey = R"("usage")";
+constexpr std::string_view kFinishKey = R"("finish_reason")";
+constexpr std::string_view kModelKey = R"("model")";
 
 ChunkKeys ScanChunkKeys(std::string_view data) {
   ChunkKeys k;
-  for (size_t at = kUsageKey.Find(data, 0); at != std::string_view::npos && !k.usage;
-       at = kUsageKey.Find(data, at + 1)) {
+  for (size_t at = core::FindLiteral(data, kUsageKey); at != std::string_view::npos && !k.usage;
+       at = core::FindLiteral(data, kUsageKey, at + 1)) {
     const std::string_view v = AfterColon(data.substr(at + kUsageKey.size()));
     if (!v.empty() && !v.starts_with("null")) k.usage = true;
   }
-  for (size_t at = kFinishKey.Find(data, 0); at != std::string_view::npos && !k.finish;
-       at = kFinishKey.Find(data, at + 1)) {
+  for (size_t at = core::FindLiteral(data, kFinishKey); at != std::string_view::npos && !k.finish;
+       at = core::FindLiteral(data, kFinishKey, at + 1)) {
     if (AfterColon(data.substr(at + kFinishKey.size())).starts_with('"')) k.finish = true;
   }
   return k;
@@ -97,7 +62,7 @@ ChunkKeys ScanChunkKeys(std::string_view data) {
 // stream is read only for this.)
 std::string_view TopLevelModel(std::string_view data) {
   if (data.empty() || data.front() != '{') return {};
-  const size_t at = kModelKey.Find(data, 1);
+  const size_t at = core::FindLiteral(data, kModelKey, 1);
   if (at == std::string_view::npos) return {};
   // (Plain loops: string_view::find_first_of calls memchr once per byte.)
   for (size_t i = 1; i < at; ++i) {

@@ -1,0 +1,66 @@
+#include "core/find_literal.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace switchyard::core {
+namespace {
+
+constexpr size_t npos = std::string_view::npos;
+
+TEST(FindLiteral, FindsAKeyInAChunk) {
+  const std::string_view chunk =
+      R"({"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,)"
+      R"("delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3}})";
+  EXPECT_EQ(FindLiteral(chunk, R"("usage")"), chunk.find(R"("usage")"));
+  EXPECT_EQ(FindLiteral(chunk, R"("finish_reason")"), chunk.find(R"("finish_reason")"));
+  EXPECT_EQ(FindLiteral(chunk, R"("model")", 1), chunk.find(R"("model")", 1));
+  EXPECT_EQ(FindLiteral(chunk, R"("logprobs")"), npos);
+}
+
+TEST(FindLiteral, EdgesOfTheText) {
+  EXPECT_EQ(FindLiteral("abcd", "abcd"), 0U);     // the whole text
+  EXPECT_EQ(FindLiteral("abcd", "abcde"), npos);  // longer than the text
+  EXPECT_EQ(FindLiteral("", "a"), npos);          // empty text
+  EXPECT_EQ(FindLiteral("abc", "", 2), 2U);       // empty needle: at `from`
+  EXPECT_EQ(FindLiteral("abc", "", 3), 3U);
+  EXPECT_EQ(FindLiteral("abc", "", 4), npos);                   // `from` past the end
+  EXPECT_EQ(FindLiteral("abcabc", "abc", 1), 3U);               // from skips the first
+  EXPECT_EQ(FindLiteral("abcabc", "abc", 4), npos);             // no room left
+  EXPECT_EQ(FindLiteral("abcabc", "c", 3), 5U);                 // one byte
+  EXPECT_EQ(FindLiteral("xxxxxxxxxxxxxxxxxxxxab", "ab"), 20U);  // two bytes, in the tail
+  // The filter bytes match but the rest does not, at every position of a block.
+  const std::string decoys(64, 'u');
+  EXPECT_EQ(FindLiteral(decoys + "\"usage\"", R"("usage")"), 64U);
+  EXPECT_EQ(FindLiteral(std::string(40, '"'), R"("usage")"), npos);
+}
+
+// Every needle length 0..20 at every position of texts of 0..80 bytes (the
+// block loop, its tail, and starts in the last 15 positions), against
+// string_view::find, on a small alphabet so that partial matches are common.
+TEST(FindLiteral, AgreesWithStringFind) {
+  std::mt19937 rng(20261130);
+  std::uniform_int_distribution<int> letter(0, 2);
+  for (int round = 0; round < 400; ++round) {
+    std::string hay(static_cast<size_t>(round % 81), ' ');
+    for (char& c : hay) c = static_cast<char>('a' + letter(rng));
+    for (size_t n = 0; n <= 20; ++n) {
+      std::string needle(n, ' ');
+      for (char& c : needle) c = static_cast<char>('a' + letter(rng));
+      if (n > 0 && n <= hay.size() && round % 2 == 0) {  // plant it half the time
+        const size_t at = static_cast<size_t>(rng() % (hay.size() - n + 1));
+        hay.replace(at, n, needle);
+      }
+      for (size_t from = 0; from <= hay.size() + 1; ++from) {
+        ASSERT_EQ(FindLiteral(hay, needle, from), std::string_view(hay).find(needle, from))
+            << "hay=" << hay << " needle=" << needle << " from=" << from;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace switchyard::core
