@@ -1,7 +1,8 @@
 // The SSE relay's per-event work (docs/BENCHMARKS.md, "Session 10: the SSE
 // relay's key search"): finding the "usage" and "finish_reason" keys in each
 // chunk's JSON text, with core::FindLiteral against the library searches it
-// replaced or could use, and OpenAiStreamRelay over a whole stream.
+// replaced or could use, OpenAiStreamRelay over a whole stream, and the
+// read of a non-streamed answer (AnswerReader).
 //
 //   sy_bench_relay [--benchmark_filter=KeySearch]
 //
@@ -107,6 +108,36 @@ void BM_StreamRelay(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * stream.size()));
 }
 BENCHMARK(BM_StreamRelay);
+
+// A non-streamed answer (bench/proxy/upstream.cc's ~1 KB chat.completion) read
+// for its model, finish reason and usage, as OpenAiProvider::Chat does.
+void BM_AnswerRead(benchmark::State& state) {
+  const std::string content =
+      "Switchyard benchmark answer. A gateway sits on every model call, so whatever it costs is "
+      "paid on all of them: parsing, routing, accounting, and the copy of every byte. This reply "
+      "has a fixed size so that proxies are compared on equal work; its text carries no meaning "
+      "beyond filling roughly one kilobyte of JSON the way a short chat answer would. The usage "
+      "block below is what the ledger records. ";
+  std::string body =
+      R"({"id":"chatcmpl-bench0000000000000000000000","object":"chat.completion",)"
+      R"("created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,)"
+      R"("message":{"role":"assistant","content":")" +
+      content +
+      R"(","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],)"
+      R"("usage":{"prompt_tokens":25,"completion_tokens":150,"total_tokens":175,)"
+      R"("prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},)"
+      R"("completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,)"
+      R"("accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},)"
+      R"("service_tier":"default","system_fingerprint":"fp_bench"})";
+  switchyard::providers::AnswerReader reader;
+  switchyard::providers::OpenAiAnswer answer;
+  for (auto _ : state) {
+    if (!reader.Read(body, answer)) state.SkipWithError("answer not read");
+    benchmark::DoNotOptimize(answer.usage.completion_tokens);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+}
+BENCHMARK(BM_AnswerRead);
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include <simdjson.h>
 
@@ -137,6 +138,10 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
+// Keys are compared as sent (field.key() == "...", as simdjson's find_field
+// does), not unescaped first: no provider escapes the letters of "usage", and
+// unescaping every key cost ~15% of an answer's read (bench/relay_bench.cc).
+
 // choices[0]: finish_reason and message.content (or delta.content) as views
 // into the parser's string buffer, valid until the next document.
 bool ReadFirstChoice(od::value choices, std::string_view& finish_reason,
@@ -146,11 +151,11 @@ bool ReadFirstChoice(od::value choices, std::string_view& finish_reason,
   for (auto element : arr) {  // the first element only
     od::object choice;
     if (element.get_object().get(choice)) return false;
-    for (auto field : choice) {
-      std::string_view key;
-      if (field.unescaped_key().get(key)) return false;
-      od::value v;
-      if (field.value().get(v)) return false;
+    for (auto field_result : choice) {
+      od::field field;
+      if (std::move(field_result).get(field)) return false;
+      const od::raw_json_string key = field.key();
+      od::value& v = field.value();
       if (key == "finish_reason") {
         bool is_null = false;
         if (v.is_null().get(is_null)) return false;
@@ -158,13 +163,11 @@ bool ReadFirstChoice(od::value choices, std::string_view& finish_reason,
       } else if (key == "message" || key == "delta") {
         od::object msg;
         if (v.get_object().get(msg)) continue;
-        for (auto m : msg) {
-          std::string_view mk;
-          if (m.unescaped_key().get(mk)) return false;
-          if (mk != "content") continue;
-          od::value c;
-          if (m.value().get(c)) return false;
-          if (c.get_string().get(content)) content = {};
+        for (auto m_result : msg) {
+          od::field m;
+          if (std::move(m_result).get(m)) return false;
+          if (m.key() != "content") continue;
+          if (m.value().get_string().get(content)) content = {};
         }
       }
     }
@@ -177,11 +180,11 @@ bool ReadUsage(od::value v, core::Usage& usage) {
   od::object u;
   if (v.get_object().get(u)) return false;  // null or not an object: no usage
   usage = core::Usage{};
-  for (auto field : u) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
-    od::value x;
-    if (field.value().get(x)) return false;
+  for (auto field_result : u) {
+    od::field field;
+    if (std::move(field_result).get(field)) return false;
+    const od::raw_json_string key = field.key();
+    od::value& x = field.value();
     int64_t n = 0;
     if (key == "prompt_tokens") {
       if (!x.get_int64().get(n)) usage.prompt_tokens = n;
@@ -191,13 +194,11 @@ bool ReadUsage(od::value v, core::Usage& usage) {
       const bool prompt = key == "prompt_tokens_details";
       od::object d;
       if (x.get_object().get(d)) continue;
-      for (auto g : d) {
-        std::string_view gk;
-        if (g.unescaped_key().get(gk)) return false;
-        if (gk != (prompt ? "cached_tokens" : "reasoning_tokens")) continue;
-        od::value gv;
-        if (g.value().get(gv)) return false;
-        if (!gv.get_int64().get(n))
+      for (auto g_result : d) {
+        od::field g;
+        if (std::move(g_result).get(g)) return false;
+        if (g.key() != (prompt ? "cached_tokens" : "reasoning_tokens")) continue;
+        if (!g.value().get_int64().get(n))
           (prompt ? usage.cached_prompt_tokens : usage.reasoning_tokens) = n;
       }
     }
@@ -229,11 +230,11 @@ bool AnswerReader::Read(std::string& body, OpenAiAnswer& out) {
   std::string_view model, finish_reason, content;
   core::Usage usage;
   bool has_usage = false;
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
-    od::value v;
-    if (field.value().get(v)) return false;
+  for (auto field_result : obj) {
+    od::field field;
+    if (std::move(field_result).get(field)) return false;
+    const od::raw_json_string key = field.key();
+    od::value& v = field.value();
     if (key == "model") {
       if (v.get_string().get(model)) model = {};
     } else if (key == "choices") {
