@@ -10,7 +10,7 @@ BUILD_DIR := build
 # Debian 12 packages the build and the tests need.
 DEB_PACKAGES := build-essential cmake ninja-build pkg-config ccache ca-certificates \
   libboost-dev libssl-dev libsimdjson-dev libtomlplusplus-dev libcli11-dev \
-  libspdlog-dev libfmt-dev libsqlite3-dev liblinear-dev libhyperscan-dev libfasttext-dev libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libspdlog-dev libfmt-dev libsqlite3-dev liblinear-dev libhyperscan-dev libfasttext-dev libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev \
   curl python3 chromium
 
 .PHONY: deps build test quickstart asan tsan format tidy clean

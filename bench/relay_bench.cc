@@ -1,5 +1,5 @@
-// The SSE relay's per-event work (docs/BENCHMARKS.md, "Session 10: the SSE
-// relay's key search"): finding the "usage" and "finish_reason" keys in each
+// The SSE relay's per-event work (docs/BENCHMARKS.md, "Session 10: instructions
+// are not time"): finding the "usage" and "finish_reason" keys in each
 // chunk's JSON text, with core::FindLiteral against the library searches it
 // replaced or could use, OpenAiStreamRelay over a whole stream, and the
 // read of a non-streamed answer (AnswerReader).

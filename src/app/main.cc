@@ -12,7 +12,9 @@
 #include "app/keys_cmd.h"
 #include "app/router_cmd.h"
 
-#ifdef SWITCHYARD_WITH_MIMALLOC
+#if defined(SWITCHYARD_WITH_TCMALLOC)
+#include <gperftools/malloc_extension.h>
+#elif defined(SWITCHYARD_WITH_MIMALLOC)
 #include <mimalloc.h>
 #endif
 
@@ -31,7 +33,12 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
   switchyard::app::ServeOptions serve;
-#ifdef SWITCHYARD_WITH_MIMALLOC
+#if defined(SWITCHYARD_WITH_TCMALLOC)
+  // Start-up (config, price book, Hyperscan's pattern compilation) frees many
+  // MB that tcmalloc keeps in its page heap: hand them back to the kernel once
+  // serving starts (later frees go back gradually, TCMALLOC_RELEASE_RATE).
+  serve.release_free_memory = [] { MallocExtension::instance()->ReleaseFreeMemory(); };
+#elif defined(SWITCHYARD_WITH_MIMALLOC)
   // Start-up (config, price book, Hyperscan's pattern compilation) frees many
   // MB: return freed pages to the kernel at once until serving starts, then go
   // back to mimalloc's delayed decommit (fewer syscalls under load).
