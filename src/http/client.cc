@@ -282,11 +282,11 @@ awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Con
   co_return conn;
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origin) {
+std::unique_ptr<UpstreamConnection> UpstreamClient::TakeIdle(const Origin& origin,
+                                                             Clock::time_point now) {
   auto it = idle_.find(origin);
   if (it == idle_.end()) return nullptr;
   auto& conns = it->second;
-  const auto now = Clock::now();
   while (!conns.empty()) {
     auto conn = std::move(conns.back());
     conns.pop_back();
@@ -355,7 +355,12 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
     if (cancel != nullptr && cancel->cancelled()) {
       co_return core::Cancelled("request to " + origin.Key() + " cancelled: the client went away");
     }
-    std::unique_ptr<UpstreamConnection> conn = attempt == 0 ? TakeIdle(origin) : nullptr;
+    // The first attempt starts at `start`: one clock read serves the pool's
+    // idle check and, on a pooled connection, the first-byte deadline (counted
+    // from the attempt's start, microseconds before the write).
+    const auto attempt_start = attempt == 0 ? start : Clock::now();
+    std::unique_ptr<UpstreamConnection> conn =
+        attempt == 0 ? TakeIdle(origin, attempt_start) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto connected = co_await Connect(
@@ -377,7 +382,8 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
 
     boost::system::error_code ec;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(req.body)};
-    raw->ArmClose(std::min(total_deadline, Clock::now() + req.first_byte_timeout));
+    raw->ArmClose(
+        std::min(total_deadline, (reused ? attempt_start : Clock::now()) + req.first_byte_timeout));
     if (raw->tls) {
       co_await asio::async_write(*raw->tls, bufs, Redirect(ec));
     } else {

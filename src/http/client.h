@@ -123,7 +123,9 @@ class UpstreamClient {
   awaitable<core::Result<std::unique_ptr<UpstreamConnection>>> Connect(
       const Origin& origin, std::chrono::steady_clock::time_point deadline, CancelToken* cancel);
   awaitable<core::Result<std::vector<tcp::endpoint>>> Resolve(const Origin& origin);
-  std::unique_ptr<UpstreamConnection> TakeIdle(const Origin& origin);
+  // A pooled connection to `origin` that is still usable at `now`, or null.
+  std::unique_ptr<UpstreamConnection> TakeIdle(const Origin& origin,
+                                               std::chrono::steady_clock::time_point now);
   void Release(std::unique_ptr<UpstreamConnection> conn);
 
   asio::io_context& ctx_;
