@@ -2,7 +2,10 @@
 
 namespace switchyard::providers {
 
+// A call racing with a state change is ordered before it when it takes the
+// lock-free path, as it could have been with the lock.
 bool CircuitBreaker::Allow() {
+  if (healthy_.load(std::memory_order_acquire)) return true;
   std::lock_guard lock(mu_);
   switch (state_) {
     case State::kClosed:
@@ -11,20 +14,24 @@ bool CircuitBreaker::Allow() {
       if (clock_.Now() - opened_at_ < cooldown_) return false;
       state_ = State::kHalfOpen;
       probe_in_flight_ = true;
+      PublishLocked();
       return true;
     case State::kHalfOpen:
       if (probe_in_flight_) return false;
       probe_in_flight_ = true;
+      PublishLocked();
       return true;
   }
   return true;
 }
 
 void CircuitBreaker::RecordSuccess() {
+  if (healthy_.load(std::memory_order_acquire)) return;  // nothing to reset
   std::lock_guard lock(mu_);
   consecutive_failures_ = 0;
   probe_in_flight_ = false;
   state_ = State::kClosed;
+  PublishLocked();
 }
 
 void CircuitBreaker::RecordFailure() {
@@ -33,17 +40,17 @@ void CircuitBreaker::RecordFailure() {
   if (state_ == State::kHalfOpen) {
     state_ = State::kOpen;
     opened_at_ = clock_.Now();
-    return;
-  }
-  if (++consecutive_failures_ >= threshold_ && state_ == State::kClosed) {
+  } else if (++consecutive_failures_ >= threshold_ && state_ == State::kClosed) {
     state_ = State::kOpen;
     opened_at_ = clock_.Now();
   }
+  PublishLocked();
 }
 
 void CircuitBreaker::RecordAbandoned() {
   std::lock_guard lock(mu_);
   probe_in_flight_ = false;
+  PublishLocked();
 }
 
 CircuitBreaker::State CircuitBreaker::state() const {
