@@ -52,6 +52,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "proxy/bodies.h"
+
 namespace switchyard::bench {
 namespace {
 
@@ -63,7 +65,6 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 constexpr size_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
-constexpr int kContentChunks = 8;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -85,28 +86,6 @@ struct Responses {
 };
 
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
-
-std::string ChatCompletionBody() {
-  // ~1 KB, shaped like a real OpenAI answer.
-  std::string content =
-      "Switchyard benchmark answer. A gateway sits on every model call, so whatever it costs is "
-      "paid on all of them: parsing, routing, accounting, and the copy of every byte. This reply "
-      "has a fixed size so that proxies are compared on equal work; its text carries no meaning "
-      "beyond filling roughly one kilobyte of JSON the way a short chat answer would. The usage "
-      "block below is what the ledger records. ";
-  std::string body =
-      R"({"id":"chatcmpl-bench0000000000000000000000","object":"chat.completion",)"
-      R"("created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,)"
-      R"("message":{"role":"assistant","content":")" +
-      content +
-      R"(","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],)"
-      R"("usage":{"prompt_tokens":25,"completion_tokens":150,"total_tokens":175,)"
-      R"("prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},)"
-      R"("completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,)"
-      R"("accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},)"
-      R"("service_tier":"default","system_fingerprint":"fp_bench"})";
-  return body;
-}
 
 std::string Chunk(std::string_view data) {
   char size[16];
@@ -136,27 +115,8 @@ Responses BuildResponses() {
   r.sse_head =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
       "Transfer-Encoding: chunked\r\n\r\n";
-  static constexpr std::string_view kPrefix =
-      R"(data: {"id":"chatcmpl-bench0000000000000000000000","object":"chat.completion.chunk",)"
-      R"("created":1700000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_bench",)"
-      R"("choices":[)";
-  static constexpr std::array<std::string_view, kContentChunks> kWords = {
-      "Switchyard ", "benchmark ", "stream: ", "eight ", "content ", "chunks, ", "then ", "usage."};
-  for (int i = 0; i < kContentChunks; ++i) {
-    std::string delta = i == 0 ? R"({"role":"assistant","content":")" : R"({"content":")";
-    delta += kWords[static_cast<size_t>(i)];
-    delta += "\"}";
-    const bool last = i == kContentChunks - 1;
-    std::string event = std::string(kPrefix) + R"({"index":0,"delta":)" + delta +
-                        R"(,"logprobs":null,"finish_reason":)" + (last ? "\"stop\"" : "null") +
-                        "}]}\n\n";
-    r.events.push_back(Chunk(event));
-  }
-  r.events.push_back(Chunk(std::string(kPrefix) +
-                           R"(],"usage":{"prompt_tokens":25,"completion_tokens":8,)"
-                           R"("total_tokens":33,"prompt_tokens_details":{"cached_tokens":0},)"
-                           R"("completion_tokens_details":{"reasoning_tokens":0}}})"
-                           "\n\n"));
+  for (const std::string& data : StreamChunkData())
+    r.events.push_back(Chunk("data: " + data + "\n\n"));
   r.events.push_back(Chunk("data: [DONE]\n\n"));
   r.sse_all = r.sse_head;
   for (const auto& e : r.events) r.sse_all += e;
