@@ -28,9 +28,9 @@ namespace switchyard::core {
 // `from`, or std::string_view::npos. An empty needle is found at `from` when
 // from <= hay.size() (as string_view::find).
 inline size_t FindLiteral(std::string_view hay, std::string_view needle, size_t from = 0) {
-  constexpr size_t npos = std::string_view::npos;
+  constexpr size_t kNpos = std::string_view::npos;
   const size_t n = needle.size();
-  if (n > hay.size() || from > hay.size() - n) return npos;
+  if (n > hay.size() || from > hay.size() - n) return kNpos;
 #if defined(__SSE2__)
   if (n >= 2) {
     const size_t p = n >= 4 ? 1 : 0;          // first filter byte
@@ -52,14 +52,14 @@ inline size_t FindLiteral(std::string_view hay, std::string_view needle, size_t 
         const size_t start = at + static_cast<size_t>(__builtin_ctz(mask));
         if (std::memcmp(h + start, needle.data(), n) == 0) return start;
       }
-      return npos;
+      return kNpos;
     };
     if (last >= 15) {
       size_t i = from;
       for (; i + 15 <= last; i += 16) {
-        if (const size_t found = first_match(i, block(i)); found != npos) return found;
+        if (const size_t found = first_match(i, block(i)); found != kNpos) return found;
       }
-      if (i > last) return npos;
+      if (i > last) return kNpos;
       // The last starts, in one block that ends at `last` and overlaps the
       // previous one: the starts before `i` were tested already.
       const size_t at = last - 15;
@@ -71,7 +71,7 @@ inline size_t FindLiteral(std::string_view hay, std::string_view needle, size_t 
         return i;
       }
     }
-    return npos;
+    return kNpos;
   }
 #endif
   return hay.find(needle, from);

@@ -37,10 +37,10 @@ void CircuitBreaker::RecordSuccess() {
 void CircuitBreaker::RecordFailure() {
   std::lock_guard lock(mu_);
   probe_in_flight_ = false;
-  if (state_ == State::kHalfOpen) {
-    state_ = State::kOpen;
-    opened_at_ = clock_.Now();
-  } else if (++consecutive_failures_ >= threshold_ && state_ == State::kClosed) {
+  // A failed probe reopens at once; a closed circuit opens at the threshold
+  // (failures are counted only outside half-open).
+  if (state_ == State::kHalfOpen ||
+      (++consecutive_failures_ >= threshold_ && state_ == State::kClosed)) {
     state_ = State::kOpen;
     opened_at_ = clock_.Now();
   }

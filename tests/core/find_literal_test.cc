@@ -9,7 +9,7 @@
 namespace switchyard::core {
 namespace {
 
-constexpr size_t npos = std::string_view::npos;
+constexpr size_t kNpos = std::string_view::npos;
 
 TEST(FindLiteral, FindsAKeyInAChunk) {
   const std::string_view chunk =
@@ -18,24 +18,24 @@ TEST(FindLiteral, FindsAKeyInAChunk) {
   EXPECT_EQ(FindLiteral(chunk, R"("usage")"), chunk.find(R"("usage")"));
   EXPECT_EQ(FindLiteral(chunk, R"("finish_reason")"), chunk.find(R"("finish_reason")"));
   EXPECT_EQ(FindLiteral(chunk, R"("model")", 1), chunk.find(R"("model")", 1));
-  EXPECT_EQ(FindLiteral(chunk, R"("logprobs")"), npos);
+  EXPECT_EQ(FindLiteral(chunk, R"("logprobs")"), kNpos);
 }
 
 TEST(FindLiteral, EdgesOfTheText) {
-  EXPECT_EQ(FindLiteral("abcd", "abcd"), 0U);     // the whole text
-  EXPECT_EQ(FindLiteral("abcd", "abcde"), npos);  // longer than the text
-  EXPECT_EQ(FindLiteral("", "a"), npos);          // empty text
-  EXPECT_EQ(FindLiteral("abc", "", 2), 2U);       // empty needle: at `from`
+  EXPECT_EQ(FindLiteral("abcd", "abcd"), 0U);      // the whole text
+  EXPECT_EQ(FindLiteral("abcd", "abcde"), kNpos);  // longer than the text
+  EXPECT_EQ(FindLiteral("", "a"), kNpos);          // empty text
+  EXPECT_EQ(FindLiteral("abc", "", 2), 2U);        // empty needle: at `from`
   EXPECT_EQ(FindLiteral("abc", "", 3), 3U);
-  EXPECT_EQ(FindLiteral("abc", "", 4), npos);                   // `from` past the end
+  EXPECT_EQ(FindLiteral("abc", "", 4), kNpos);                  // `from` past the end
   EXPECT_EQ(FindLiteral("abcabc", "abc", 1), 3U);               // from skips the first
-  EXPECT_EQ(FindLiteral("abcabc", "abc", 4), npos);             // no room left
+  EXPECT_EQ(FindLiteral("abcabc", "abc", 4), kNpos);            // no room left
   EXPECT_EQ(FindLiteral("abcabc", "c", 3), 5U);                 // one byte
   EXPECT_EQ(FindLiteral("xxxxxxxxxxxxxxxxxxxxab", "ab"), 20U);  // two bytes, in the tail
   // The filter bytes match but the rest does not, at every position of a block.
   const std::string decoys(64, 'u');
   EXPECT_EQ(FindLiteral(decoys + "\"usage\"", R"("usage")"), 64U);
-  EXPECT_EQ(FindLiteral(std::string(40, '"'), R"("usage")"), npos);
+  EXPECT_EQ(FindLiteral(std::string(40, '"'), R"("usage")"), kNpos);
 }
 
 // Every needle length 0..20 at every position of texts of 0..80 bytes (the
