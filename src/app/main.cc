@@ -35,9 +35,14 @@ int main(int argc, char** argv) {
   switchyard::app::ServeOptions serve;
 #if defined(SWITCHYARD_WITH_TCMALLOC)
   // Start-up (config, price book, Hyperscan's pattern compilation) frees many
-  // MB that tcmalloc keeps in its page heap: hand them back to the kernel once
-  // serving starts (later frees go back gradually, TCMALLOC_RELEASE_RATE).
-  serve.release_free_memory = [] { MallocExtension::instance()->ReleaseFreeMemory(); };
+  // MB that tcmalloc keeps: once serving starts, the main thread's cache goes
+  // back to the central lists (it allocates little from then on) and the free
+  // page heap back to the kernel (later frees go back gradually,
+  // TCMALLOC_RELEASE_RATE).
+  serve.release_free_memory = [] {
+    MallocExtension::instance()->MarkThreadIdle();
+    MallocExtension::instance()->ReleaseFreeMemory();
+  };
 #elif defined(SWITCHYARD_WITH_MIMALLOC)
   // Start-up (config, price book, Hyperscan's pattern compilation) frees many
   // MB: return freed pages to the kernel at once until serving starts, then go
