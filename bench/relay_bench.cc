@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>

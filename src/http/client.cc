@@ -355,12 +355,11 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
     if (cancel != nullptr && cancel->cancelled()) {
       co_return core::Cancelled("request to " + origin.Key() + " cancelled: the client went away");
     }
-    // The first attempt starts at `start`: one clock read serves the pool's
-    // idle check and, on a pooled connection, the first-byte deadline (counted
-    // from the attempt's start, microseconds before the write).
-    const auto attempt_start = attempt == 0 ? start : Clock::now();
-    std::unique_ptr<UpstreamConnection> conn =
-        attempt == 0 ? TakeIdle(origin, attempt_start) : nullptr;
+    // Only the first attempt takes a pooled connection: `start` serves its
+    // idle check and its first-byte deadline (counted from the start,
+    // microseconds before the write); a new connection reads the clock after
+    // connecting.
+    std::unique_ptr<UpstreamConnection> conn = attempt == 0 ? TakeIdle(origin, start) : nullptr;
     const bool reused = conn != nullptr;
     if (!conn) {
       auto connected = co_await Connect(
@@ -383,7 +382,7 @@ awaitable<core::Result<UpstreamResponse>> UpstreamClient::Send(const UpstreamReq
     boost::system::error_code ec;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(req.body)};
     raw->ArmClose(
-        std::min(total_deadline, (reused ? attempt_start : Clock::now()) + req.first_byte_timeout));
+        std::min(total_deadline, (reused ? start : Clock::now()) + req.first_byte_timeout));
     if (raw->tls) {
       co_await asio::async_write(*raw->tls, bufs, Redirect(ec));
     } else {

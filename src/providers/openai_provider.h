@@ -71,7 +71,10 @@ struct OpenAiAnswer {
 // keys it needs and skips the rest, where a DOM parse builds a tape of the
 // whole answer first (~8k instructions for a 1 KB answer, most of what reading
 // an answer cost). Same results as ParseOpenAiUsage + ParseOpenAiContent for a
-// valid answer. Ownership: owns its parser (buffers reused between answers).
+// valid answer whose keys are spelled without escapes: keys are compared as
+// sent (simdjson's find_field rule), so "us\u0061ge" is not "usage" here, and
+// an invalid escape inside a key is not noticed (no provider writes either).
+// Ownership: owns its parser (buffers reused between answers).
 // Threading: one per event loop. Errors: Read() returns false when `body` is
 // not a JSON object it could read to the end; the caller then uses the DOM path.
 class AnswerReader {

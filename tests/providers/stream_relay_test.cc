@@ -313,6 +313,20 @@ TEST(AnswerReaderTest, ReadsUsageDetailsAndLeavesContentOutWithUsage) {
   EXPECT_EQ(got.content, "");  // only needed (to count tokens) without usage
 }
 
+// Keys are compared as sent: a key that spells "usage" with an escape is
+// another key to the reader (the DOM path would unescape it).
+TEST(AnswerReaderTest, KeysAreComparedAsSent) {
+  AnswerReader reader;
+  std::string body =
+      R"({"model":"m","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],)"
+      R"("us\u0061ge":{"prompt_tokens":12,"completion_tokens":3}})";
+  OpenAiAnswer got;
+  ASSERT_TRUE(reader.Read(body, got));
+  EXPECT_FALSE(got.usage.present);
+  EXPECT_EQ(got.content, "hi");  // read because there is no usage
+  EXPECT_EQ(got.finish_reason, "stop");
+}
+
 // What it cannot read to the end is left to the DOM path: not JSON, not an
 // object, content after the object, a truncated answer, an empty body.
 TEST(AnswerReaderTest, FalseForWhatItCannotReadToTheEnd) {
