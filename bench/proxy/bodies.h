@@ -35,12 +35,11 @@ inline std::string ChatCompletionBody() {
   return body;
 }
 
-constexpr int kContentChunks = 8;
-
 // The data (JSON text) of each event of the streamed answer: eight
 // chat.completion.chunk events with one word of content each (the last with
 // finish_reason "stop"), then the usage-only chunk. [DONE] is not included.
 inline std::vector<std::string> StreamChunkData() {
+  constexpr int kContentChunks = 8;
   static constexpr std::string_view kPrefix =
       R"({"id":"chatcmpl-bench0000000000000000000000","object":"chat.completion.chunk",)"
       R"("created":1700000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_bench",)"
