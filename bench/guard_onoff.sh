@@ -90,5 +90,5 @@ for mode in on on-clean; do
   awk -v m="$mode" -v a="$(bench_median ${P50[$mode]})" -v b="$off50" -v r="$(bench_median ${RPS[$mode]})" \
     -v q="$off_rps" 'BEGIN { printf "%s vs off: p50 +%d us (x%.3f), requests/s x%.3f\n", m, a - b, a / b, r / q }'
 done
-audited=$(sqlite3 "$TMP/data-on/audit.db" 'select count(*) from guard_egress_audit' 2>/dev/null || echo "?")
+audited=$(sqlite3 "$TMP/data-on/audit.db" 'select coalesce(sum(n), 0) from guard_egress_audit_chunks' 2>/dev/null || echo "?")
 echo "egress audit records written by the guarded gateway: $audited"

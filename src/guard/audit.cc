@@ -15,48 +15,30 @@
 #include <fstream>
 #include <optional>
 #include <system_error>
+#include <unordered_set>
 
 #include "core/json_writer.h"
-#include "core/sql_text.h"
+#include "guard/audit_codec.h"
 #include "guard/internal/sqlite_db.h"
 
 namespace switchyard::guard {
 namespace {
 
 constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS guard_egress_audit (
+CREATE TABLE IF NOT EXISTS guard_egress_audit_chunks (
   seq INTEGER PRIMARY KEY,
-  ts_ms INTEGER NOT NULL,
-  request_id TEXT NOT NULL DEFAULT '',
-  tenant TEXT NOT NULL DEFAULT '',
-  task TEXT NOT NULL DEFAULT '',
-  provider TEXT NOT NULL DEFAULT '',
-  model TEXT NOT NULL DEFAULT '',
-  policy TEXT NOT NULL DEFAULT '',
-  findings_before TEXT NOT NULL DEFAULT '{}',
-  findings_after TEXT NOT NULL DEFAULT '{}',
-  payload_sha256 TEXT NOT NULL DEFAULT '',
-  payload_bytes INTEGER NOT NULL DEFAULT 0
+  min_ts INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  body BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS guard_egress_audit_ts ON guard_egress_audit(ts_ms);
+CREATE INDEX IF NOT EXISTS guard_egress_audit_chunks_by_time ON guard_egress_audit_chunks(max_ts);
 )sql";
 
+// The row-per-record table of files written before chunks (audit.h).
 constexpr const char* kColumns =
     "ts_ms, request_id, tenant, task, provider, model, policy, findings_before, findings_after, "
     "payload_sha256, payload_bytes";
-
-// Replaces `out` (keeping its capacity).
-void CountsJson(const std::map<std::string, int64_t, std::less<>>& counts, std::string& out) {
-  if (counts.empty()) {  // the common case: nothing found
-    out.assign("{}");
-    return;
-  }
-  out.clear();
-  core::JsonWriter w(out);
-  w.BeginObject();
-  for (const auto& [k, v] : counts) w.Field(k, v);
-  w.EndObject();
-}
 
 void ParseCounts(simdjson::dom::parser& parser, const std::string& json,
                  std::map<std::string, int64_t, std::less<>>& out) {
@@ -248,60 +230,52 @@ core::Status MoveOrAppend(const std::string& from, const std::string& to) {
   return core::FailedPrecondition(std::move(msg));
 }
 
-// AuditStoreOptions::adopt_from. One transaction over both files (BEGIN
-// IMMEDIATE locks both, so a writer of the old table cannot insert between the
-// copy and the drop) copies the old rows that are not here already (a row
-// counts as here when ts_ms, request_id, provider and payload hash match: an
-// earlier adoption that stopped between the two files' commits) and drops the
-// old table.
-core::Status Adopt(internal::SqliteDb& db, const std::string& from, const std::string& spill_path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
-  if (std::filesystem::equivalent(from, db.path(), ec)) return core::Status::Ok();
-  const std::string from_spill = from + ".audit.spill";
-  for (const char* suffix : {"", ".replay", ".rejected"}) {
-    if (core::Status s = MoveOrAppend(from_spill + suffix, spill_path + suffix); !s.ok()) return s;
+// Whether `schema` ("main", "adopted") has the row-per-record table.
+core::Result<bool> HasRowTable(internal::SqliteDb& db, const std::string& schema,
+                               std::string_view doing) {
+  const std::string sql = "SELECT count(*) FROM " + schema +
+                          ".sqlite_master WHERE type = 'table' AND name = 'guard_egress_audit'";
+  auto stmt = db.Prepare(sql.c_str(), doing);
+  if (!stmt.ok()) return stmt.take_status();
+  const int rc = sqlite3_step(stmt->get());
+  if (rc != SQLITE_ROW) return db.Error(rc, doing);
+  return sqlite3_column_int(stmt->get(), 0) != 0;
+}
+
+// The records of `schema`'s row-per-record table with ts_ms >= since_ms, in
+// storage order (the caller knows the table exists).
+core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, int64_t since_ms,
+                          std::vector<AuditRecord>& out) {
+  const std::string sql = std::string("SELECT ") + kColumns + " FROM " + schema +
+                          ".guard_egress_audit WHERE ts_ms >= ?1 ORDER BY seq";
+  auto stmt = db.Prepare(sql.c_str(), "cannot read audit records");
+  if (!stmt.ok()) return stmt.take_status();
+  sqlite3_stmt* s = stmt->get();
+  sqlite3_bind_int64(s, 1, since_ms);
+  simdjson::dom::parser parser;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    AuditRecord& r = out.emplace_back();
+    r.ts_ms = sqlite3_column_int64(s, 0);
+    r.request_id = internal::ColumnText(s, 1);
+    r.tenant = internal::ColumnText(s, 2);
+    r.task = internal::ColumnText(s, 3);
+    r.provider = internal::ColumnText(s, 4);
+    r.model = internal::ColumnText(s, 5);
+    r.policy = internal::ColumnText(s, 6);
+    ParseCounts(parser, internal::ColumnText(s, 7), r.findings_before);
+    ParseCounts(parser, internal::ColumnText(s, 8), r.findings_after);
+    r.payload_sha256 = internal::ColumnText(s, 9);
+    r.payload_bytes = sqlite3_column_int64(s, 10);
   }
-  sqlite3* h = db.handle();
-  auto failed = [&](std::string_view doing) {
-    return core::FailedPrecondition("audit: " + from + ": " + std::string(doing) +
-                                    " (SQLite: " + sqlite3_errmsg(h) + ")");
-  };
-  char* quoted = sqlite3_mprintf("ATTACH DATABASE %Q AS adopted", from.c_str());
-  const int rc = sqlite3_exec(h, quoted, nullptr, nullptr, nullptr);
-  sqlite3_free(quoted);
-  if (rc != SQLITE_OK) return failed("cannot open it to take its egress audit over");
-  auto adopt = [&]() -> core::Status {
-    {
-      sqlite3_stmt* raw = nullptr;
-      const int prepared =
-          sqlite3_prepare_v2(h,
-                             "SELECT count(*) FROM adopted.sqlite_master WHERE type = 'table' AND "
-                             "name = 'guard_egress_audit'",
-                             -1, &raw, nullptr);
-      internal::SqliteDb::Stmt stmt(raw);
-      if (prepared != SQLITE_OK || sqlite3_step(raw) != SQLITE_ROW) {
-        return failed("cannot read it to take its egress audit over");
-      }
-      if (sqlite3_column_int(raw, 0) == 0) return core::Status::Ok();
-    }  // the statement is finalized before the table is dropped
-    const std::string move =
-        std::string("BEGIN IMMEDIATE; INSERT INTO main.guard_egress_audit (") + kColumns +
-        ") SELECT " + kColumns +
-        " FROM adopted.guard_egress_audit AS o WHERE NOT EXISTS (SELECT 1 FROM "
-        "main.guard_egress_audit AS m WHERE m.ts_ms = o.ts_ms AND m.request_id = o.request_id "
-        "AND m.provider = o.provider AND m.payload_sha256 = o.payload_sha256) ORDER BY o.seq; "
-        "DROP TABLE adopted.guard_egress_audit; COMMIT;";
-    if (sqlite3_exec(h, move.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-      core::Status st = failed("cannot move its egress audit rows");
-      sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
-      return st;
-    }
-    return core::Status::Ok();
-  };
-  core::Status st = adopt();
-  sqlite3_exec(h, "DETACH DATABASE adopted", nullptr, nullptr, nullptr);
-  return st;
+  if (rc != SQLITE_DONE) return db.Error(rc, "cannot read audit records");
+  return core::Status::Ok();
+}
+
+// A record's identity when an adoption that stopped half-way is repeated.
+std::string AdoptKey(const AuditRecord& r) {
+  return std::to_string(r.ts_ms) + '\n' + r.request_id + '\n' + r.provider + '\n' +
+         r.payload_sha256;
 }
 
 }  // namespace
@@ -325,15 +299,100 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
       return s;
   }
   const std::string spill_path = path + ".audit.spill";
-  if (!options.read_only && !options.adopt_from.empty()) {
-    if (core::Status s = Adopt(**db, options.adopt_from, spill_path); !s.ok()) return s;
-  }
-  const bool start_writer = options.background && !options.read_only;
+  const bool writable = !options.read_only;
+  const bool start_writer = options.background && writable;
+  const std::string adopt_from = writable ? options.adopt_from : std::string();
   std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), std::move(options), spill_path));
+  if (writable) {
+    if (core::Status s = store->ConvertRowTable(); !s.ok()) return s;
+    if (!adopt_from.empty()) {
+      if (core::Status s = store->Adopt(adopt_from); !s.ok()) return s;
+    }
+  }
   if (start_writer) {
     store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   }
   return store;
+}
+
+// Files of older versions kept a row per record: converted into chunks (in
+// storage order) and the table dropped, in one transaction.
+core::Status AuditStore::ConvertRowTable() {
+  std::lock_guard lock(db_mu_);
+  auto has = HasRowTable(*db_, "main", "cannot read the audit's tables");
+  if (!has.ok()) return has.take_status();
+  if (!*has) return core::Status::Ok();
+  if (core::Status s = Step(begin_, "BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
+    return s;
+  }
+  std::vector<AuditRecord> rows;
+  core::Status s = ReadRowTable(*db_, "main", INT64_MIN, rows);
+  if (s.ok()) s = InsertChunks(rows);
+  if (s.ok()) s = db_->Exec("DROP TABLE guard_egress_audit", "cannot drop the old audit table");
+  if (s.ok()) s = Step(commit_, "COMMIT", "cannot commit the converted audit");
+  if (!s.ok()) (void)db_->Exec("ROLLBACK", "cannot roll back");
+  return s;
+}
+
+// AuditStoreOptions::adopt_from. One transaction over both files (BEGIN
+// IMMEDIATE locks both, so a writer of the old table cannot insert between the
+// copy and the drop) copies the old rows that are not here already (a record
+// counts as here when ts_ms, request_id, provider and payload hash match: an
+// earlier adoption that stopped between the two files' commits) and drops the
+// old table.
+core::Status AuditStore::Adopt(const std::string& from) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
+  if (std::filesystem::equivalent(from, db_->path(), ec)) return core::Status::Ok();
+  const std::string from_spill = from + ".audit.spill";
+  for (const char* suffix : {"", ".replay", ".rejected"}) {
+    if (core::Status s = MoveOrAppend(from_spill + suffix, spill_path_ + suffix); !s.ok()) {
+      return s;
+    }
+  }
+  std::lock_guard lock(db_mu_);
+  sqlite3* h = db_->handle();
+  auto failed = [&](std::string_view doing) {
+    return core::FailedPrecondition("audit: " + from + ": " + std::string(doing) +
+                                    " (SQLite: " + sqlite3_errmsg(h) + ")");
+  };
+  char* quoted = sqlite3_mprintf("ATTACH DATABASE %Q AS adopted", from.c_str());
+  const int rc = sqlite3_exec(h, quoted, nullptr, nullptr, nullptr);
+  sqlite3_free(quoted);
+  if (rc != SQLITE_OK) return failed("cannot open it to take its egress audit over");
+  auto adopt = [&]() -> core::Status {
+    auto has = HasRowTable(*db_, "adopted", "cannot read it");
+    if (!has.ok()) return failed("cannot read it to take its egress audit over");
+    if (!*has) return core::Status::Ok();
+    if (sqlite3_exec(h, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return failed("cannot move its egress audit rows");
+    }
+    std::vector<AuditRecord> rows;
+    std::vector<AuditRecord> here;
+    bool moved = ReadRowTable(*db_, "adopted", INT64_MIN, rows).ok();
+    if (moved && !rows.empty()) {
+      int64_t min_ts = rows.front().ts_ms;
+      for (const AuditRecord& r : rows) min_ts = std::min(min_ts, r.ts_ms);
+      moved = ReadChunks(min_ts, here).ok();
+    }
+    if (moved) {
+      std::unordered_set<std::string> seen;
+      for (const AuditRecord& r : here) seen.insert(AdoptKey(r));
+      std::erase_if(rows, [&](const AuditRecord& r) { return seen.contains(AdoptKey(r)); });
+      moved = InsertChunks(rows).ok() &&
+              sqlite3_exec(h, "DROP TABLE adopted.guard_egress_audit; COMMIT", nullptr, nullptr,
+                           nullptr) == SQLITE_OK;
+    }
+    if (!moved) {
+      core::Status st = failed("cannot move its egress audit rows");
+      sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+    return core::Status::Ok();
+  };
+  core::Status st = adopt();
+  sqlite3_exec(h, "DETACH DATABASE adopted", nullptr, nullptr, nullptr);
+  return st;
 }
 
 AuditStore::~AuditStore() {
@@ -347,7 +406,7 @@ AuditStore::~AuditStore() {
   }
   if (spill_ != nullptr) std::fclose(spill_);
   if (replay_ != nullptr) std::fclose(replay_);
-  for (sqlite3_stmt* s : {insert_, insert_many_, begin_, commit_}) {
+  for (sqlite3_stmt* s : {insert_, begin_, commit_}) {
     if (s != nullptr) sqlite3_finalize(s);
   }
 }
@@ -620,69 +679,13 @@ core::Status AuditStore::Step(sqlite3_stmt*& stmt, const char* sql, std::string_
   return status;
 }
 
-namespace {
-
-constexpr int kAuditParams = 11;  // columns in kColumns
-
-// "INSERT INTO guard_egress_audit (...) VALUES (?1, ..., ?11), (?12, ...)..."
-std::string InsertSql(size_t rows) {
-  std::string sql = std::string("INSERT INTO guard_egress_audit (") + kColumns + ") VALUES ";
-  core::AppendValuesRows(sql, static_cast<int>(rows), kAuditParams);
-  return sql;
-}
-
-// Binds `r` as the row whose first parameter is base + 1. Every text is bound
-// SQLITE_STATIC (no copy): the record and the two JSON strings outlive the
-// statement's step, and all are rebound per record.
-void BindAudit(sqlite3_stmt* s, int base, const AuditRecord& r, const std::string& before_json,
-               const std::string& after_json) {
-  sqlite3_bind_int64(s, base + 1, r.ts_ms);
-  internal::BindStaticText(s, base + 2, r.request_id);
-  internal::BindStaticText(s, base + 3, r.tenant);
-  internal::BindStaticText(s, base + 4, r.task);
-  internal::BindStaticText(s, base + 5, r.provider);
-  internal::BindStaticText(s, base + 6, r.model);
-  internal::BindStaticText(s, base + 7, r.policy);
-  internal::BindStaticText(s, base + 8, before_json);
-  internal::BindStaticText(s, base + 9, after_json);
-  internal::BindStaticText(s, base + 10, r.payload_sha256);
-  sqlite3_bind_int64(s, base + 11, r.payload_bytes);
-}
-
-}  // namespace
-
 core::Status AuditStore::Insert(std::span<const AuditRecord> records) {
-  // BEGIN and COMMIT are prepared once, like the INSERTs (sqlite3_exec would
+  // BEGIN and COMMIT are prepared once, like the INSERT (sqlite3_exec would
   // compile them for every batch).
   if (core::Status s = Step(begin_, "BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
     return s;
   }
-  // Full chunks of kRowsPerInsert records take one statement execution
-  // (step, reset) instead of one per record; the rest go one by one.
-  core::Status err;
-  size_t done = 0;
-  while (err.ok() && done < records.size()) {
-    const size_t rows = records.size() - done >= kRowsPerInsert ? kRowsPerInsert : 1;
-    sqlite3_stmt*& stmt = rows > 1 ? insert_many_ : insert_;
-    if (stmt == nullptr) {  // (the SQL text is built only the first time)
-      err = PrepareOnce(stmt, InsertSql(rows).c_str(), "cannot write audit records");
-      if (!err.ok()) break;
-    }
-    for (size_t row = 0; row < rows; ++row) {
-      const AuditRecord& r = records[done + row];
-      CountsJson(r.findings_before, before_json_[row]);
-      CountsJson(r.findings_after, after_json_[row]);
-      BindAudit(stmt, static_cast<int>(row) * kAuditParams, r, before_json_[row], after_json_[row]);
-    }
-    const int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_DONE) err = db_->Error(rc, "cannot write audit records");
-    sqlite3_reset(stmt);
-    done += rows;
-  }
-  // No pointer into the records stays bound once they are gone.
-  for (sqlite3_stmt* s : {insert_, insert_many_}) {
-    if (s != nullptr) sqlite3_clear_bindings(s);
-  }
+  core::Status err = InsertChunks(records);
   if (!err.ok()) {
     (void)db_->Exec("ROLLBACK", "cannot roll back");
     return err;
@@ -693,46 +696,96 @@ core::Status AuditStore::Insert(std::span<const AuditRecord> records) {
   return err;
 }
 
+core::Status AuditStore::InsertChunks(std::span<const AuditRecord> records) {
+  if (core::Status s = PrepareOnce(insert_,
+                                   "INSERT INTO guard_egress_audit_chunks (min_ts, max_ts, n, "
+                                   "body) VALUES (?1, ?2, ?3, ?4)",
+                                   "cannot write audit records");
+      !s.ok()) {
+    return s;
+  }
+  core::Status err;
+  for (size_t done = 0; err.ok() && done < records.size(); done += kChunkRecords) {
+    const auto part = records.subspan(done, std::min(kChunkRecords, records.size() - done));
+    int64_t min_ts = part.front().ts_ms;
+    int64_t max_ts = min_ts;
+    for (const AuditRecord& r : part) {
+      min_ts = std::min(min_ts, r.ts_ms);
+      max_ts = std::max(max_ts, r.ts_ms);
+    }
+    EncodeAuditChunk(part, chunk_);
+    sqlite3_bind_int64(insert_, 1, min_ts);
+    sqlite3_bind_int64(insert_, 2, max_ts);
+    sqlite3_bind_int64(insert_, 3, static_cast<int64_t>(part.size()));
+    sqlite3_bind_blob(insert_, 4, chunk_.data(), static_cast<int>(chunk_.size()), SQLITE_STATIC);
+    const int rc = sqlite3_step(insert_);
+    if (rc != SQLITE_DONE) err = db_->Error(rc, "cannot write audit records");
+    sqlite3_reset(insert_);
+  }
+  sqlite3_clear_bindings(insert_);  // no pointer into chunk_ stays bound
+  return err;
+}
+
+core::Status AuditStore::ReadChunks(int64_t since_ms, std::vector<AuditRecord>& out) {
+  auto stmt = db_->Prepare(
+      "SELECT seq, n, body FROM guard_egress_audit_chunks WHERE max_ts >= ?1 ORDER BY seq",
+      "cannot read audit records");
+  if (!stmt.ok()) return stmt.take_status();
+  sqlite3_stmt* s = stmt->get();
+  sqlite3_bind_int64(s, 1, since_ms);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const size_t before = out.size();
+    const auto* body = static_cast<const char*>(sqlite3_column_blob(s, 2));
+    const std::string_view chunk(body == nullptr ? "" : body,
+                                 static_cast<size_t>(sqlite3_column_bytes(s, 2)));
+    core::Status decoded = DecodeAuditChunk(chunk, out);
+    if (decoded.ok() && out.size() - before != static_cast<size_t>(sqlite3_column_int64(s, 1))) {
+      decoded = core::InvalidArgument("audit chunk holds " + std::to_string(out.size() - before) +
+                                      " records, its row says " +
+                                      std::to_string(sqlite3_column_int64(s, 1)));
+    }
+    if (!decoded.ok()) {
+      return core::FailedPrecondition(
+          "audit: " + db_->path() + ": database file is corrupt (chunk at seq " +
+          std::to_string(sqlite3_column_int64(s, 0)) + ": " + decoded.message() + ")");
+    }
+  }
+  if (rc != SQLITE_DONE) return db_->Error(rc, "cannot read audit records");
+  return core::Status::Ok();
+}
+
 core::Result<std::vector<AuditRecord>> AuditStore::Query(const AuditQuery& query) {
-  std::string sql = std::string("SELECT ") + kColumns +
-                    " FROM guard_egress_audit WHERE ts_ms >= ?1 ORDER BY ts_ms DESC, seq DESC";
-  if (query.limit > 0) sql += " LIMIT " + std::to_string(query.limit);
   std::lock_guard lock(db_mu_);
+  std::vector<AuditRecord> out;
+  // A read-only open of a file an older version wrote (not converted yet).
+  auto has_rows = HasRowTable(*db_, "main", "cannot read audit records");
+  if (!has_rows.ok()) return has_rows.take_status();
+  if (*has_rows) {
+    if (core::Status s = ReadRowTable(*db_, "main", query.since_ms, out); !s.ok()) return s;
+  }
   {
-    // A file without the table (e.g. a ledger before the first external call)
-    // simply has no records.
+    // A file without the table (e.g. another component's, before the first
+    // external call) simply has no records.
     auto exists = db_->Prepare(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'guard_egress_audit'",
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+        "'guard_egress_audit_chunks'",
         "cannot read audit records");
     if (!exists.ok()) return exists.take_status();
     const int rc = sqlite3_step(exists->get());
-    if (rc == SQLITE_DONE) return std::vector<AuditRecord>{};
-    if (rc != SQLITE_ROW) return db_->Error(rc, "cannot read audit records");
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_->Error(rc, "cannot read audit records");
+    if (rc == SQLITE_ROW) {
+      if (core::Status s = ReadChunks(query.since_ms, out); !s.ok()) return s;
+    }
   }
-  auto stmt = db_->Prepare(sql.c_str(), "cannot read audit records");
-  if (!stmt.ok()) return stmt.take_status();
-  sqlite3_stmt* s = stmt->get();
-  sqlite3_bind_int64(s, 1, query.since_ms);
-  simdjson::dom::parser parser;
-  std::vector<AuditRecord> out;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    AuditRecord r;
-    r.ts_ms = sqlite3_column_int64(s, 0);
-    r.request_id = internal::ColumnText(s, 1);
-    r.tenant = internal::ColumnText(s, 2);
-    r.task = internal::ColumnText(s, 3);
-    r.provider = internal::ColumnText(s, 4);
-    r.model = internal::ColumnText(s, 5);
-    r.policy = internal::ColumnText(s, 6);
-    ParseCounts(parser, internal::ColumnText(s, 7), r.findings_before);
-    ParseCounts(parser, internal::ColumnText(s, 8), r.findings_after);
-    r.payload_sha256 = internal::ColumnText(s, 9);
-    r.payload_bytes = sqlite3_column_int64(s, 10);
-    out.push_back(std::move(r));
+  // A chunk spans a time range: only its records in the window count.
+  std::erase_if(out, [&](const AuditRecord& r) { return r.ts_ms < query.since_ms; });
+  // Oldest first; equal times in storage order.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const AuditRecord& a, const AuditRecord& b) { return a.ts_ms < b.ts_ms; });
+  if (query.limit > 0 && out.size() > query.limit) {
+    out.erase(out.begin(), out.end() - static_cast<ptrdiff_t>(query.limit));
   }
-  if (rc != SQLITE_DONE) return db_->Error(rc, "cannot read audit records");
-  std::reverse(out.begin(), out.end());
   return out;
 }
 

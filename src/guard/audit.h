@@ -3,13 +3,21 @@
 // what was found before and after redaction, and the SHA-256 of the exact
 // payload sent (so a disputed payload can be matched without storing it).
 //
-// Stored in its own table of a SQLite file (<data_dir>/audit.db in the
-// gateway; not the ledger's: two writers of one WAL make each connection drop
-// its page cache at every commit of the other):
+// Stored in a SQLite file of its own (<data_dir>/audit.db in the gateway;
+// not the ledger's: two writers of one WAL make each connection drop its page
+// cache at every commit of the other), as chunks: one row per batch of up to
+// kChunkRecords records,
+//   guard_egress_audit_chunks(seq, min_ts, max_ts, n, body)
+// with `body` the records in the compact encoding of audit_codec.h (the
+// digest as 32 bytes, texts repeated from the record before not stored) and
+// an index on max_ts for `since` queries. `switchyard audit` reads it.
+// Files written before chunks hold a row per record,
 //   guard_egress_audit(seq, ts_ms, request_id, tenant, task, provider, model,
 //                      policy, findings_before, findings_after, payload_sha256,
 //                      payload_bytes)
-// findings_* are JSON objects of counts by finding name ({"email":2}).
+// with findings_* JSON objects of counts by finding name ({"email":2}): a
+// read-write open converts those rows into chunks in one transaction and drops
+// the table; a read-only one reads both.
 //
 // Record() either inserts at once (default) or, with `background`, queues the
 // record for a writer thread that inserts in batches (one transaction each) so
@@ -27,7 +35,6 @@
 // are safe from any thread.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -137,6 +144,10 @@ struct AuditQuery {
 
 class AuditStore {
  public:
+  // Records per chunk row (a batch or a replay step larger than this takes
+  // several rows).
+  static constexpr size_t kChunkRecords = 512;
+
   // Errors: FailedPrecondition "audit: <path>: <cause> (SQLite: ...)";
   // read_only on a missing file: NotFound "audit: no audit database at <path>".
   static core::Result<std::unique_ptr<AuditStore>> Open(const std::string& path,
@@ -162,7 +173,18 @@ class AuditStore {
  private:
   AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
              std::string spill_path);
-  core::Status Insert(std::span<const AuditRecord> records);  // requires db_mu_
+  // One transaction around InsertChunks; requires db_mu_.
+  core::Status Insert(std::span<const AuditRecord> records);
+  // A chunk row per kChunkRecords records, inside the caller's transaction;
+  // requires db_mu_.
+  core::Status InsertChunks(std::span<const AuditRecord> records);
+  // Appends the records of the chunks that may hold one at or after
+  // since_ms (storage order; the caller filters by time); requires db_mu_.
+  core::Status ReadChunks(int64_t since_ms, std::vector<AuditRecord>& out);
+  // Open(): the row-per-record table of an older version, in this file
+  // (ConvertRowTable) or in options_.adopt_from (Adopt), into chunks.
+  core::Status ConvertRowTable();
+  core::Status Adopt(const std::string& from);
   // Prepares `stmt` from `sql` unless it is already; requires db_mu_.
   core::Status PrepareOnce(sqlite3_stmt*& stmt, const char* sql, std::string_view doing);
   // Steps a statement prepared on first use (BEGIN, COMMIT); requires db_mu_.
@@ -180,14 +202,9 @@ class AuditStore {
   std::unique_ptr<internal::SqliteDb> db_;
   // Prepared once (writer side, under db_mu_); finalized before db_ closes.
   sqlite3_stmt* insert_ = nullptr;
-  sqlite3_stmt* insert_many_ = nullptr;  // kRowsPerInsert rows per execution
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
-  // Insert() scratch (under db_mu_) for the findings JSON of each row of one
-  // statement, bound SQLITE_STATIC.
-  static constexpr size_t kRowsPerInsert = 16;
-  std::array<std::string, kRowsPerInsert> before_json_;
-  std::array<std::string, kRowsPerInsert> after_json_;
+  std::string chunk_;  // InsertChunks() scratch (under db_mu_), bound SQLITE_STATIC
   AuditStoreOptions options_;
   std::mutex db_mu_;
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/byte_codec.h"
+
 namespace switchyard::ledger {
 namespace {
 
@@ -53,42 +55,12 @@ constexpr uint32_t Bit(Field f) {
   return uint32_t{1} << f;
 }
 
-template <typename T>
-T ByteSwap(T v) {
-  T out = 0;
-  for (size_t i = 0; i < sizeof v; ++i) out = static_cast<T>((out << 8) | ((v >> (8 * i)) & 0xff));
-  return out;
-}
-
-// Encoding writes through a raw pointer into space reserved up front (a
-// std::string append per byte was most of the encoder's cost).
-constexpr size_t kMaxVarint = 10;
-
-char* PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-char* PutSigned(char* p, int64_t v) {
-  return PutVarint(p, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-}
-
-char* PutText(char* p, std::string_view s) {
-  p = PutVarint(p, s.size());
-  if (!s.empty()) std::memcpy(p, s.data(), s.size());
-  return p + s.size();
-}
-
-template <typename T>
-char* PutFixed(char* p, T v) {
-  if constexpr (std::endian::native != std::endian::little) v = ByteSwap(v);
-  std::memcpy(p, &v, sizeof v);
-  return p + sizeof v;
-}
+using core::ByteReader;
+using core::kMaxVarint;
+using core::PutFixed;
+using core::PutSigned;
+using core::PutText;
+using core::PutVarint;
 
 // The value of each lowercase hex digit; -1 for every other byte.
 constexpr auto kHexValue = [] {
@@ -112,82 +84,12 @@ bool PackedHex(std::string_view s, uint64_t& out) {
   return true;
 }
 
-// Reads from a byte range, remembering the first failure.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : p_(in.data()), end_(in.data() + in.size()) {}
-
-  bool Byte(unsigned char& out) {
-    if (p_ == end_) return false;
-    out = static_cast<unsigned char>(*p_++);
-    return true;
-  }
-  bool Varint(uint64_t& out) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      unsigned char b = 0;
-      if (!Byte(b)) return false;
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        out = v;
-        return true;
-      }
-    }
-    return false;  // more than 10 bytes
-  }
-  bool Signed(int64_t& out) {
-    uint64_t v = 0;
-    if (!Varint(v)) return false;
-    out = static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
-    return true;
-  }
-  bool Int(int& out) {
-    int64_t v = 0;
-    if (!Signed(v) || v < INT32_MIN || v > INT32_MAX) return false;
-    out = static_cast<int>(v);
-    return true;
-  }
-  bool Text(std::string_view& out) {
-    uint64_t n = 0;
-    if (!Varint(n) || n > static_cast<uint64_t>(end_ - p_)) return false;
-    out = std::string_view(p_, static_cast<size_t>(n));
-    p_ += n;
-    return true;
-  }
-  bool Text(std::string& out) {
-    std::string_view s;
-    if (!Text(s)) return false;
-    out.assign(s);
-    return true;
-  }
-  template <typename T>
-  bool Fixed(T& out) {
-    if (end_ - p_ < static_cast<ptrdiff_t>(sizeof out)) return false;
-    std::memcpy(&out, p_, sizeof out);
-    if constexpr (std::endian::native != std::endian::little) out = ByteSwap(out);
-    p_ += sizeof out;
-    return true;
-  }
-  bool Double(double& out) {
-    uint64_t bits = 0;
-    if (!Fixed(bits)) return false;
-    out = std::bit_cast<double>(bits);
-    return true;
-  }
-  bool AtEnd() const { return p_ == end_; }
-  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
-
- private:
-  const char* p_;
-  const char* end_;
-};
-
 core::Status Truncated(std::string_view field) {
   return core::InvalidArgument("record truncated in field " + std::string(field));
 }
 
 // Reads the format byte and the id.
-core::Status ReadHead(Reader& in, std::string_view& id) {
+core::Status ReadHead(ByteReader& in, std::string_view& id) {
   unsigned char format = 0;
   if (!in.Byte(format)) return core::InvalidArgument("record is empty");
   if (format != kRecordFormat) {
@@ -299,7 +201,7 @@ std::string_view EncodeRecord(const Record& r, std::string& scratch, bool with_b
 }
 
 core::Status DecodeRecord(std::string_view bytes, Record& r, bool include_bodies) {
-  Reader in(bytes);
+  ByteReader in(bytes);
   std::string_view id;
   if (core::Status st = ReadHead(in, id); !st.ok()) return st;
   r.id.assign(id);
@@ -398,14 +300,14 @@ core::Status DecodeRecord(std::string_view bytes, Record& r, bool include_bodies
 }
 
 core::Result<std::string_view> EncodedId(std::string_view bytes) {
-  Reader in(bytes);
+  ByteReader in(bytes);
   std::string_view id;
   if (core::Status st = ReadHead(in, id); !st.ok()) return st;
   return id;
 }
 
 core::Result<EncodedHead> ReadEncodedHead(std::string_view bytes) {
-  Reader in(bytes);
+  ByteReader in(bytes);
   EncodedHead head;
   if (core::Status st = ReadHead(in, head.id); !st.ok()) return st;
   if (!in.Signed(head.ts_ms)) return Truncated("ts_ms");
@@ -443,7 +345,7 @@ void AppendPayloadsToChunk(std::string& chunk, const Record& r) {
 }
 
 core::Status DecodePayloads(std::string_view entry, Record& r) {
-  Reader in(entry);
+  ByteReader in(entry);
   if (!in.Text(r.request_body)) return core::InvalidArgument("payloads truncated in request_body");
   if (!in.Text(r.response_body)) {
     return core::InvalidArgument("payloads truncated in response_body");
@@ -469,7 +371,7 @@ ChunkReader::ChunkReader(std::string_view chunk)
 
 bool ChunkReader::Next(std::string_view& record) {
   if (p_ == end_) return false;
-  Reader in(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+  ByteReader in(std::string_view(p_, static_cast<size_t>(end_ - p_)));
   if (!in.Text(record)) {
     status_ = core::InvalidArgument("chunk truncated in record " + std::to_string(index_));
     p_ = end_;

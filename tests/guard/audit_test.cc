@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "guard/audit_codec.h"
 #include "guard/keys.h"
 #include "support/temp_dir.h"
 
@@ -46,7 +47,58 @@ class AuditStoreTest : public ::testing::Test {
     return r;
   }
 
-  void ExpectRowsAreExactlyTheRecords(int64_t count, AuditStoreOptions o);
+  void ExpectChunksHoldExactlyTheRecords(int64_t count, AuditStoreOptions o, size_t chunk_limit);
+
+  // Appends `records` to the row-per-record table that versions before
+  // chunks kept (the ledger's file up to its schema 6, then audit.db),
+  // creating it as they did.
+  static void WriteRowTable(const std::string& path, const std::vector<AuditRecord>& records) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "PRAGMA journal_mode=WAL; CREATE TABLE IF NOT EXISTS "
+                           "guard_egress_audit (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT "
+                           "NULL, request_id TEXT NOT NULL DEFAULT '', tenant TEXT NOT NULL "
+                           "DEFAULT '', task TEXT NOT NULL DEFAULT '', provider TEXT NOT NULL "
+                           "DEFAULT '', model TEXT NOT NULL DEFAULT '', policy TEXT NOT NULL "
+                           "DEFAULT '', findings_before TEXT NOT NULL DEFAULT '{}', "
+                           "findings_after TEXT NOT NULL DEFAULT '{}', payload_sha256 TEXT NOT "
+                           "NULL DEFAULT '', payload_bytes INTEGER NOT NULL DEFAULT 0); CREATE "
+                           "INDEX IF NOT EXISTS guard_egress_audit_ts ON "
+                           "guard_egress_audit(ts_ms);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO guard_egress_audit (ts_ms, request_id, tenant, "
+                                 "task, provider, model, policy, findings_before, "
+                                 "findings_after, payload_sha256, payload_bytes) VALUES (?1, "
+                                 "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                 -1, &s, nullptr),
+              SQLITE_OK);
+    const auto counts = [](const std::map<std::string, int64_t, std::less<>>& m) {
+      std::string json = "{";
+      for (const auto& [k, v] : m) {
+        if (json.size() > 1) json += ',';
+        json += "\"" + k + "\":" + std::to_string(v);
+      }
+      return json + "}";
+    };
+    for (const AuditRecord& r : records) {
+      const std::string before = counts(r.findings_before), after = counts(r.findings_after);
+      sqlite3_bind_int64(s, 1, r.ts_ms);
+      int i = 2;
+      for (const std::string* t : {&r.request_id, &r.tenant, &r.task, &r.provider, &r.model,
+                                   &r.policy, &before, &after, &r.payload_sha256}) {
+        sqlite3_bind_text(s, i++, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+      }
+      sqlite3_bind_int64(s, 11, r.payload_bytes);
+      ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+      sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+  }
 
   fs::path dir_;
   std::string path_;
@@ -103,11 +155,8 @@ TEST(AuditTest, RecordJson) {
 // dropped, its spill file moved; other tables of that file are untouched.
 TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   const std::string old_path = (dir_ / "old-ledger.db").string();
-  {
-    auto old = AuditStore::Open(old_path);
-    ASSERT_TRUE(old.ok()) << old.status().ToString();
-    for (int64_t ts : {1000, 2000}) ASSERT_TRUE((*old)->Record(Sample(ts, "openai")).ok());
-  }
+  fs::create_directories(dir_);
+  WriteRowTable(old_path, {Sample(1000, "openai"), Sample(2000, "openai")});
   {
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
@@ -144,12 +193,7 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   // The old table comes back: an older binary ran again on the ledger file and
   // recorded one more call, next to a row this audit already holds. Only the
   // new row is taken; a spill it left is appended to this audit's spill.
-  {
-    auto old = AuditStore::Open(old_path);
-    ASSERT_TRUE(old.ok()) << old.status().ToString();
-    ASSERT_TRUE((*old)->Record(Sample(1000, "openai")).ok());
-    ASSERT_TRUE((*old)->Record(Sample(4000, "openai")).ok());
-  }
+  WriteRowTable(old_path, {Sample(1000, "openai"), Sample(4000, "openai")});
   std::ofstream(old_path + ".audit.spill") << "second spill\n";
   auto again = AuditStore::Open(path_, o);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -227,16 +271,17 @@ TEST_F(AuditStoreTest, RecordAndQueryRoundTrip) {
   EXPECT_EQ(*read, *all);
 }
 
-// The exact rows written (text bound without copies, the findings JSON built
-// in reused buffers): each record's own values, nothing left over from the
-// record before, in every batch shape the writer can take (max_batch 2).
-// Writes `count` varied records through the background writer and checks
-// every row, column by column.
-void AuditStoreTest::ExpectRowsAreExactlyTheRecords(int64_t count, AuditStoreOptions o) {
+// The exact records stored, chunk by chunk (chunk rows' n, min_ts and max_ts
+// included): each record's own values, nothing left over from the record
+// before, in every batch shape the writer can take. Writes `count` varied
+// records through the background writer.
+// No chunk holds more than `chunk_limit` records.
+void AuditStoreTest::ExpectChunksHoldExactlyTheRecords(int64_t count, AuditStoreOptions o,
+                                                       size_t chunk_limit) {
   o.background = true;
   std::vector<AuditRecord> records;
   for (int64_t i = 0; i < count; ++i) {
-    AuditRecord r = Sample(100 + i, i % 2 == 0 ? "openai" : "anthropic");
+    AuditRecord r = Sample(100 + (i * 7) % 11, i % 2 == 0 ? "openai" : "anthropic");
     r.request_id = "chatcmpl-" + std::string(40 + i, static_cast<char>('a' + i % 26));
     if (i % 3 == 1) r.findings_before = {};
     if (i % 3 == 2) r.findings_after = {{"phone", i}};
@@ -254,47 +299,51 @@ void AuditStoreTest::ExpectRowsAreExactlyTheRecords(int64_t count, AuditStoreOpt
   ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* s = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT seq, ts_ms, request_id, tenant, task, provider, model, "
-                               "policy, findings_before, findings_after, payload_sha256, "
-                               "payload_bytes FROM guard_egress_audit ORDER BY seq",
+                               "SELECT min_ts, max_ts, n, body FROM guard_egress_audit_chunks "
+                               "ORDER BY seq",
                                -1, &s, nullptr),
             SQLITE_OK);
-  auto text = [&](int col) {
-    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, col)),
-                       static_cast<size_t>(sqlite3_column_bytes(s, col)));
-  };
-  for (size_t i = 0; i < records.size(); ++i) {
-    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW) << i;
-    const AuditRecord& r = records[i];
-    EXPECT_EQ(sqlite3_column_int64(s, 0), static_cast<int64_t>(i + 1));
-    EXPECT_EQ(sqlite3_column_int64(s, 1), r.ts_ms);
-    EXPECT_EQ(text(2), r.request_id);
-    EXPECT_EQ(text(3), r.tenant);
-    EXPECT_EQ(text(4), "support");
-    EXPECT_EQ(text(5), r.provider);
-    EXPECT_EQ(text(6), "gpt-4o-mini");
-    EXPECT_EQ(text(7), "redact");
-    EXPECT_EQ(text(8), i % 3 == 1 ? "{}" : R"({"card":1,"email":2})") << i;
-    EXPECT_EQ(text(9), i % 3 == 2 ? R"({"phone":)" + std::to_string(i) + "}" : "{}") << i;
-    EXPECT_EQ(text(10), r.payload_sha256);
-    EXPECT_EQ(sqlite3_column_int64(s, 11), r.payload_bytes);
+  std::vector<AuditRecord> stored;
+  size_t chunks = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    ++chunks;
+    std::vector<AuditRecord> chunk;
+    const core::Status decoded =
+        DecodeAuditChunk(std::string_view(static_cast<const char*>(sqlite3_column_blob(s, 3)),
+                                          static_cast<size_t>(sqlite3_column_bytes(s, 3))),
+                         chunk);
+    ASSERT_TRUE(decoded.ok()) << decoded.ToString();
+    ASSERT_FALSE(chunk.empty());
+    EXPECT_LE(chunk.size(), chunk_limit);
+    EXPECT_EQ(sqlite3_column_int64(s, 2), static_cast<int64_t>(chunk.size()));
+    int64_t min_ts = chunk[0].ts_ms, max_ts = chunk[0].ts_ms;
+    for (const AuditRecord& r : chunk) {
+      min_ts = std::min(min_ts, r.ts_ms);
+      max_ts = std::max(max_ts, r.ts_ms);
+    }
+    EXPECT_EQ(sqlite3_column_int64(s, 0), min_ts);
+    EXPECT_EQ(sqlite3_column_int64(s, 1), max_ts);
+    stored.insert(stored.end(), chunk.begin(), chunk.end());
   }
-  EXPECT_EQ(sqlite3_step(s), SQLITE_DONE);
   sqlite3_finalize(s);
   sqlite3_close(db);
+  EXPECT_GE(chunks, (records.size() + chunk_limit - 1) / chunk_limit);
+  ASSERT_EQ(stored.size(), records.size());
+  for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(stored[i], records[i]) << i;
 }
 
-TEST_F(AuditStoreTest, RowsAreExactlyTheRecords) {
+TEST_F(AuditStoreTest, ChunksHoldExactlyTheRecords) {
   AuditStoreOptions o;
-  o.max_batch = 2;  // batches of one and two records
-  ExpectRowsAreExactlyTheRecords(7, o);
+  o.max_batch = 2;  // parts of one and two records, a chunk each
+  ExpectChunksHoldExactlyTheRecords(7, o, 2);
 }
 
-// One batch of 37: two 16-row statements, then five single-row ones.
-TEST_F(AuditStoreTest, RowsAreExactlyTheRecordsInMultiRowStatements) {
+// One batch larger than a chunk: kChunkRecords records, then the rest.
+TEST_F(AuditStoreTest, ABatchLargerThanAChunkTakesSeveralRows) {
   AuditStoreOptions o;
+  o.max_batch = 4096;
   o.batch_delay = std::chrono::seconds(30);  // the batch fills until Flush()
-  ExpectRowsAreExactlyTheRecords(37, o);
+  ExpectChunksHoldExactlyTheRecords(AuditStore::kChunkRecords + 37, o, AuditStore::kChunkRecords);
 }
 
 TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {
@@ -383,6 +432,103 @@ TEST_F(AuditStoreTest, FileWithoutTheTableHasNoRecords) {
   auto keys = KeyStore::Open(path_, {}, clock);
   ASSERT_TRUE(keys.ok());
   EXPECT_EQ((*reader)->Query({})->size(), 1u);
+}
+
+// A file an older version wrote (a row per record): a read-only open (the
+// CLI before the gateway restarted) reads the rows as they are; a read-write
+// open converts them into chunks and drops the old table, once.
+TEST_F(AuditStoreTest, ConvertsTheRowTableOfAnOlderVersion) {
+  fs::create_directories(dir_);
+  std::vector<AuditRecord> old = {Sample(3000, "openai"), Sample(1000, "anthropic"),
+                                  Sample(2000, "openai")};
+  old[1].findings_after = {{"email", 1}};
+  old[2].tenant = "";
+  WriteRowTable(path_, old);
+  const std::vector<AuditRecord> by_time = {old[1], old[2], old[0]};
+  AuditStoreOptions ro;
+  ro.read_only = true;
+  {
+    auto reader = AuditStore::Open(path_, ro);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto got = (*reader)->Query({});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, by_time);
+  }
+  {
+    auto store = AuditStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Record(Sample(4000, "openai")).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                               "sqlite_master WHERE type = 'table' ORDER BY name)",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+               "guard_egress_audit_chunks");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  auto reader = AuditStore::Open(path_, ro);
+  ASSERT_TRUE(reader.ok());
+  auto got = (*reader)->Query({});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_EQ(std::vector<AuditRecord>(got->begin(), got->begin() + 3), by_time);
+  EXPECT_EQ(got->back(), Sample(4000, "openai"));
+  // Time windows cut through chunks: only the records inside count.
+  auto since = (*reader)->Query({2000, 0});
+  ASSERT_TRUE(since.ok());
+  EXPECT_EQ(since->size(), 3u);
+  auto latest = (*reader)->Query({0, 2});
+  ASSERT_TRUE(latest.ok());
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ((*latest)[0], old[0]);
+}
+
+// A chunk that does not decode is reported with its place, not skipped.
+TEST_F(AuditStoreTest, CorruptChunkIsAnError) {
+  {
+    auto store = AuditStore::Open(path_);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Record(Sample(1000, "openai")).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "INSERT INTO guard_egress_audit_chunks (min_ts, max_ts, n, body) "
+                         "VALUES (2000, 2000, 1, x'0101'); INSERT INTO "
+                         "guard_egress_audit_chunks (min_ts, max_ts, n, body) VALUES (0, 0, 3, "
+                         "x'0100')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = AuditStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  auto got = (*store)->Query({1500, 0});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(got.status().message(),
+            "audit: " + path_ +
+                ": database file is corrupt (chunk at seq 2: audit chunk truncated in record 0)");
+  got = (*store)->Query({});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().message(), "audit: " + path_ +
+                                        ": database file is corrupt (chunk at seq 2: audit chunk "
+                                        "truncated in record 0)");
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM guard_egress_audit_chunks WHERE seq = 2", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  got = (*store)->Query({});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().message(), "audit: " + path_ +
+                                        ": database file is corrupt (chunk at seq 3: audit chunk "
+                                        "holds 0 records, its row says 3)");
 }
 
 // Holds SQLite's write lock on a file (BEGIN IMMEDIATE on a second
