@@ -400,6 +400,22 @@ TEST_F(AuditStoreTest, Errors) {
   const core::Status s = (*store)->Record(bad);
   EXPECT_EQ(s.code(), core::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "audit: payload_sha256 must be 64 hex characters");
+  // Lowercase hex only, exactly 64: each of these is refused the same way.
+  const std::string good = Sample(1, "openai").payload_sha256;
+  std::vector<std::string> digests = {good.substr(1), good + "0", std::string(64, 'A')};
+  for (const auto& [at, c] :
+       std::vector<std::pair<size_t, char>>{{0, 'g'}, {31, '\0'}, {63, '/'}}) {
+    digests.push_back(good);
+    digests.back()[at] = c;
+  }
+  for (const std::string& digest : digests) {
+    bad.payload_sha256 = digest;
+    EXPECT_EQ((*store)->Record(bad).message(), "audit: payload_sha256 must be 64 hex characters")
+        << digest;
+  }
+  EXPECT_EQ((*store)->Query({})->size(), 0u);  // nothing refused was written
+  bad.payload_sha256 = good;
+  EXPECT_TRUE((*store)->Record(bad).ok());
 
   AuditStoreOptions ro;
   ro.read_only = true;
