@@ -689,6 +689,10 @@ struct PiiScanner::Impl {
   }
 
   std::vector<Detector> detectors;  // indexed by Hyperscan id
+  // No custom patterns: no detector can match a NUL byte (the built-ins are
+  // written without '.', negated classes or \s), so texts joined by NULs
+  // match exactly as they would one by one (ScanTexts).
+  bool joinable = true;
   hs_database_t* db = nullptr;
   hs_scratch_t* prototype = nullptr;
   mutable std::mutex mu;
@@ -750,6 +754,152 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
   return 0;
 }
 
+// One hs_scan over `text`: its raw matches, appended to `raw` (offsets from
+// the start of `text`).
+core::Status MatchInto(const PiiScanner::Impl& impl, std::string_view text, std::vector<Raw>& raw) {
+  if (impl.db == nullptr) return core::Status::Ok();
+  hs_scratch_t* scratch = impl.Acquire();
+  if (scratch == nullptr) return core::Internal("pii: hyperscan scan failed (no scratch)");
+  std::vector<int32_t> last(impl.detectors.size(), -1);
+  ScanContext ctx{&impl, &raw, &last};
+  const hs_error_t rc =
+      hs_scan(impl.db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, OnMatch, &ctx);
+  impl.Release(scratch);
+  if (rc != HS_SUCCESS) {
+    return core::Internal("pii: hyperscan scan failed (" + std::to_string(rc) + ")");
+  }
+  return core::Status::Ok();
+}
+
+// Validation, boundaries and overlap resolution of one text's raw matches
+// (offsets relative to `text`); appends the findings, sorted by start.
+void Resolve(const PiiScanner::Impl& impl, const ScannerOptions& options, std::string_view text,
+             size_t segment, std::vector<Raw>& raw, std::vector<Finding>& out) {
+  std::vector<Candidate> candidates;
+  auto add = [&](const PiiScanner::Impl::Detector& d, size_t start, size_t end, Verdict v,
+                 int priority) {
+    Finding f;
+    f.type = d.type;
+    f.start = start;
+    f.end = end;
+    f.validated = v == Verdict::kValid;
+    f.name = d.name;
+    f.detector = d.detector;
+    f.segment = segment;
+    candidates.push_back(Candidate{f, priority + (f.validated ? 0 : -200)});
+  };
+
+  // Per (detector, start): the ends from longest to shortest; the first one
+  // that passes its boundary and check becomes a candidate.
+  PemSearch pem;
+  std::sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) {
+    if (a.detector != b.detector) return a.detector < b.detector;
+    if (a.from != b.from) return a.from < b.from;
+    return a.to > b.to;
+  });
+  for (size_t i = 0; i < raw.size();) {
+    size_t j = i;
+    while (j < raw.size() && raw[j].detector == raw[i].detector && raw[j].from == raw[i].from) ++j;
+    const PiiScanner::Impl::Detector& d = impl.detectors[raw[i].detector];
+    const bool start_ok = !d.word_start || !IsWord(Before(text, raw[i].from));
+    for (size_t k = i; start_ok && k < j; ++k) {
+      size_t start = raw[k].from;
+      size_t end = raw[k].to;
+      if (d.word_end && IsWord(At(text, end))) continue;
+      Verdict v = Verdict::kValid;
+      switch (d.check) {
+        case Check::kNone:
+          break;
+        case Check::kEmail:
+          v = CheckEmail(text, start, end);
+          break;
+        case Check::kPhoneIntl:
+          v = CheckPhoneIntl(text, start, end);
+          break;
+        case Check::kPhoneNanp:
+          v = CheckPhoneNanp(text, start, end);
+          break;
+        case Check::kPhoneNational:
+          v = CheckPhoneNational(text, start, end);
+          break;
+        case Check::kCard:
+          v = CheckCard(text, start, end);
+          break;
+        case Check::kIban:
+          v = CheckIban(text, start, end);
+          break;
+        case Check::kSsn:
+          v = CheckSsn(text, start, end);
+          break;
+        case Check::kIpv4:
+          v = CheckIpv4(text, start, end);
+          break;
+        case Check::kIpv6:
+          v = CheckIpv6(text, start, end);
+          break;
+        case Check::kPrivateKey:
+          v = CheckPrivateKey(text, start, end, pem);
+          break;
+      }
+      if (v == Verdict::kReject || start >= end) continue;
+      if (v == Verdict::kInvalid && !options.keep_unvalidated) continue;
+      add(d, start, end, v, d.priority);
+      break;
+    }
+    i = j;
+  }
+
+  if (options.card) {
+    // Contiguous card numbers: maximal runs of 13-19 digits.
+    static const PiiScanner::Impl::Detector kCardRun{PiiType::kCard, "card", "card", 80,
+                                                     Check::kCard,   false,  true,   true};
+    ForEachRun(
+        text, 13, [](char c) { return IsDigit(c); },
+        [&](size_t start, size_t end) {
+          if (end - start > 19 || IsWord(Before(text, start)) || IsWord(At(text, end))) return;
+          size_t e = end;
+          const Verdict v = CheckCard(text, start, e);
+          if (v == Verdict::kValid || (v == Verdict::kInvalid && options.keep_unvalidated)) {
+            add(kCardRun, start, e, v, kCardRun.priority);
+          }
+        });
+  }
+  if (options.high_entropy) {
+    static const PiiScanner::Impl::Detector kHighEntropy{
+        PiiType::kSecret, "secret", "high_entropy", kHighEntropyPriority,
+        Check::kNone,     true,     true,           true};
+    ForEachRun(
+        text, options.high_entropy_min_length, [](char c) { return IsTokenByte(c); },
+        [&](size_t start, size_t end) {
+          if (CheckHighEntropy(text, start, end, options) == Verdict::kValid) {
+            add(kHighEntropy, start, end, Verdict::kValid, kHighEntropyPriority);
+          }
+        });
+  }
+  if (candidates.empty()) return;
+
+  // Overlaps: longest first, then the most specific; keep what does not
+  // overlap anything kept.
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.finding.length() != b.finding.length()) return a.finding.length() > b.finding.length();
+    if (a.priority != b.priority) return a.priority > b.priority;
+    return a.finding.start < b.finding.start;
+  });
+  std::map<size_t, size_t> kept;  // start -> end
+  const size_t first_out = out.size();
+  for (const Candidate& c : candidates) {
+    const size_t s = c.finding.start;
+    const size_t e = c.finding.end;
+    auto next = kept.lower_bound(s);
+    if (next != kept.end() && next->first < e) continue;
+    if (next != kept.begin() && std::prev(next)->second > s) continue;
+    kept.emplace(s, e);
+    out.push_back(c.finding);
+  }
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end(),
+            [](const Finding& a, const Finding& b) { return a.start < b.start; });
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<PiiScanner>> PiiScanner::Create(const ScannerOptions& options) {
@@ -764,9 +914,9 @@ core::Result<std::unique_ptr<PiiScanner>> PiiScanner::Create(const ScannerOption
   std::vector<unsigned> flags;
   for (const BuiltIn& b : kBuiltIns) {
     if (!GroupEnabled(b.group, options)) continue;
-    impl->detectors.push_back(Impl::Detector{b.type, std::string(PiiTypeName(b.type)), b.detector,
-                                             b.priority, b.check, b.longest_only, b.word_start,
-                                             b.word_end, b.width});
+    impl->detectors.push_back(
+        PiiScanner::Impl::Detector{b.type, std::string(PiiTypeName(b.type)), b.detector, b.priority,
+                                   b.check, b.longest_only, b.word_start, b.word_end, b.width});
     regexes.emplace_back(b.regex);
     flags.push_back(HS_FLAG_UTF8 | (b.width == 0 ? HS_FLAG_SOM_LEFTMOST : 0u));
   }
@@ -784,11 +934,12 @@ core::Result<std::unique_ptr<PiiScanner>> PiiScanner::Create(const ScannerOption
     }
     if (!names.insert(p.name).second) return core::InvalidArgument(prefix + "duplicate name");
     if (p.regex.empty()) return core::InvalidArgument(prefix + "empty regex");
-    impl->detectors.push_back(Impl::Detector{PiiType::kCustom, p.name, p.name, kCustomPriority,
-                                             Check::kNone, false, false, false});
+    impl->detectors.push_back(PiiScanner::Impl::Detector{
+        PiiType::kCustom, p.name, p.name, kCustomPriority, Check::kNone, false, false, false});
     regexes.push_back(p.regex);
     flags.push_back(HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8 | (p.caseless ? HS_FLAG_CASELESS : 0u));
   }
+  impl->joinable = impl->detectors.size() == first_custom;
   if (regexes.empty()) {
     // Nothing to detect: an empty database is not allowed, so scans short-cut.
     return std::unique_ptr<PiiScanner>(new PiiScanner(options, std::move(impl)));
@@ -839,8 +990,47 @@ core::Result<std::vector<Finding>> PiiScanner::ScanText(std::string_view text) c
 core::Result<std::vector<Finding>> PiiScanner::ScanTexts(
     std::span<const std::string_view> texts) const {
   std::vector<Finding> out;
+  size_t joined_size = 0;
+  for (std::string_view t : texts) joined_size += t.size() + 1;
+  if (texts.size() < 2 || !impl_->joinable || impl_->db == nullptr || joined_size > UINT_MAX) {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (core::Status s = ScanInto(texts[i], i, out); !s.ok()) return s;
+    }
+    return out;
+  }
+  // One Hyperscan pass over the texts joined by NUL bytes instead of one per
+  // text: a scan's fixed cost (scratch, set-up) is most of it for the short
+  // messages of a chat. No built-in matches a NUL (Impl::joinable), so every
+  // match lies inside one text; each text's matches are then resolved on
+  // their own, as ScanInto would.
+  std::string joined;
+  joined.reserve(joined_size);
+  std::vector<uint32_t> starts;
+  starts.reserve(texts.size());
+  for (std::string_view t : texts) {
+    starts.push_back(static_cast<uint32_t>(joined.size()));
+    joined.append(t);
+    joined.push_back('\0');
+  }
+  std::vector<Raw> raw;
+  if (core::Status s = MatchInto(*impl_, joined, raw); !s.ok()) return s;
+  std::stable_sort(raw.begin(), raw.end(),
+                   [](const Raw& a, const Raw& b) { return a.from < b.from; });
+  std::vector<Raw> mine;
+  size_t next = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (core::Status s = ScanInto(texts[i], i, out); !s.ok()) return s;
+    const uint32_t begin = starts[i];
+    const auto end = static_cast<uint32_t>(begin + texts[i].size());
+    mine.clear();
+    for (; next < raw.size() && raw[next].from < end + 1; ++next) {
+      const Raw& r = raw[next];
+      // (A match over a separator cannot happen with the built-ins; were it
+      // to, the texts one by one would not have it either.)
+      if (r.from < begin || r.to > end) continue;
+      mine.push_back(Raw{r.detector, r.from - begin, r.to - begin});
+    }
+    if (texts[i].empty()) continue;
+    Resolve(*impl_, options_, texts[i], i, mine, out);
   }
   return out;
 }
@@ -856,141 +1046,8 @@ core::Status PiiScanner::ScanInto(std::string_view text, size_t segment,
   if (text.empty()) return core::Status::Ok();
   if (text.size() > UINT_MAX) return core::InvalidArgument("pii: text larger than 4 GiB");
   std::vector<Raw> raw;
-  if (impl_->db != nullptr) {
-    hs_scratch_t* scratch = impl_->Acquire();
-    if (scratch == nullptr) return core::Internal("pii: hyperscan scan failed (no scratch)");
-    std::vector<int32_t> last(impl_->detectors.size(), -1);
-    ScanContext ctx{impl_.get(), &raw, &last};
-    const hs_error_t rc = hs_scan(impl_->db, text.data(), static_cast<unsigned>(text.size()), 0,
-                                  scratch, OnMatch, &ctx);
-    impl_->Release(scratch);
-    if (rc != HS_SUCCESS) {
-      return core::Internal("pii: hyperscan scan failed (" + std::to_string(rc) + ")");
-    }
-  }
-
-  std::vector<Candidate> candidates;
-  auto add = [&](const Impl::Detector& d, size_t start, size_t end, Verdict v, int priority) {
-    Finding f;
-    f.type = d.type;
-    f.start = start;
-    f.end = end;
-    f.validated = v == Verdict::kValid;
-    f.name = d.name;
-    f.detector = d.detector;
-    f.segment = segment;
-    candidates.push_back(Candidate{f, priority + (f.validated ? 0 : -200)});
-  };
-
-  // Per (detector, start): the ends from longest to shortest; the first one
-  // that passes its boundary and check becomes a candidate.
-  PemSearch pem;
-  std::sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) {
-    if (a.detector != b.detector) return a.detector < b.detector;
-    if (a.from != b.from) return a.from < b.from;
-    return a.to > b.to;
-  });
-  for (size_t i = 0; i < raw.size();) {
-    size_t j = i;
-    while (j < raw.size() && raw[j].detector == raw[i].detector && raw[j].from == raw[i].from) ++j;
-    const Impl::Detector& d = impl_->detectors[raw[i].detector];
-    const bool start_ok = !d.word_start || !IsWord(Before(text, raw[i].from));
-    for (size_t k = i; start_ok && k < j; ++k) {
-      size_t start = raw[k].from;
-      size_t end = raw[k].to;
-      if (d.word_end && IsWord(At(text, end))) continue;
-      Verdict v = Verdict::kValid;
-      switch (d.check) {
-        case Check::kNone:
-          break;
-        case Check::kEmail:
-          v = CheckEmail(text, start, end);
-          break;
-        case Check::kPhoneIntl:
-          v = CheckPhoneIntl(text, start, end);
-          break;
-        case Check::kPhoneNanp:
-          v = CheckPhoneNanp(text, start, end);
-          break;
-        case Check::kPhoneNational:
-          v = CheckPhoneNational(text, start, end);
-          break;
-        case Check::kCard:
-          v = CheckCard(text, start, end);
-          break;
-        case Check::kIban:
-          v = CheckIban(text, start, end);
-          break;
-        case Check::kSsn:
-          v = CheckSsn(text, start, end);
-          break;
-        case Check::kIpv4:
-          v = CheckIpv4(text, start, end);
-          break;
-        case Check::kIpv6:
-          v = CheckIpv6(text, start, end);
-          break;
-        case Check::kPrivateKey:
-          v = CheckPrivateKey(text, start, end, pem);
-          break;
-      }
-      if (v == Verdict::kReject || start >= end) continue;
-      if (v == Verdict::kInvalid && !options_.keep_unvalidated) continue;
-      add(d, start, end, v, d.priority);
-      break;
-    }
-    i = j;
-  }
-
-  if (options_.card) {
-    // Contiguous card numbers: maximal runs of 13-19 digits.
-    static const Impl::Detector kCardRun{PiiType::kCard, "card", "card", 80,
-                                         Check::kCard,   false,  true,   true};
-    ForEachRun(
-        text, 13, [](char c) { return IsDigit(c); },
-        [&](size_t start, size_t end) {
-          if (end - start > 19 || IsWord(Before(text, start)) || IsWord(At(text, end))) return;
-          size_t e = end;
-          const Verdict v = CheckCard(text, start, e);
-          if (v == Verdict::kValid || (v == Verdict::kInvalid && options_.keep_unvalidated)) {
-            add(kCardRun, start, e, v, kCardRun.priority);
-          }
-        });
-  }
-  if (options_.high_entropy) {
-    static const Impl::Detector kHighEntropy{
-        PiiType::kSecret, "secret", "high_entropy", kHighEntropyPriority,
-        Check::kNone,     true,     true,           true};
-    ForEachRun(
-        text, options_.high_entropy_min_length, [](char c) { return IsTokenByte(c); },
-        [&](size_t start, size_t end) {
-          if (CheckHighEntropy(text, start, end, options_) == Verdict::kValid) {
-            add(kHighEntropy, start, end, Verdict::kValid, kHighEntropyPriority);
-          }
-        });
-  }
-  if (candidates.empty()) return core::Status::Ok();
-
-  // Overlaps: longest first, then the most specific; keep what does not
-  // overlap anything kept.
-  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.finding.length() != b.finding.length()) return a.finding.length() > b.finding.length();
-    if (a.priority != b.priority) return a.priority > b.priority;
-    return a.finding.start < b.finding.start;
-  });
-  std::map<size_t, size_t> kept;  // start -> end
-  const size_t first_out = out.size();
-  for (const Candidate& c : candidates) {
-    const size_t s = c.finding.start;
-    const size_t e = c.finding.end;
-    auto next = kept.lower_bound(s);
-    if (next != kept.end() && next->first < e) continue;
-    if (next != kept.begin() && std::prev(next)->second > s) continue;
-    kept.emplace(s, e);
-    out.push_back(c.finding);
-  }
-  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first_out), out.end(),
-            [](const Finding& a, const Finding& b) { return a.start < b.start; });
+  if (core::Status s = MatchInto(*impl_, text, raw); !s.ok()) return s;
+  Resolve(*impl_, options_, text, segment, raw, out);
   return core::Status::Ok();
 }
 
