@@ -142,7 +142,7 @@ void BM_ScanCleanProse(benchmark::State& state) {
 }
 BENCHMARK(BM_ScanCleanProse);
 
-// A chat request: 6 messages of ~600 bytes each, scanned per message.
+// A chat request: 6 messages of ~600 bytes each, scanned in one pass (ScanTexts).
 void BM_ScanChatMessages(benchmark::State& state) {
   std::vector<std::string> messages;
   for (uint64_t i = 0; i < 6; ++i) messages.push_back(MixedText(600, 100 + i) + " a@b.io");

@@ -70,6 +70,8 @@ class ByteReader {
     for (int shift = 0; shift < 64; shift += 7) {
       unsigned char b = 0;
       if (!Byte(b)) return false;
+      // The tenth byte holds bit 63 alone: anything more is not a 64-bit value.
+      if (shift == 63 && b > 1) return false;
       v |= static_cast<uint64_t>(b & 0x7f) << shift;
       if ((b & 0x80) == 0) {
         out = v;

@@ -14,10 +14,13 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <system_error>
+#include <tuple>
 #include <unordered_set>
 
+#include "core/hex.h"
 #include "core/json_writer.h"
 #include "guard/audit_codec.h"
 #include "guard/internal/sqlite_db.h"
@@ -41,8 +44,7 @@ constexpr const char* kColumns =
     "ts_ms, request_id, tenant, task, provider, model, policy, findings_before, findings_after, "
     "payload_sha256, payload_bytes";
 
-void ParseCounts(simdjson::dom::parser& parser, const std::string& json,
-                 std::map<std::string, int64_t, std::less<>>& out) {
+void ParseCounts(simdjson::dom::parser& parser, const std::string& json, FindingCounts& out) {
   out.clear();
   simdjson::dom::object obj;
   if (parser.parse(json.data(), json.size()).get(obj) != simdjson::SUCCESS) return;
@@ -63,21 +65,10 @@ std::string FormatUtc(int64_t unix_ms) {
   return buf;
 }
 
-// Which bytes are lowercase hex digits.
-constexpr auto kIsLowerHex = [] {
-  std::array<unsigned char, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = 1;
-  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = 1;
-  return t;
-}();
-
-// Every record's digest passes here on the request path: a table lookup per
-// byte and no branch (a per-byte range test with an early exit cost ~90 ns).
+// Every record's digest passes here on the request path (core::IsLowerHex
+// has no branch per byte: a range test with an early exit cost ~90 ns).
 bool IsHex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  unsigned ok = 1;
-  for (char c : s) ok &= kIsLowerHex[static_cast<unsigned char>(c)];
-  return ok != 0;
+  return s.size() == 64 && core::IsLowerHex(s);
 }
 
 // A spill file line (AuditRecordJson) back into a record; false when it is
@@ -91,7 +82,7 @@ bool ParseSpilledRecord(simdjson::dom::parser& parser, std::string_view line, Au
     out.assign(v);
     return true;
   };
-  const auto counts = [&](const char* key, std::map<std::string, int64_t, std::less<>>& out) {
+  const auto counts = [&](const char* key, FindingCounts& out) {
     simdjson::dom::object c;
     if (o[key].get(c) != simdjson::SUCCESS) return false;
     for (auto field : c) {
@@ -109,7 +100,7 @@ bool ParseSpilledRecord(simdjson::dom::parser& parser, std::string_view line, Au
          IsHex64(r.payload_sha256) && o["payload_bytes"].get(r.payload_bytes) == simdjson::SUCCESS;
 }
 
-std::string CountsText(const std::map<std::string, int64_t, std::less<>>& counts) {
+std::string CountsText(const FindingCounts& counts) {
   if (counts.empty()) return "-";
   std::string out;
   for (const auto& [k, v] : counts) {
@@ -123,12 +114,8 @@ std::string CountsText(const std::map<std::string, int64_t, std::less<>>& counts
 
 namespace {
 std::string HexDigest(const unsigned char* digest, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xF];
-  }
+  std::string out;
+  core::HexEncode(std::string_view(reinterpret_cast<const char*>(digest), n), out);
   return out;
 }
 }  // namespace
@@ -254,33 +241,62 @@ core::Result<bool> HasRowTable(internal::SqliteDb& db, const std::string& schema
   return sqlite3_column_int(stmt->get(), 0) != 0;
 }
 
-// The records of `schema`'s row-per-record table with ts_ms >= since_ms, in
-// storage order (the caller knows the table exists).
-core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, int64_t since_ms,
-                          std::vector<AuditRecord>& out) {
-  const std::string sql = std::string("SELECT ") + kColumns + " FROM " + schema +
-                          ".guard_egress_audit WHERE ts_ms >= ?1 ORDER BY seq";
+// Which rows of a row-per-record table to read: ts_ms >= since_ms and seq >
+// after_seq, in seq order, at most `limit` (-1: all).
+struct RowRange {
+  int64_t since_ms = INT64_MIN;
+  int64_t after_seq = 0;
+  int64_t limit = -1;
+};
+
+// Appends the records of `schema`'s row-per-record table in `range` (the
+// caller knows the table exists); *last_seq is the seq of the last one read.
+core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, RowRange range,
+                          std::vector<AuditRecord>& out, int64_t* last_seq = nullptr) {
+  const std::string sql = std::string("SELECT seq, ") + kColumns + " FROM " + schema +
+                          ".guard_egress_audit WHERE ts_ms >= ?1 AND seq > ?2 ORDER BY seq "
+                          "LIMIT ?3";
   auto stmt = db.Prepare(sql.c_str(), "cannot read audit records");
   if (!stmt.ok()) return stmt.take_status();
   sqlite3_stmt* s = stmt->get();
-  sqlite3_bind_int64(s, 1, since_ms);
+  sqlite3_bind_int64(s, 1, range.since_ms);
+  sqlite3_bind_int64(s, 2, range.after_seq);
+  sqlite3_bind_int64(s, 3, range.limit);
   simdjson::dom::parser parser;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (last_seq != nullptr) *last_seq = sqlite3_column_int64(s, 0);
     AuditRecord& r = out.emplace_back();
-    r.ts_ms = sqlite3_column_int64(s, 0);
-    r.request_id = internal::ColumnText(s, 1);
-    r.tenant = internal::ColumnText(s, 2);
-    r.task = internal::ColumnText(s, 3);
-    r.provider = internal::ColumnText(s, 4);
-    r.model = internal::ColumnText(s, 5);
-    r.policy = internal::ColumnText(s, 6);
-    ParseCounts(parser, internal::ColumnText(s, 7), r.findings_before);
-    ParseCounts(parser, internal::ColumnText(s, 8), r.findings_after);
-    r.payload_sha256 = internal::ColumnText(s, 9);
-    r.payload_bytes = sqlite3_column_int64(s, 10);
+    r.ts_ms = sqlite3_column_int64(s, 1);
+    r.request_id = internal::ColumnText(s, 2);
+    r.tenant = internal::ColumnText(s, 3);
+    r.task = internal::ColumnText(s, 4);
+    r.provider = internal::ColumnText(s, 5);
+    r.model = internal::ColumnText(s, 6);
+    r.policy = internal::ColumnText(s, 7);
+    ParseCounts(parser, internal::ColumnText(s, 8), r.findings_before);
+    ParseCounts(parser, internal::ColumnText(s, 9), r.findings_after);
+    r.payload_sha256 = internal::ColumnText(s, 10);
+    r.payload_bytes = sqlite3_column_int64(s, 11);
   }
   if (rc != SQLITE_DONE) return db.Error(rc, "cannot read audit records");
+  return core::Status::Ok();
+}
+
+// Rows of an older version go into chunks only with a digest a chunk can
+// hold: 64 hex digits (uppercase ones are lowered). Anything else stops the
+// conversion (the old table stays) rather than storing a wrong digest.
+core::Status CheckOldDigests(std::vector<AuditRecord>& rows, const std::string& where) {
+  for (AuditRecord& r : rows) {
+    std::transform(r.payload_sha256.begin(), r.payload_sha256.end(), r.payload_sha256.begin(),
+                   [](char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c + 32) : c; });
+    if (!IsHex64(r.payload_sha256)) {
+      return core::FailedPrecondition("audit: " + where + ": the old audit record " + r.request_id +
+                                      " at " + std::to_string(r.ts_ms) +
+                                      " has a payload_sha256 that is not 64 hex digits; the "
+                                      "old table is kept");
+    }
+  }
   return core::Status::Ok();
 }
 
@@ -328,7 +344,8 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
 }
 
 // Files of older versions kept a row per record: converted into chunks (in
-// storage order) and the table dropped, in one transaction.
+// storage order, kChunkRecords rows at a time) and the table dropped, in one
+// transaction.
 core::Status AuditStore::ConvertRowTable() {
   std::lock_guard lock(db_mu_);
   auto has = HasRowTable(*db_, "main", "cannot read the audit's tables");
@@ -337,9 +354,16 @@ core::Status AuditStore::ConvertRowTable() {
   if (core::Status s = Step(begin_, "BEGIN IMMEDIATE", "cannot begin a transaction"); !s.ok()) {
     return s;
   }
+  core::Status s;
   std::vector<AuditRecord> rows;
-  core::Status s = ReadRowTable(*db_, "main", INT64_MIN, rows);
-  if (s.ok()) s = InsertChunks(rows);
+  for (int64_t last = 0; s.ok();) {
+    rows.clear();
+    s = ReadRowTable(*db_, "main", {INT64_MIN, last, static_cast<int64_t>(kChunkRecords)}, rows,
+                     &last);
+    if (!s.ok() || rows.empty()) break;
+    s = CheckOldDigests(rows, db_->path());
+    if (s.ok()) s = InsertChunks(rows);
+  }
   if (s.ok()) s = db_->Exec("DROP TABLE guard_egress_audit", "cannot drop the old audit table");
   if (s.ok()) s = Step(commit_, "COMMIT", "cannot commit the converted audit");
   if (!s.ok()) (void)db_->Exec("ROLLBACK", "cannot roll back");
@@ -351,7 +375,8 @@ core::Status AuditStore::ConvertRowTable() {
 // copy and the drop) copies the old rows that are not here already (a record
 // counts as here when ts_ms, request_id, provider and payload hash match: an
 // earlier adoption that stopped between the two files' commits) and drops the
-// old table.
+// old table. Rows are read and written kChunkRecords at a time; what is here
+// is held as keys only.
 core::Status AuditStore::Adopt(const std::string& from) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(from, ec)) return core::Status::Ok();
@@ -372,6 +397,33 @@ core::Status AuditStore::Adopt(const std::string& from) {
   const int rc = sqlite3_exec(h, quoted, nullptr, nullptr, nullptr);
   sqlite3_free(quoted);
   if (rc != SQLITE_OK) return failed("cannot open it to take its egress audit over");
+  auto move = [&]() -> core::Status {
+    // The earliest adopted time: only records here from then on can match.
+    int64_t min_ts = INT64_MAX;
+    {
+      auto stmt = db_->Prepare("SELECT min(ts_ms) FROM adopted.guard_egress_audit",
+                               "cannot read its egress audit");
+      if (!stmt.ok()) return stmt.take_status();
+      const int step = sqlite3_step(stmt->get());
+      if (step != SQLITE_ROW) return db_->Error(step, "cannot read its egress audit");
+      if (sqlite3_column_type(stmt->get(), 0) == SQLITE_NULL) return core::Status::Ok();
+      min_ts = sqlite3_column_int64(stmt->get(), 0);
+    }
+    std::unordered_set<std::string> here;
+    core::Status s = ForEachChunk(min_ts, [&](int64_t, std::vector<AuditRecord>& records) {
+      for (const AuditRecord& r : records) here.insert(AdoptKey(r));
+    });
+    std::vector<AuditRecord> rows;
+    for (int64_t last = 0; s.ok();) {
+      rows.clear();
+      s = ReadRowTable(*db_, "adopted", {INT64_MIN, last, static_cast<int64_t>(kChunkRecords)},
+                       rows, &last);
+      if (!s.ok() || rows.empty()) break;
+      std::erase_if(rows, [&](const AuditRecord& r) { return here.contains(AdoptKey(r)); });
+      if (s = CheckOldDigests(rows, from); s.ok() && !rows.empty()) s = InsertChunks(rows);
+    }
+    return s;
+  };
   auto adopt = [&]() -> core::Status {
     auto has = HasRowTable(*db_, "adopted", "cannot read it");
     if (!has.ok()) return failed("cannot read it to take its egress audit over");
@@ -379,28 +431,19 @@ core::Status AuditStore::Adopt(const std::string& from) {
     if (sqlite3_exec(h, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
       return failed("cannot move its egress audit rows");
     }
-    std::vector<AuditRecord> rows;
-    std::vector<AuditRecord> here;
-    bool moved = ReadRowTable(*db_, "adopted", INT64_MIN, rows).ok();
-    if (moved && !rows.empty()) {
-      int64_t min_ts = rows.front().ts_ms;
-      for (const AuditRecord& r : rows) min_ts = std::min(min_ts, r.ts_ms);
-      moved = ReadChunks(min_ts, here).ok();
+    core::Status s = move();
+    if (s.ok() && sqlite3_exec(h, "DROP TABLE adopted.guard_egress_audit; COMMIT", nullptr, nullptr,
+                               nullptr) != SQLITE_OK) {
+      s = failed("cannot move its egress audit rows");
     }
-    if (moved) {
-      std::unordered_set<std::string> seen;
-      for (const AuditRecord& r : here) seen.insert(AdoptKey(r));
-      std::erase_if(rows, [&](const AuditRecord& r) { return seen.contains(AdoptKey(r)); });
-      moved = InsertChunks(rows).ok() &&
-              sqlite3_exec(h, "DROP TABLE adopted.guard_egress_audit; COMMIT", nullptr, nullptr,
-                           nullptr) == SQLITE_OK;
-    }
-    if (!moved) {
-      core::Status st = failed("cannot move its egress audit rows");
+    if (!s.ok()) {
       sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
-      return st;
+      if (s.message().rfind("audit: ", 0) != 0) {
+        s = core::FailedPrecondition("audit: " + from +
+                                     ": cannot move its egress audit rows: " + s.message());
+      }
     }
-    return core::Status::Ok();
+    return s;
   };
   core::Status st = adopt();
   sqlite3_exec(h, "DETACH DATABASE adopted", nullptr, nullptr, nullptr);
@@ -725,11 +768,11 @@ core::Status AuditStore::InsertChunks(std::span<const AuditRecord> records) {
       min_ts = std::min(min_ts, r.ts_ms);
       max_ts = std::max(max_ts, r.ts_ms);
     }
-    EncodeAuditChunk(part, chunk_);
+    const std::string_view body = EncodeAuditChunk(part, chunk_);
     sqlite3_bind_int64(insert_, 1, min_ts);
     sqlite3_bind_int64(insert_, 2, max_ts);
     sqlite3_bind_int64(insert_, 3, static_cast<int64_t>(part.size()));
-    sqlite3_bind_blob(insert_, 4, chunk_.data(), static_cast<int>(chunk_.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(insert_, 4, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
     const int rc = sqlite3_step(insert_);
     if (rc != SQLITE_DONE) err = db_->Error(rc, "cannot write audit records");
     sqlite3_reset(insert_);
@@ -738,43 +781,96 @@ core::Status AuditStore::InsertChunks(std::span<const AuditRecord> records) {
   return err;
 }
 
-core::Status AuditStore::ReadChunks(int64_t since_ms, std::vector<AuditRecord>& out) {
-  auto stmt = db_->Prepare(
-      "SELECT seq, n, body FROM guard_egress_audit_chunks WHERE max_ts >= ?1 ORDER BY seq",
-      "cannot read audit records");
+core::Status AuditStore::ForEachChunk(
+    int64_t since_ms, const std::function<void(int64_t, std::vector<AuditRecord>&)>& fn,
+    bool newest_first, const std::function<bool(int64_t)>& more) {
+  auto stmt = db_->Prepare(newest_first ? "SELECT seq, min_ts, max_ts, n, body FROM "
+                                          "guard_egress_audit_chunks WHERE max_ts >= ?1 ORDER BY "
+                                          "max_ts DESC, seq DESC"
+                                        : "SELECT seq, min_ts, max_ts, n, body FROM "
+                                          "guard_egress_audit_chunks WHERE max_ts >= ?1 ORDER BY "
+                                          "seq",
+                           "cannot read audit records");
   if (!stmt.ok()) return stmt.take_status();
   sqlite3_stmt* s = stmt->get();
   sqlite3_bind_int64(s, 1, since_ms);
+  std::vector<AuditRecord> records;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const size_t before = out.size();
-    const auto* body = static_cast<const char*>(sqlite3_column_blob(s, 2));
+    const int64_t seq = sqlite3_column_int64(s, 0);
+    const int64_t min_ts = sqlite3_column_int64(s, 1);
+    const int64_t max_ts = sqlite3_column_int64(s, 2);
+    if (more && !more(max_ts)) break;
+    records.clear();
+    const auto* body = static_cast<const char*>(sqlite3_column_blob(s, 4));
     const std::string_view chunk(body == nullptr ? "" : body,
-                                 static_cast<size_t>(sqlite3_column_bytes(s, 2)));
-    core::Status decoded = DecodeAuditChunk(chunk, out);
-    if (decoded.ok() && out.size() - before != static_cast<size_t>(sqlite3_column_int64(s, 1))) {
-      decoded = core::InvalidArgument("audit chunk holds " + std::to_string(out.size() - before) +
+                                 static_cast<size_t>(sqlite3_column_bytes(s, 4)));
+    core::Status decoded = DecodeAuditChunk(chunk, records);
+    if (decoded.ok() && records.size() != static_cast<size_t>(sqlite3_column_int64(s, 3))) {
+      decoded = core::InvalidArgument("audit chunk holds " + std::to_string(records.size()) +
                                       " records, its row says " +
-                                      std::to_string(sqlite3_column_int64(s, 1)));
+                                      std::to_string(sqlite3_column_int64(s, 3)));
+    }
+    for (const AuditRecord& r : records) {
+      if (decoded.ok() && (r.ts_ms < min_ts || r.ts_ms > max_ts)) {
+        decoded = core::InvalidArgument("audit chunk has a record at " + std::to_string(r.ts_ms) +
+                                        " outside its row's time range");
+      }
     }
     if (!decoded.ok()) {
-      return core::FailedPrecondition(
-          "audit: " + db_->path() + ": database file is corrupt (chunk at seq " +
-          std::to_string(sqlite3_column_int64(s, 0)) + ": " + decoded.message() + ")");
+      return core::FailedPrecondition("audit: " + db_->path() +
+                                      ": database file is corrupt (chunk at seq " +
+                                      std::to_string(seq) + ": " + decoded.message() + ")");
     }
+    fn(seq, records);
   }
-  if (rc != SQLITE_DONE) return db_->Error(rc, "cannot read audit records");
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_->Error(rc, "cannot read audit records");
   return core::Status::Ok();
 }
 
+namespace {
+
+// A record and where it is stored: query results are ordered by time, then
+// storage order (rows of an older version's table before chunks, chunk rows
+// by seq, records in a chunk as written).
+struct Placed {
+  AuditRecord record;
+  int64_t seq = 0;   // row seq (old table) or chunk seq
+  size_t index = 0;  // in the chunk
+  bool in_chunk = false;
+};
+
+bool Older(const Placed& a, const Placed& b) {
+  return std::tie(a.record.ts_ms, a.in_chunk, a.seq, a.index) <
+         std::tie(b.record.ts_ms, b.in_chunk, b.seq, b.index);
+}
+
+}  // namespace
+
 core::Result<std::vector<AuditRecord>> AuditStore::Query(const AuditQuery& query) {
   std::lock_guard lock(db_mu_);
-  std::vector<AuditRecord> out;
+  std::vector<Placed> kept;
+  // With a limit only the newest `limit` are kept: chunks are read newest
+  // first (by max_ts) until none can hold a record newer than the oldest
+  // kept, so a short query does not decode the whole audit.
+  const auto trim = [&] {
+    if (query.limit == 0 || kept.size() <= query.limit) return;
+    std::nth_element(kept.begin(), kept.begin() + static_cast<ptrdiff_t>(kept.size() - query.limit),
+                     kept.end(), Older);
+    kept.erase(kept.begin(), kept.begin() + static_cast<ptrdiff_t>(kept.size() - query.limit));
+  };
   // A read-only open of a file an older version wrote (not converted yet).
   auto has_rows = HasRowTable(*db_, "main", "cannot read audit records");
   if (!has_rows.ok()) return has_rows.take_status();
   if (*has_rows) {
-    if (core::Status s = ReadRowTable(*db_, "main", query.since_ms, out); !s.ok()) return s;
+    std::vector<AuditRecord> rows;
+    if (core::Status s = ReadRowTable(*db_, "main", {query.since_ms, 0, -1}, rows); !s.ok()) {
+      return s;
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      kept.push_back(Placed{std::move(rows[i]), static_cast<int64_t>(i), 0, false});
+    }
+    trim();
   }
   {
     // A file without the table (e.g. another component's, before the first
@@ -787,17 +883,30 @@ core::Result<std::vector<AuditRecord>> AuditStore::Query(const AuditQuery& query
     const int rc = sqlite3_step(exists->get());
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_->Error(rc, "cannot read audit records");
     if (rc == SQLITE_ROW) {
-      if (core::Status s = ReadChunks(query.since_ms, out); !s.ok()) return s;
+      const auto more = [&](int64_t max_ts) {
+        if (query.limit == 0 || kept.size() < query.limit) return true;
+        const auto oldest = std::min_element(kept.begin(), kept.end(), Older);
+        return oldest->record.ts_ms <= max_ts;  // an equal time may still rank newer
+      };
+      core::Status s = ForEachChunk(
+          query.since_ms,
+          [&](int64_t chunk_seq, std::vector<AuditRecord>& records) {
+            for (size_t i = 0; i < records.size(); ++i) {
+              // A chunk spans a time range: only its records in the window count.
+              if (records[i].ts_ms < query.since_ms) continue;
+              kept.push_back(Placed{std::move(records[i]), chunk_seq, i, true});
+            }
+            if (kept.size() >= 2 * query.limit) trim();
+          },
+          query.limit > 0, more);
+      if (!s.ok()) return s;
     }
   }
-  // A chunk spans a time range: only its records in the window count.
-  std::erase_if(out, [&](const AuditRecord& r) { return r.ts_ms < query.since_ms; });
-  // Oldest first; equal times in storage order.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const AuditRecord& a, const AuditRecord& b) { return a.ts_ms < b.ts_ms; });
-  if (query.limit > 0 && out.size() > query.limit) {
-    out.erase(out.begin(), out.end() - static_cast<ptrdiff_t>(query.limit));
-  }
+  trim();
+  std::sort(kept.begin(), kept.end(), Older);
+  std::vector<AuditRecord> out;
+  out.reserve(kept.size());
+  for (Placed& p : kept) out.push_back(std::move(p.record));
   return out;
 }
 

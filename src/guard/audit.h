@@ -40,6 +40,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,9 @@ namespace internal {
 class SqliteDb;
 }
 
+// Finding counts by name ({"email": 2}).
+using FindingCounts = std::map<std::string, int64_t, std::less<>>;
+
 struct AuditRecord {
   int64_t ts_ms = 0;  // unix ms when the call was made
   std::string request_id;
@@ -68,10 +72,10 @@ struct AuditRecord {
   std::string task;
   std::string provider;
   std::string model;
-  std::string policy;  // PolicyActionName() that applied, e.g. "redact"
-  std::map<std::string, int64_t, std::less<>> findings_before;  // in the client's request
-  std::map<std::string, int64_t, std::less<>> findings_after;   // in what was sent
-  std::string payload_sha256;                                   // 64 lowercase hex
+  std::string policy;             // PolicyActionName() that applied, e.g. "redact"
+  FindingCounts findings_before;  // in the client's request
+  FindingCounts findings_after;   // in what was sent
+  std::string payload_sha256;     // 64 lowercase hex
   int64_t payload_bytes = 0;
   bool operator==(const AuditRecord&) const = default;
 };
@@ -178,9 +182,17 @@ class AuditStore {
   // A chunk row per kChunkRecords records, inside the caller's transaction;
   // requires db_mu_.
   core::Status InsertChunks(std::span<const AuditRecord> records);
-  // Appends the records of the chunks that may hold one at or after
-  // since_ms (storage order; the caller filters by time); requires db_mu_.
-  core::Status ReadChunks(int64_t since_ms, std::vector<AuditRecord>& out);
+  // Calls fn(seq, records) for each chunk that may hold a record at or
+  // after since_ms (the caller filters by time), in storage order or, with
+  // newest_first, by max_ts descending; stops before a chunk whose max_ts
+  // `more` refuses. A chunk that does not decode, holds another count than
+  // its row says or a record outside its row's time range is an error:
+  // FailedPrecondition "audit: <path>: database file is corrupt (chunk at
+  // seq N: <why>)". Requires db_mu_.
+  core::Status ForEachChunk(int64_t since_ms,
+                            const std::function<void(int64_t, std::vector<AuditRecord>&)>& fn,
+                            bool newest_first = false,
+                            const std::function<bool(int64_t)>& more = {});
   // Open(): the row-per-record table of an older version, in this file
   // (ConvertRowTable) or in options_.adopt_from (Adopt), into chunks.
   core::Status ConvertRowTable();

@@ -1,10 +1,12 @@
 #include "guard/audit_codec.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
 
 #include "core/byte_codec.h"
+#include "core/hex.h"
 
 namespace switchyard::guard {
 namespace {
@@ -21,15 +23,13 @@ std::array<std::string*, kRepeatableFields> Repeatable(AuditRecord& r) {
   return {&r.tenant, &r.task, &r.provider, &r.model, &r.policy};
 }
 
-using Counts = std::map<std::string, int64_t, std::less<>>;
-
-size_t CountsBound(const Counts& counts) {
+size_t CountsBound(const FindingCounts& counts) {
   size_t n = core::kMaxVarint;
   for (const auto& [name, count] : counts) n += 2 * core::kMaxVarint + name.size();
   return n;
 }
 
-char* PutCounts(char* p, const Counts& counts) {
+char* PutCounts(char* p, const FindingCounts& counts) {
   p = core::PutVarint(p, counts.size());
   for (const auto& [name, count] : counts) {
     p = core::PutText(p, name);
@@ -38,38 +38,44 @@ char* PutCounts(char* p, const Counts& counts) {
   return p;
 }
 
-int HexValue(char c) {
-  return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
+// A digest that is not 64 lowercase hex digits (callers check first) is
+// stored as 32 zero bytes: never read past its end.
 char* PutDigest(char* p, const std::string& hex) {
-  for (size_t i = 0; i < kDigestBytes; ++i) {
-    *p++ = static_cast<char>(HexValue(hex[2 * i]) << 4 | HexValue(hex[2 * i + 1]));
+  if (hex.size() != 2 * kDigestBytes || !core::HexDecode(hex, p)) {
+    std::fill_n(p, kDigestBytes, '\0');
   }
-  return p;
+  return p + kDigestBytes;
 }
 
-void HexInto(std::string_view digest, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.resize(2 * digest.size());
-  for (size_t i = 0; i < digest.size(); ++i) {
-    const auto b = static_cast<unsigned char>(digest[i]);
-    out[2 * i] = kHex[b >> 4];
-    out[2 * i + 1] = kHex[b & 0xF];
-  }
+// Wrapping arithmetic: any two int64 times have a delta that round-trips.
+int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+int64_t WrapAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
 }
 
-bool ReadCounts(core::ByteReader& in, Counts& out) {
+// The smallest encoded record: mask, time, an empty id, every text repeated,
+// two empty counts, the digest and the byte count.
+constexpr size_t kMinRecordBytes = 1 + 1 + 1 + 1 + 1 + kDigestBytes + 1;
+
+enum class CountsRead { kOk, kTruncated, kOutOfOrder };
+
+// Names must come in ascending order, each once (as a std::map writes them).
+CountsRead ReadCounts(core::ByteReader& in, FindingCounts& out) {
   uint64_t n = 0;
-  if (!in.Varint(n) || n > in.remaining()) return false;  // a pair is >= 2 bytes
+  if (!in.Varint(n) || n > in.remaining()) return CountsRead::kTruncated;  // a pair is >= 2 bytes
   out.clear();
+  std::string_view before;
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view name;
     int64_t count = 0;
-    if (!in.Text(name) || !in.Signed(count)) return false;
-    out.emplace(std::string(name), count);
+    if (!in.Text(name) || !in.Signed(count)) return CountsRead::kTruncated;
+    if (i > 0 && name <= before) return CountsRead::kOutOfOrder;
+    out.emplace_hint(out.end(), std::string(name), count);
+    before = name;
   }
-  return true;
+  return CountsRead::kOk;
 }
 
 core::Status Invalid(std::string_view message) {
@@ -78,15 +84,17 @@ core::Status Invalid(std::string_view message) {
 
 }  // namespace
 
-void EncodeAuditChunk(std::span<const AuditRecord> records, std::string& out) {
+std::string_view EncodeAuditChunk(std::span<const AuditRecord> records, std::string& scratch) {
   size_t bound = 1 + core::kMaxVarint;
   for (const AuditRecord& r : records) {
     bound += 1 + 3 * core::kMaxVarint + r.request_id.size() + kDigestBytes +
              CountsBound(r.findings_before) + CountsBound(r.findings_after);
     for (const std::string* s : Repeatable(r)) bound += core::kMaxVarint + s->size();
   }
-  out.resize(bound);  // (no zero fill past the old size once the capacity is there)
-  char* p = out.data();
+  // Grown, never shrunk: a scratch reused from batch to batch is not
+  // zero-filled again.
+  if (scratch.size() < bound) scratch.resize(bound);
+  char* p = scratch.data();
   *p++ = static_cast<char>(kAuditChunkFormat);
   p = core::PutVarint(p, records.size());
   const AuditRecord* before = nullptr;
@@ -101,7 +109,7 @@ void EncodeAuditChunk(std::span<const AuditRecord> records, std::string& out) {
       }
     }
     *p++ = static_cast<char>(mask);
-    p = core::PutSigned(p, r.ts_ms - ts_before);
+    p = core::PutSigned(p, WrapSub(r.ts_ms, ts_before));
     p = core::PutText(p, r.request_id);
     for (unsigned i = 0; i < kRepeatableFields; ++i) {
       if ((mask & (1U << i)) == 0) p = core::PutText(p, *fields[i]);
@@ -113,7 +121,7 @@ void EncodeAuditChunk(std::span<const AuditRecord> records, std::string& out) {
     before = &r;
     ts_before = r.ts_ms;
   }
-  out.resize(static_cast<size_t>(p - out.data()));
+  return {scratch.data(), static_cast<size_t>(p - scratch.data())};
 }
 
 core::Status DecodeAuditChunk(std::string_view chunk, std::vector<AuditRecord>& out) {
@@ -124,8 +132,11 @@ core::Status DecodeAuditChunk(std::string_view chunk, std::vector<AuditRecord>& 
     return core::InvalidArgument("unknown audit chunk format " + std::to_string(format));
   }
   uint64_t count = 0;
-  // A record takes at least 37 bytes: no count can exceed the bytes left.
-  if (!in.Varint(count) || count > in.remaining()) return Invalid("truncated in record 0");
+  // No count can promise more records than the bytes left can hold (nor make
+  // the reserve below ask for more than the chunk's size allows).
+  if (!in.Varint(count) || count > in.remaining() / kMinRecordBytes) {
+    return Invalid("truncated in record 0");
+  }
   out.reserve(out.size() + static_cast<size_t>(count));
   const size_t first = out.size();
   int64_t ts_before = 0;
@@ -135,13 +146,12 @@ core::Status DecodeAuditChunk(std::string_view chunk, std::vector<AuditRecord>& 
     unsigned char mask = 0;
     if (!in.Byte(mask)) return truncated();
     if ((mask & ~kRepeatMaskAll) != 0 || (k == 0 && mask != 0)) {
-      static constexpr char kHex[] = "0123456789abcdef";
       return Invalid("record " + std::to_string(k) + " has an unknown repeat mask 0x" +
-                     kHex[mask >> 4] + kHex[mask & 0xF]);
+                     core::kLowerHexDigits[mask >> 4] + core::kLowerHexDigits[mask & 0xF]);
     }
     int64_t delta = 0;
     if (!in.Signed(delta) || !in.Text(r.request_id)) return truncated();
-    r.ts_ms = ts_before + delta;
+    r.ts_ms = WrapAdd(ts_before, delta);
     const auto fields = Repeatable(r);
     for (unsigned i = 0; i < kRepeatableFields; ++i) {
       if ((mask & (1U << i)) != 0) {
@@ -150,12 +160,19 @@ core::Status DecodeAuditChunk(std::string_view chunk, std::vector<AuditRecord>& 
         return truncated();
       }
     }
-    std::string_view digest;
-    if (!ReadCounts(in, r.findings_before) || !ReadCounts(in, r.findings_after) ||
-        !in.Bytes(kDigestBytes, digest) || !in.Signed(r.payload_bytes)) {
-      return truncated();
+    for (FindingCounts* counts : {&r.findings_before, &r.findings_after}) {
+      switch (ReadCounts(in, *counts)) {
+        case CountsRead::kOk:
+          break;
+        case CountsRead::kTruncated:
+          return truncated();
+        case CountsRead::kOutOfOrder:
+          return Invalid("record " + std::to_string(k) + " has findings out of order");
+      }
     }
-    HexInto(digest, r.payload_sha256);
+    std::string_view digest;
+    if (!in.Bytes(kDigestBytes, digest) || !in.Signed(r.payload_bytes)) return truncated();
+    core::HexEncode(digest, r.payload_sha256);
     ts_before = r.ts_ms;
   }
   if (!in.AtEnd()) return Invalid("has trailing bytes");

@@ -5,9 +5,10 @@
 // (11 columns bound, a record built, a b-tree insert and an index entry per
 // record) and above all for the bytes (~160 per record with the index, each
 // written to the WAL and again at the checkpoint). A chunk row per batch
-// costs one insert, and a record ~70 bytes: the digest as its 32 bytes, and
-// the tenant, task, provider, model and policy only when they differ from
-// the record before (on one route they seldom do).
+// costs one insert, and a gateway record ~70 bytes (63 with the codec test's
+// 24-character id; the gateway's are 31): the digest as its 32 bytes, and the
+// tenant, task, provider, model and policy only when they differ from the
+// record before (on one route they seldom do).
 //
 // Layout (core/byte_codec.h: varints, signed = zigzag, texts = varint
 // length + bytes):
@@ -21,7 +22,7 @@
 //     text   request_id
 //     text   each field of {tenant, task, provider, model, policy} not in the mask
 //     findings_before, then findings_after: varint n, n x (text name, signed count),
-//            names in ascending order
+//            names ascending, each once
 //     32 bytes payload SHA-256
 //     signed payload_bytes
 #pragma once
@@ -38,15 +39,19 @@ namespace switchyard::guard {
 
 inline constexpr unsigned char kAuditChunkFormat = 1;
 
-// Replaces `out` with the chunk of `records` (its capacity is kept). Every
-// payload_sha256 must be 64 lowercase hex digits (AuditStore::Record checks).
-void EncodeAuditChunk(std::span<const AuditRecord> records, std::string& out);
+// The chunk of `records`, written at the start of `scratch` and valid until
+// `scratch` changes. `scratch` grows to a worst case and is never shrunk, so
+// one reused from batch to batch is neither reallocated nor zero-filled
+// again. Every payload_sha256 must be 64 lowercase hex digits
+// (AuditStore::Record checks); one that is not is stored as 32 zero bytes.
+std::string_view EncodeAuditChunk(std::span<const AuditRecord> records, std::string& scratch);
 
 // Appends the chunk's records to `out`, in the order they were encoded.
 // Errors (InvalidArgument; `out` may hold part of the chunk then):
 // "audit chunk is empty", "unknown audit chunk format N", "audit chunk
 // truncated in record K" (K counts from 0), "audit chunk record K has an
-// unknown repeat mask 0xNN", "audit chunk has trailing bytes".
+// unknown repeat mask 0xNN", "audit chunk record K has findings out of
+// order" (names must ascend, each once), "audit chunk has trailing bytes".
 core::Status DecodeAuditChunk(std::string_view chunk, std::vector<AuditRecord>& out);
 
 }  // namespace switchyard::guard

@@ -64,7 +64,7 @@ constexpr int kRebuild = -1;
 // Tuned for Hyperscan: no \b, and no pattern whose cheapest literal factor is
 // common in prose (a full-form IPv6 regex led by a hex class alone made the
 // whole database 3x slower). Contiguous card numbers and generic tokens are
-// runs of one class and are found by skip-scans instead (see ScanInto).
+// runs of one class and are found by skip-scans instead (see Resolve).
 constexpr BuiltIn kBuiltIns[] = {
     // E-mail: '@' and the domain; the local part is found by walking back.
     {R"(@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24})", PiiType::kEmail, "email", 70,

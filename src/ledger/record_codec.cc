@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/byte_codec.h"
+#include "core/hex.h"
 
 namespace switchyard::ledger {
 namespace {
@@ -62,21 +63,12 @@ using core::PutSigned;
 using core::PutText;
 using core::PutVarint;
 
-// The value of each lowercase hex digit; -1 for every other byte.
-constexpr auto kHexValue = [] {
-  std::array<int8_t, 256> t{};
-  t.fill(-1);
-  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<int8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'a' + 10);
-  return t;
-}();
-
 // The 16 lowercase hex digits of `s` as a number, or false.
 bool PackedHex(std::string_view s, uint64_t& out) {
   if (s.size() != 16) return false;
   uint64_t v = 0;
   for (char c : s) {
-    const int8_t d = kHexValue[static_cast<unsigned char>(c)];
+    const int8_t d = core::kLowerHexValue[static_cast<unsigned char>(c)];
     if (d < 0) return false;
     v = (v << 4) | static_cast<uint8_t>(d);
   }
@@ -281,10 +273,9 @@ core::Status DecodeRecord(std::string_view bytes, Record& r, bool include_bodies
   if (has(kTemplateHashHex)) {
     uint64_t hash = 0;
     if (!in.Fixed(hash)) return Truncated("template_hash");
-    static constexpr char kHex[] = "0123456789abcdef";
     r.template_hash.resize(16);
     for (int i = 15; i >= 0; --i, hash >>= 4)
-      r.template_hash[static_cast<size_t>(i)] = kHex[hash & 15];
+      r.template_hash[static_cast<size_t>(i)] = core::kLowerHexDigits[hash & 15];
   }
   if (!text(kRouteReason, r.route_reason)) return Truncated("route_reason");
   // The bodies come last: a scan without them stops reading here.

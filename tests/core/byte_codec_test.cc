@@ -86,6 +86,10 @@ TEST(ByteCodecTest, ReadsPastTheEndFail) {
   const std::string eleven(11, '\x80');  // longer than any 64-bit varint
   ByteReader too_long(eleven);
   EXPECT_FALSE(too_long.Varint(v));
+  std::string max = Put(PutVarint, std::numeric_limits<uint64_t>::max());
+  max.back() = '\x02';  // a 65th bit
+  ByteReader too_big(max);
+  EXPECT_FALSE(too_big.Varint(v));
   ByteReader short_text("\x05hell");
   EXPECT_FALSE(short_text.Text(view));
   ByteReader short_fixed("\x01\x02\x03");

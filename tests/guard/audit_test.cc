@@ -4,9 +4,12 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -503,6 +506,83 @@ TEST_F(AuditStoreTest, ConvertsTheRowTableOfAnOlderVersion) {
   ASSERT_TRUE(latest.ok());
   ASSERT_EQ(latest->size(), 2u);
   EXPECT_EQ((*latest)[0], old[0]);
+}
+
+// An old row whose digest a chunk cannot hold stops the conversion: the open
+// fails naming the record and the old table stays as it was. An uppercase
+// digest is the same digest and is converted (lowered).
+TEST_F(AuditStoreTest, OldRowsWithADigestThatIsNotOneAreNotConverted) {
+  fs::create_directories(dir_);
+  AuditRecord upper = Sample(1000, "openai");
+  for (char& c : upper.payload_sha256) c = static_cast<char>(std::toupper(c));
+  AuditRecord bad = Sample(2000, "openai");
+  bad.payload_sha256 = "";
+  WriteRowTable(path_, {upper, bad});
+  auto store = AuditStore::Open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            "audit: " + path_ +
+                ": the old audit record req-2000 at 2000 has a payload_sha256 that is not 64 hex "
+                "digits; the old table is kept");
+  AuditStoreOptions ro;
+  ro.read_only = true;
+  auto reader = AuditStore::Open(path_, ro);
+  ASSERT_TRUE(reader.ok());
+  auto got = (*reader)->Query({});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);  // nothing was lost or half-converted
+  EXPECT_EQ((*got)[0], upper);
+
+  fs::remove(path_);
+  fs::remove(path_ + "-wal");
+  fs::remove(path_ + "-shm");
+  WriteRowTable(path_, {upper});
+  auto converted = AuditStore::Open(path_);
+  ASSERT_TRUE(converted.ok()) << converted.status().ToString();
+  got = (*converted)->Query({});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0], Sample(1000, "openai"));
+}
+
+// A query with a limit reads chunks newest first and stops early; whatever
+// the chunks' overlapping time ranges, it returns the newest `limit` of what
+// the whole query returns, in the same order (ties in time by storage order).
+TEST_F(AuditStoreTest, QueryWithALimitIsTheTailOfTheWholeQuery) {
+  AuditStoreOptions o;
+  o.background = true;
+  o.batch_delay = std::chrono::seconds(30);  // a chunk per Flush()
+  {
+    auto store = AuditStore::Open(path_, o);
+    ASSERT_TRUE(store.ok());
+    std::mt19937 rng(7);
+    int id = 0;
+    for (int chunk = 0; chunk < 9; ++chunk) {
+      for (int k = 0; k < 1 + chunk % 4; ++k) {
+        AuditRecord r = Sample(1000 + static_cast<int64_t>(rng() % 6) * 10, "openai");  // ties
+        r.request_id = "req-" + std::to_string(id++);
+        ASSERT_TRUE((*store)->Record(r).ok());
+      }
+      ASSERT_TRUE((*store)->Flush().ok());
+    }
+  }
+  auto store = AuditStore::Open(path_);
+  ASSERT_TRUE(store.ok());
+  for (int64_t since : {0, 1010, 1030, 1050, 5000}) {
+    auto all = (*store)->Query({since, 0});
+    ASSERT_TRUE(all.ok());
+    EXPECT_TRUE(std::is_sorted(
+        all->begin(), all->end(),
+        [](const AuditRecord& a, const AuditRecord& b) { return a.ts_ms < b.ts_ms; }));
+    for (size_t limit = 1; limit <= all->size() + 1; ++limit) {
+      auto some = (*store)->Query({since, limit});
+      ASSERT_TRUE(some.ok());
+      const size_t n = std::min(limit, all->size());
+      EXPECT_EQ(*some, std::vector<AuditRecord>(all->end() - static_cast<ptrdiff_t>(n), all->end()))
+          << "since " << since << " limit " << limit;
+    }
+  }
 }
 
 // A chunk that does not decode is reported with its place, not skipped.
