@@ -52,6 +52,24 @@ class AuditStoreTest : public ::testing::Test {
 
   void ExpectChunksHoldExactlyTheRecords(int64_t count, AuditStoreOptions o, size_t chunk_limit);
 
+  // The names of the tables in the SQLite file at `path`, sorted, comma-separated.
+  static std::string TableNames(const std::string& path) {
+    sqlite3* db = nullptr;
+    std::string names;
+    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return "cannot open " + path;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
+                           "WHERE type = 'table' ORDER BY name)",
+                           -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+      names = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return names;
+  }
+
   // Appends `records` to the row-per-record table that versions before
   // chunks kept (the ledger's file up to its schema 6, then audit.db),
   // creating it as they did.
@@ -181,18 +199,7 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   }
   EXPECT_FALSE(fs::exists(old_path + ".audit.spill"));
   EXPECT_EQ(switchyard::testing::ReadFile(path_ + ".audit.spill"), "spilled line\n");
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(raw,
-                               "SELECT group_concat(name, ',') FROM sqlite_master WHERE "
-                               "type = 'table'",
-                               -1, &stmt, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "records");
-  sqlite3_finalize(stmt);
-  sqlite3_close(raw);
+  EXPECT_EQ(TableNames(old_path), "records");
   // The old table comes back: an older binary ran again on the ledger file and
   // recorded one more call, next to a row this audit already holds. Only the
   // new row is taken; a spill it left is appended to this audit's spill.
@@ -478,19 +485,7 @@ TEST_F(AuditStoreTest, ConvertsTheRowTableOfAnOlderVersion) {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE((*store)->Record(Sample(4000, "openai")).ok());
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT group_concat(name, ',') FROM (SELECT name FROM "
-                               "sqlite_master WHERE type = 'table' ORDER BY name)",
-                               -1, &st, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-               "guard_egress_audit_chunks");
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  EXPECT_EQ(TableNames(path_), "guard_egress_audit_chunks");
   auto reader = AuditStore::Open(path_, ro);
   ASSERT_TRUE(reader.ok());
   auto got = (*reader)->Query({});
