@@ -52,6 +52,14 @@ class AuditStoreTest : public ::testing::Test {
 
   void ExpectChunksHoldExactlyTheRecords(int64_t count, AuditStoreOptions o, size_t chunk_limit);
 
+  // Runs `sql` on the SQLite file at `path` (another connection than the store's).
+  static void ExecSql(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
   // The names of the tables in the SQLite file at `path`, sorted, comma-separated.
   static std::string TableNames(const std::string& path) {
     sqlite3* db = nullptr;
@@ -178,14 +186,7 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   const std::string old_path = (dir_ / "old-ledger.db").string();
   fs::create_directories(dir_);
   WriteRowTable(old_path, {Sample(1000, "openai"), Sample(2000, "openai")});
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(old_path.c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE records (seq INTEGER PRIMARY KEY, body BLOB)",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(raw);
-  }
+  ExecSql(old_path, "CREATE TABLE records (seq INTEGER PRIMARY KEY, body BLOB)");
   std::ofstream(old_path + ".audit.spill") << "spilled line\n";
   AuditStoreOptions o;
   o.adopt_from = old_path;
@@ -587,16 +588,10 @@ TEST_F(AuditStoreTest, CorruptChunkIsAnError) {
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->Record(Sample(1000, "openai")).ok());
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "INSERT INTO guard_egress_audit_chunks (min_ts, max_ts, n, body) "
-                         "VALUES (2000, 2000, 1, x'0101'); INSERT INTO "
-                         "guard_egress_audit_chunks (min_ts, max_ts, n, body) VALUES (0, 0, 3, "
-                         "x'0100')",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  ExecSql(path_,
+          "INSERT INTO guard_egress_audit_chunks (min_ts, max_ts, n, body) VALUES (2000, 2000, 1, "
+          "x'0101'); INSERT INTO guard_egress_audit_chunks (min_ts, max_ts, n, body) VALUES (0, "
+          "0, 3, x'0100')");
   auto store = AuditStore::Open(path_);
   ASSERT_TRUE(store.ok());
   auto got = (*store)->Query({1500, 0});
@@ -610,11 +605,7 @@ TEST_F(AuditStoreTest, CorruptChunkIsAnError) {
   EXPECT_EQ(got.status().message(), "audit: " + path_ +
                                         ": database file is corrupt (chunk at seq 2: audit chunk "
                                         "truncated in record 0)");
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM guard_egress_audit_chunks WHERE seq = 2", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  ExecSql(path_, "DELETE FROM guard_egress_audit_chunks WHERE seq = 2");
   got = (*store)->Query({});
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().message(), "audit: " + path_ +
