@@ -419,8 +419,10 @@ core::Status AuditStore::Adopt(const std::string& from) {
       s = ReadRowTable(*db_, "adopted", {INT64_MIN, last, static_cast<int64_t>(kChunkRecords)},
                        rows, &last);
       if (!s.ok() || rows.empty()) break;
+      // (Digests lowered first: the keys here hold them as stored.)
+      if (s = CheckOldDigests(rows, from); !s.ok()) break;
       std::erase_if(rows, [&](const AuditRecord& r) { return here.contains(AdoptKey(r)); });
-      if (s = CheckOldDigests(rows, from); s.ok() && !rows.empty()) s = InsertChunks(rows);
+      if (!rows.empty()) s = InsertChunks(rows);
     }
     return s;
   };

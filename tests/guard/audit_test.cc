@@ -204,7 +204,9 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   // The old table comes back: an older binary ran again on the ledger file and
   // recorded one more call, next to a row this audit already holds. Only the
   // new row is taken; a spill it left is appended to this audit's spill.
-  WriteRowTable(old_path, {Sample(1000, "openai"), Sample(4000, "openai")});
+  AuditRecord again_upper = Sample(1000, "openai");  // the same record, its digest uppercase
+  for (char& c : again_upper.payload_sha256) c = static_cast<char>(std::toupper(c));
+  WriteRowTable(old_path, {again_upper, Sample(4000, "openai")});
   std::ofstream(old_path + ".audit.spill") << "second spill\n";
   auto again = AuditStore::Open(path_, o);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
