@@ -365,6 +365,7 @@ TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {
   auto store = AuditStore::Open(path_, o);
   ASSERT_TRUE(store.ok());
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 250; ++i) {
