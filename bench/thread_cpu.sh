@@ -11,8 +11,9 @@
 # Gateway pinned to CPU 0, wrk and the upstream to CPU 1. Reads
 # /proc/PID/task/*/stat (utime, stime) 1 s into the run and S seconds later,
 # divides by the requests served in those S seconds (wrk's rate x S). Threads
-# are listed by id (ascending: start order); threads that used no CPU are left
-# out. Every process started here is stopped by PID on exit.
+# are listed by id (ascending: start order) with their names (sy-loop-N,
+# sy-ledger, sy-audit; nginx's workers as "nginx"); threads that used no CPU are
+# left out. Every process started here is stopped by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -43,17 +44,22 @@ tasks() { # the gateway's threads; for nginx, the master's and its workers' thre
   local p
   for p in "$GW" $(pgrep -P "$GW" || true); do echo /proc/"$p"/task/*; done
 }
-snap() { for t in $(tasks); do echo "$(basename "$t") $(awk '{ print $14, $15 }' "$t/stat")"; done | sort; }
+# tid utime stime; with an argument also the thread's name (sy-loop-0, sy-audit, ...)
+snap() {
+  for t in $(tasks); do
+    echo "$(basename "$t") $(awk '{ print $14, $15 }' "$t/stat")${1:+ $(tr -d ' ' < "$t/comm")}"
+  done | sort
+}
 BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"$((DURATION + 2))s" \
   -s "$HERE/proxy/chat.lua" "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &
 WRK=$!
-sleep 1; snap > "$TMP/s0"; sleep "$DURATION"; snap > "$TMP/s1"
+sleep 1; snap > "$TMP/s0"; sleep "$DURATION"; snap names > "$TMP/s1"
 wait "$WRK"
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
 echo "target=$TARGET ledger=$LEDGER conns=$CONNS requests/s $RPS"
 join "$TMP/s0" "$TMP/s1" | sort -n | awk -v r="$RPS" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" '
   function us(ticks) { return ticks / hz * 1e6 / (r * s) }
   { u = $4 - $2; k = $5 - $3
-    if (u + k > 0) printf "thread %s: %.2f us/request (user %.2f, sys %.2f)\n", $1, us(u + k), us(u), us(k)
+    if (u + k > 0) printf "thread %s %s: %.2f us/request (user %.2f, sys %.2f)\n", $1, $6, us(u + k), us(u), us(k)
     tu += u; tk += k }
   END { printf "whole process: %.2f us/request (user %.2f, sys %.2f)\n", us(tu + tk), us(tu), us(tk) }'

@@ -8,6 +8,7 @@
 
 #include "api/errors.h"
 #include "core/json_writer.h"
+#include "core/thread_name.h"
 #include "economics/chart.h"
 #include "economics/crossover.h"
 #include "http/offload.h"
@@ -613,7 +614,10 @@ Answer Tail(const std::string& path, std::string_view target) {
 
 AdminApi::AdminApi(AdminApiOptions options)
     : options_(std::move(options)),
-      clock_(options_.clock != nullptr ? *options_.clock : system_clock_) {}
+      clock_(options_.clock != nullptr ? *options_.clock : system_clock_) {
+  // The pool's one thread names itself before any request reaches it.
+  http::asio::post(pool_, [] { core::NameThisThread("sy-admin"); });
+}
 
 AdminApi::AdminApi(std::string ledger_path)
     : AdminApi(AdminApiOptions{.ledger_path = std::move(ledger_path)}) {}

@@ -22,6 +22,7 @@
 
 #include "core/hex.h"
 #include "core/json_writer.h"
+#include "core/thread_name.h"
 #include "guard/audit_codec.h"
 #include "guard/internal/sqlite_db.h"
 
@@ -338,7 +339,10 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
     }
   }
   if (start_writer) {
-    store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+    store->writer_ = std::thread([s = store.get()] {
+      core::NameThisThread("sy-audit");
+      s->WriterLoop();
+    });
   }
   return store;
 }

@@ -1,5 +1,9 @@
 #include "http/event_loops.h"
 
+#include <string>
+
+#include "core/thread_name.h"
+
 namespace switchyard::http {
 
 EventLoops::EventLoops(int count) {
@@ -24,8 +28,11 @@ void EventLoops::Start() {
     guards_.push_back(std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
         ctx->get_executor()));
   }
-  for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    threads_.emplace_back([c = contexts_[i].get(), i] {
+      core::NameThisThread("sy-loop-" + std::to_string(i));
+      c->run();
+    });
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/thread_name.h"
+
 namespace switchyard::learn {
 namespace {
 
@@ -69,7 +71,10 @@ TaskLearner::TaskLearner(LabelStore& store, Registry& registry, StudentSet& set,
         Log("info", "task '" + task + "': student v" + std::to_string(published->record.version) +
                         (published->promoted ? " promoted: " : " in shadow: ") + published->reason);
       });
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    core::NameThisThread("sy-labels");
+    Run();
+  });
 }
 
 TaskLearner::~TaskLearner() {

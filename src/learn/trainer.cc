@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/json_writer.h"
+#include "core/thread_name.h"
 #include "learn/text.h"
 
 namespace switchyard::learn {
@@ -265,7 +266,10 @@ core::Result<TrainedStudent> TrainStudent(const std::string& task,
 // --- Trainer ---------------------------------------------------------------
 
 Trainer::Trainer(Callback on_done) : on_done_(std::move(on_done)) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    core::NameThisThread("sy-trainer");
+    Run();
+  });
 }
 
 Trainer::~Trainer() {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/thread_name.h"
 #include "ledger/record_json.h"
 
 namespace switchyard::ledger {
@@ -66,7 +67,10 @@ core::Result<std::unique_ptr<AsyncWriter>> AsyncWriter::Start(std::unique_ptr<St
   }
   std::unique_ptr<AsyncWriter> w(new AsyncWriter(std::move(store), std::move(options)));
   if (core::Status st = w->Prepare(); !st.ok()) return st;
-  w->thread_ = std::thread([raw = w.get()] { raw->Run(); });
+  w->thread_ = std::thread([raw = w.get()] {
+    core::NameThisThread("sy-ledger");
+    raw->Run();
+  });
   return w;
 }
 

@@ -10,10 +10,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -556,6 +559,32 @@ TEST_F(ServerTest, StartFailsWhenAnotherServerListensOnThePort) {
             "cannot listen on 127.0.0.1:" + std::to_string(port()) + ": Address already in use");
   // The first server still owns every connection.
   EXPECT_EQ(HttpRequest(port(), "GET", "/echo").status, 200);
+}
+
+// Each loop's thread carries its name for top -H, ps -L and perf.
+TEST(EventLoopsTest, ThreadsAreNamedForTheKernel) {
+  EventLoops loops(2);
+  loops.Start();
+  const auto names = [] {
+    std::multiset<std::string> out;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      out.insert(name);
+    }
+    return out;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::multiset<std::string> seen = names();
+  while ((seen.count("sy-loop-0") == 0 || seen.count("sy-loop-1") == 0) &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    seen = names();
+  }
+  EXPECT_GE(seen.count("sy-loop-0"), 1u);
+  EXPECT_GE(seen.count("sy-loop-1"), 1u);
+  loops.Stop();
 }
 
 TEST_F(ServerTest, AFixedPortCanBeReusedAfterAServerStopped) {
