@@ -1005,30 +1005,28 @@ core::Result<std::vector<Finding>> PiiScanner::ScanTexts(
   // their own, as ScanInto would.
   std::string joined;
   joined.reserve(joined_size);
-  std::vector<uint32_t> starts;
-  starts.reserve(texts.size());
   for (std::string_view t : texts) {
-    starts.push_back(static_cast<uint32_t>(joined.size()));
     joined.append(t);
     joined.push_back('\0');
   }
   std::vector<Raw> raw;
   if (core::Status s = MatchInto(*impl_, joined, raw); !s.ok()) return s;
-  std::stable_sort(raw.begin(), raw.end(),
-                   [](const Raw& a, const Raw& b) { return a.from < b.from; });
+  // Grouped by text (Resolve orders each text's matches itself).
+  std::sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) { return a.from < b.from; });
   std::vector<Raw> mine;
   size_t next = 0;
+  uint32_t begin = 0;  // of text i in `joined`
   for (size_t i = 0; i < texts.size(); ++i) {
-    const uint32_t begin = starts[i];
     const auto end = static_cast<uint32_t>(begin + texts[i].size());
     mine.clear();
-    for (; next < raw.size() && raw[next].from < end + 1; ++next) {
+    for (; next < raw.size() && raw[next].from <= end; ++next) {
       const Raw& r = raw[next];
       // (A match over a separator cannot happen with the built-ins; were it
       // to, the texts one by one would not have it either.)
       if (r.from < begin || r.to > end) continue;
       mine.push_back(Raw{r.detector, r.from - begin, r.to - begin});
     }
+    begin = end + 1;  // past the separator
     if (texts[i].empty()) continue;
     Resolve(*impl_, options_, texts[i], i, mine, out);
   }

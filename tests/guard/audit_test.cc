@@ -52,6 +52,12 @@ class AuditStoreTest : public ::testing::Test {
 
   void ExpectChunksHoldExactlyTheRecords(int64_t count, AuditStoreOptions o, size_t chunk_limit);
 
+  // `r` with its digest in uppercase, as an older version might have kept it.
+  static AuditRecord WithUppercaseDigest(AuditRecord r) {
+    for (char& c : r.payload_sha256) c = static_cast<char>(std::toupper(c));
+    return r;
+  }
+
   // Runs `sql` on the SQLite file at `path` (another connection than the store's).
   static void ExecSql(const std::string& path, const char* sql) {
     sqlite3* db = nullptr;
@@ -204,9 +210,8 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   // The old table comes back: an older binary ran again on the ledger file and
   // recorded one more call, next to a row this audit already holds. Only the
   // new row is taken; a spill it left is appended to this audit's spill.
-  AuditRecord again_upper = Sample(1000, "openai");  // the same record, its digest uppercase
-  for (char& c : again_upper.payload_sha256) c = static_cast<char>(std::toupper(c));
-  WriteRowTable(old_path, {again_upper, Sample(4000, "openai")});
+  // The same record again, its digest uppercase.
+  WriteRowTable(old_path, {WithUppercaseDigest(Sample(1000, "openai")), Sample(4000, "openai")});
   std::ofstream(old_path + ".audit.spill") << "second spill\n";
   auto again = AuditStore::Open(path_, o);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -512,8 +517,7 @@ TEST_F(AuditStoreTest, ConvertsTheRowTableOfAnOlderVersion) {
 // digest is the same digest and is converted (lowered).
 TEST_F(AuditStoreTest, OldRowsWithADigestThatIsNotOneAreNotConverted) {
   fs::create_directories(dir_);
-  AuditRecord upper = Sample(1000, "openai");
-  for (char& c : upper.payload_sha256) c = static_cast<char>(std::toupper(c));
+  const AuditRecord upper = WithUppercaseDigest(Sample(1000, "openai"));
   AuditRecord bad = Sample(2000, "openai");
   bad.payload_sha256 = "";
   WriteRowTable(path_, {upper, bad});
