@@ -1,5 +1,8 @@
 #include "http/deadlines.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace switchyard::http {
 
 void CancelSocketOps(void* socket) {
@@ -40,7 +43,6 @@ void Deadlines::Link(Deadline& d, Clock::time_point at) {
     // before now, so processing may resume from the current tick.
     const int64_t now_tick = TickOf(Clock::now());
     if (now_tick > last_tick_) last_tick_ = now_tick;
-    StartTimer(last_tick_ + 1);
   }
   // Rounded up: fires at the first tick at or after `at`, never before.
   const auto since_epoch = at - epoch_;
@@ -51,29 +53,64 @@ void Deadlines::Link(Deadline& d, Clock::time_point at) {
   d.tick_ = tick;
   d.PushBack(slots_[static_cast<size_t>(tick) % kSlots]);
   ++armed_;
+  // Under load the timer already waits for a tick at or before this one: no
+  // timer operation.
+  if (!ticking_ || tick < wake_tick_) StartTimer(tick);
 }
 
 void Deadlines::Unlink(Deadline& d) {
   d.Node::Unlink();
-  --armed_;
+  if (--armed_ == 0 && ticking_) StopTimer();
+}
+
+void Deadlines::StopTimer() {
+  // Nothing armed: the loop has no reason to wake up (and io_context::run()
+  // may return). The handler, aborted or already fired, is ignored.
+  ticking_ = false;
+  ++wait_;
+  if (!shut_down_) timer_->cancel();
 }
 
 void Deadlines::StartTimer(int64_t tick) {
   if (shut_down_) return;
   ticking_ = true;
+  wake_tick_ = tick;
+  const uint64_t wait = ++wait_;
+  // Cancels a pending wait (its handler runs with operation_aborted, or, if
+  // it had already fired, with success but an old `wait`: ignored either way).
   timer_->expires_at(epoch_ + tick * kGranularity);
   // The service lives as long as the context, which is the only place the
   // handler can run: `this` is safe. After shutdown() the handler is
   // destroyed unrun (or runs with operation_aborted if the timer went first).
-  timer_->async_wait([this](const boost::system::error_code& ec) { OnTick(ec); });
+  timer_->async_wait([this, wait](const boost::system::error_code& ec) { OnTick(ec, wait); });
 }
 
-void Deadlines::OnTick(const boost::system::error_code& ec) {
-  if (ec || shut_down_) return;  // operation_aborted: the timer is gone
+void Deadlines::OnTick(const boost::system::error_code& ec, uint64_t wait) {
+  if (ec || shut_down_ || wait != wait_) return;  // the timer is gone, or a newer wait runs
   ticking_ = false;
+  ++wakeups_;
   const int64_t now_tick = TickOf(Clock::now());
   Expire(epoch_ + now_tick * kGranularity);
-  if (armed_ != 0 && !ticking_) StartTimer(std::max(now_tick, last_tick_) + 1);
+  if (armed_ == 0) return;
+  // Actions may have armed deadlines (and started the timer) in Expire.
+  const int64_t next = NextWakeTick(std::max(now_tick, last_tick_));
+  if (!ticking_ || next < wake_tick_) StartTimer(next);
+}
+
+int64_t Deadlines::NextWakeTick(int64_t after) const {
+  // A busy loop: something in the next few slots (perhaps a later turn's
+  // deadline, which costs one wake-up that finds nothing due).
+  for (int64_t t = after + 1; t <= after + kNearTicks; ++t) {
+    if (slots_[static_cast<size_t>(t) % kSlots].linked()) return t;
+  }
+  // A quiet one: the earliest armed deadline, however far.
+  int64_t earliest = std::numeric_limits<int64_t>::max();
+  for (const Node& slot : slots_) {
+    for (const Node* n = slot.next; n != &slot; n = n->next) {
+      earliest = std::min(earliest, static_cast<const Deadline*>(n)->tick_);
+    }
+  }
+  return std::max(earliest, after + 1);
 }
 
 void Deadlines::Expire(Clock::time_point now) {
@@ -108,6 +145,7 @@ void Deadlines::Expire(Clock::time_point now) {
       d.action_(d.arg_);
     }
   }
+  if (armed_ == 0 && ticking_) StopTimer();  // (a pass not run by the timer: tests)
 }
 
 }  // namespace switchyard::http

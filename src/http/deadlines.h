@@ -3,15 +3,20 @@
 // A Deadline is an intrusive node embedded in its owner (a server connection,
 // an upstream connection). Arming, re-arming and disarming it links or unlinks
 // it in a hashed timing wheel: O(1), no allocation, no system call, no asio
-// timer operation. ONE asio steady timer per event loop ticks every
-// kGranularity while at least one deadline is armed (an idle loop, with nothing
-// armed, does not wake up); each tick runs the action of every deadline whose
-// time has passed and marks it expired(), so the code that waited can tell a
-// timeout from another failure.
+// timer operation. ONE asio steady timer per event loop wakes the loop at the
+// next tick (a multiple of kGranularity) that may hold a due deadline; each
+// wake-up runs the action of every deadline whose time has passed and marks it
+// expired(), so the code that waited can tell a timeout from another failure.
 //
-// An armed deadline keeps the tick going however far away it is: a loop that
-// holds idle keep-alive connections (their idle deadline armed) wakes 40 times
-// a second until they close, as it did not with one asio timer per deadline.
+// When to wake: after a tick, the next kNearTicks slots are looked at; the
+// first that holds a deadline is the next wake-up (a busy loop: every tick or
+// every few). When none does, the loop sleeps until the earliest armed deadline
+// (found by a walk over the armed ones, only in that case): a loop holding only
+// idle keep-alive connections wakes when the first of them is due, not 40 times
+// a second. Arming a deadline earlier than the wake-up the timer waits for
+// moves the timer (one timer update); arming a later one, or disarming, does
+// not touch it, except that disarming the last one stops the timer (nothing
+// armed: no pending wait, no wake-up).
 //
 // Granularity: 25 ms. A deadline fires at the first tick at or after its time
 // (never early), so up to 25 ms late plus the loop's latency. Every timeout
@@ -111,6 +116,9 @@ class Deadlines : public asio::io_context::service {
   // 256 slots of 25 ms: a turn of 6.4 s. A deadline further away stays in its
   // slot and is passed over (one comparison) once per turn until its turn.
   static constexpr size_t kSlots = 256;
+  // After a tick, this many following slots are looked at for the next
+  // wake-up before the walk over every armed deadline (10 of 25 ms: 0.25 s).
+  static constexpr int64_t kNearTicks = 10;
 
   // The loop's instance (created on first use; later calls look it up, which
   // takes the context's service lock: call once and keep the reference).
@@ -122,6 +130,10 @@ class Deadlines : public asio::io_context::service {
 
   size_t armed() const { return armed_; }
   bool ticking() const { return ticking_; }
+  // The time the timer waits for (when ticking()).
+  Clock::time_point next_wake() const { return epoch_ + wake_tick_ * kGranularity; }
+  // Times the timer has woken the loop (ticks run), for tests and diagnostics.
+  uint64_t wakeups() const { return wakeups_; }
 
   // For asio (use_service): the service's key and constructor. (asio names
   // the key `id`; its constructor is empty, though not declared noexcept.)
@@ -138,13 +150,21 @@ class Deadlines : public asio::io_context::service {
   int64_t TickOf(Clock::time_point t) const { return (t - epoch_) / kGranularity; }
   void Link(Deadline& d, Clock::time_point at);
   void Unlink(Deadline& d);
+  // (Re)starts the timer's wait for `tick`; a wait already pending is
+  // cancelled and its handler ignored.
   void StartTimer(int64_t tick);
-  void OnTick(const boost::system::error_code& ec);
+  void StopTimer();
+  void OnTick(const boost::system::error_code& ec, uint64_t wait);
+  // The next tick after `after` that may hold a due deadline (armed_ != 0).
+  int64_t NextWakeTick(int64_t after) const;
 
   Clock::time_point epoch_;
   int64_t last_tick_ = 0;  // every slot up to this tick has been processed
   size_t armed_ = 0;
-  bool ticking_ = false;  // the timer's wait is pending
+  bool ticking_ = false;   // the timer's wait is pending
+  int64_t wake_tick_ = 0;  // the tick that wait is for
+  uint64_t wait_ = 0;      // which wait is the current one (older handlers do nothing)
+  uint64_t wakeups_ = 0;
   bool shut_down_ = false;
   std::optional<SteadyTimer> timer_;
   std::array<Node, kSlots> slots_;

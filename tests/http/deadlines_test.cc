@@ -211,6 +211,78 @@ TEST_F(DeadlinesTest, LoopTickRunsDueActionsThenStops) {
   EXPECT_EQ(log_, (Log{"a", "b", "a"}));
 }
 
+// Runs the loop until `owner` has fired (a deadline an hour away keeps the
+// timer pending, so run() would not return).
+void RunUntilFired(asio::io_context& ctx, const Log& log, size_t count) {
+  ctx.restart();
+  while (log.size() < count) ctx.run_one_for(seconds(5));
+}
+
+TEST_F(DeadlinesTest, AQuietLoopSleepsUntilTheEarliestDeadline) {
+  // Nothing within kNearTicks of the tick: one wake-up, at the deadline, not
+  // one every kGranularity (the 600 ms here would be 24).
+  const auto far = Deadlines::kGranularity * (Deadlines::kNearTicks + 14);
+  Owner a(deadlines_, log_, "a"), later(deadlines_, log_, "later");
+  Clock::time_point fired;
+  a.on_fire = [&] { fired = Clock::now(); };
+  const auto due = Clock::now() + far;
+  a.ArmAt(due);
+  later.ArmAt(Clock::now() + hours(1));
+  RunUntilFired(ctx_, log_, 1);
+  EXPECT_EQ(log_, Log{"a"});
+  EXPECT_GE(fired, due);
+  EXPECT_EQ(deadlines_.wakeups(), 1u);
+  // Then it sleeps until the one an hour away.
+  EXPECT_TRUE(deadlines_.ticking());
+  EXPECT_GE(deadlines_.next_wake(), Clock::now() + hours(1) - seconds(5));
+}
+
+TEST_F(DeadlinesTest, ArmingEarlierWhileAsleepMovesTheWakeUpAndLaterDoesNot) {
+  Owner far(deadlines_, log_, "far"), farther(deadlines_, log_, "farther"),
+      soon(deadlines_, log_, "soon");
+  far.ArmAt(Clock::now() + hours(1));
+  const auto asleep_until = deadlines_.next_wake();
+  EXPECT_GE(asleep_until, Clock::now() + hours(1) - seconds(5));
+  farther.ArmAt(Clock::now() + hours(2));
+  EXPECT_EQ(deadlines_.next_wake(), asleep_until);
+  const auto due = Clock::now() + milliseconds(50);
+  soon.ArmAt(due);
+  EXPECT_LT(deadlines_.next_wake(), due + Deadlines::kGranularity);
+  RunUntilFired(ctx_, log_, 1);
+  EXPECT_EQ(log_, Log{"soon"});
+  // The moved timer's first wait ended without a tick: one wake-up in all.
+  EXPECT_EQ(deadlines_.wakeups(), 1u);
+  EXPECT_EQ(deadlines_.next_wake(), asleep_until);
+}
+
+TEST_F(DeadlinesTest, DisarmingTheLastDeadlineStopsTheTimer) {
+  Owner a(deadlines_, log_, "a"), b(deadlines_, log_, "b");
+  a.ArmAt(Clock::now() + hours(1));
+  b.ArmAt(Clock::now() + hours(2));
+  a.deadline.Disarm();
+  EXPECT_TRUE(deadlines_.ticking());
+  b.deadline.Disarm();
+  EXPECT_FALSE(deadlines_.ticking());
+  // No pending wait: run() returns at once, having woken nothing.
+  const auto before = Clock::now();
+  ctx_.run();
+  EXPECT_LT(Clock::now() - before, seconds(5));
+  EXPECT_EQ(deadlines_.wakeups(), 0u);
+  EXPECT_TRUE(log_.empty());
+}
+
+TEST_F(DeadlinesTest, ABusyLoopWakesAtTheNextOccupiedSlotOnly) {
+  // b is within kNearTicks of a: after a's tick the timer goes straight to
+  // b's, skipping the empty ticks between them.
+  Owner a(deadlines_, log_, "a"), b(deadlines_, log_, "b");
+  a.ArmAt(Clock::now() + milliseconds(30));
+  b.ArmAt(Clock::now() + milliseconds(30) + Deadlines::kGranularity * (Deadlines::kNearTicks - 2));
+  RunUntilFired(ctx_, log_, 2);
+  EXPECT_EQ(log_, (Log{"a", "b"}));
+  EXPECT_EQ(deadlines_.wakeups(), 2u);
+  EXPECT_FALSE(deadlines_.ticking());
+}
+
 TEST_F(DeadlinesTest, CancelActionAbortsAPendingReadAndMarksItExpired) {
   Acceptor acceptor(ctx_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   Socket client(ctx_);
