@@ -45,6 +45,45 @@ void BM_KeySearch_FindLiteral(benchmark::State& state) {
 }
 BENCHMARK(BM_KeySearch_FindLiteral);
 
+// Every occurrence of both keys in every chunk (what the relay's key scan
+// does when neither key has a value that counts): a FindLiteral pass per key
+// against one FindEitherLiteral pass for both.
+void BM_KeyScan_TwoPasses(benchmark::State& state) {
+  using switchyard::core::FindLiteral;
+  const std::vector<std::string> data = switchyard::bench::StreamChunkData();
+  for (auto _ : state) {
+    size_t sum = 0;
+    for (const std::string& d : data) {
+      for (size_t at = FindLiteral(d, kUsage); at != std::string_view::npos;
+           at = FindLiteral(d, kUsage, at + 1)) {
+        sum += at;
+      }
+      for (size_t at = FindLiteral(d, kFinish); at != std::string_view::npos;
+           at = FindLiteral(d, kFinish, at + 1)) {
+        sum += at;
+      }
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+}
+BENCHMARK(BM_KeyScan_TwoPasses);
+
+void BM_KeyScan_OnePass(benchmark::State& state) {
+  using switchyard::core::FindEitherLiteral;
+  const std::vector<std::string> data = switchyard::bench::StreamChunkData();
+  for (auto _ : state) {
+    size_t sum = 0;
+    for (const std::string& d : data) {
+      for (auto m = FindEitherLiteral(d, kUsage, kFinish); m.pos != std::string_view::npos;
+           m = FindEitherLiteral(d, kUsage, kFinish, m.pos + 1)) {
+        sum += m.pos;
+      }
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+}
+BENCHMARK(BM_KeyScan_OnePass);
+
 void BM_KeySearch_BoyerMooreHorspool(benchmark::State& state) {
   const std::boyer_moore_horspool_searcher usage(kUsage.begin(), kUsage.end());
   const std::boyer_moore_horspool_searcher finish(kFinish.begin(), kFinish.end());

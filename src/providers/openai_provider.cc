@@ -42,15 +42,19 @@ constexpr std::string_view kFinishKey = R"("finish_reason")";
 constexpr std::string_view kModelKey = R"("model")";
 
 ChunkKeys ScanChunkKeys(std::string_view data) {
+  // One pass for both keys; every occurrence is looked at, in order, until
+  // each key has one with a value that counts.
   ChunkKeys k;
-  for (size_t at = core::FindLiteral(data, kUsageKey); at != std::string_view::npos && !k.usage;
-       at = core::FindLiteral(data, kUsageKey, at + 1)) {
-    const std::string_view v = AfterColon(data.substr(at + kUsageKey.size()));
-    if (!v.empty() && !v.starts_with("null")) k.usage = true;
-  }
-  for (size_t at = core::FindLiteral(data, kFinishKey); at != std::string_view::npos && !k.finish;
-       at = core::FindLiteral(data, kFinishKey, at + 1)) {
-    if (AfterColon(data.substr(at + kFinishKey.size())).starts_with('"')) k.finish = true;
+  for (core::EitherMatch m = core::FindEitherLiteral(data, kUsageKey, kFinishKey);
+       m.pos != std::string_view::npos;
+       m = core::FindEitherLiteral(data, kUsageKey, kFinishKey, m.pos + 1)) {
+    if (!m.second) {
+      const std::string_view v = AfterColon(data.substr(m.pos + kUsageKey.size()));
+      if (!v.empty() && !v.starts_with("null")) k.usage = true;
+    } else if (AfterColon(data.substr(m.pos + kFinishKey.size())).starts_with('"')) {
+      k.finish = true;
+    }
+    if (k.usage && k.finish) break;
   }
   return k;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <string_view>
@@ -60,6 +61,57 @@ TEST(FindLiteral, AgreesWithStringFind) {
       }
     }
   }
+}
+
+// FindEitherLiteral against the nearer of two string_view::find results, for
+// pairs of needles of lengths 0..12 (the SIMD pass needs both of 4 or more),
+// on texts of 0..100 bytes with either, both or neither planted.
+TEST(FindEitherLiteral, AgreesWithTheNearerStringFind) {
+  std::mt19937 rng(20261201);
+  std::uniform_int_distribution<int> letter(0, 2);
+  auto word = [&](size_t n) {
+    std::string w(n, ' ');
+    for (char& c : w) c = static_cast<char>('a' + letter(rng));
+    return w;
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::string hay = word(static_cast<size_t>(round % 101));
+    const std::string a = word(static_cast<size_t>(rng() % 13));
+    const std::string b = word(static_cast<size_t>(rng() % 13));
+    for (const std::string* plant : {&a, &b}) {
+      if (!plant->empty() && plant->size() <= hay.size() && rng() % 2 == 0) {
+        const size_t at = static_cast<size_t>(rng() % (hay.size() - plant->size() + 1));
+        hay.replace(at, plant->size(), *plant);
+      }
+    }
+    const std::string_view h(hay);
+    for (size_t from = 0; from <= hay.size() + 1; ++from) {
+      const size_t at_a = h.find(a, from);
+      const size_t at_b = h.find(b, from);
+      const EitherMatch m = FindEitherLiteral(hay, a, b, from);
+      ASSERT_EQ(m.pos, std::min(at_a, at_b))
+          << "hay=" << hay << " a=" << a << " b=" << b << " from=" << from;
+      if (m.pos != kNpos) {
+        ASSERT_EQ(m.second, at_b < at_a) << "hay=" << hay << " from=" << from;
+      }
+    }
+  }
+}
+
+TEST(FindEitherLiteral, FindsBothKeysOfAChunkInOrder) {
+  const std::string_view chunk =
+      R"({"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,)"
+      R"("delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3}})";
+  const EitherMatch first = FindEitherLiteral(chunk, R"("usage")", R"("finish_reason")");
+  EXPECT_EQ(first.pos, chunk.find(R"("finish_reason")"));
+  EXPECT_TRUE(first.second);
+  const EitherMatch next =
+      FindEitherLiteral(chunk, R"("usage")", R"("finish_reason")", first.pos + 1);
+  EXPECT_EQ(next.pos, chunk.find(R"("usage")"));
+  EXPECT_FALSE(next.second);
+  EXPECT_EQ(FindEitherLiteral(chunk, R"("usage")", R"("finish_reason")", next.pos + 1).pos, kNpos);
+  // Both at one place: the first needle.
+  EXPECT_FALSE(FindEitherLiteral(chunk, R"("usage")", R"("usage":)").second);
 }
 
 }  // namespace
