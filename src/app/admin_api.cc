@@ -663,7 +663,7 @@ http::awaitable<void> AdminApi::Handle(http::ServerRequest& req, http::ResponseW
     // The database read runs on the pool, not on (and blocking) the event loop.
     answer = co_await http::RunOnPool(pool_, [this, target] { return Get(target); });
   }
-  http::HeaderList headers;
+  http::ResponseHeaders headers;
   headers.emplace_back("Cache-Control", "no-store");
   co_await w.Send(answer.status, "application/json", answer.body, headers);
 }

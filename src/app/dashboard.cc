@@ -18,7 +18,7 @@ const DashboardAsset* FindDashboardAsset(std::string_view path) {
 }
 
 http::awaitable<void> ServeDashboardAsset(const DashboardAsset& asset, http::ResponseWriter& w) {
-  http::HeaderList headers;
+  http::ResponseHeaders headers;
   headers.emplace_back("Cache-Control", "no-cache");
   headers.emplace_back("X-Content-Type-Options", "nosniff");
   headers.emplace_back("Content-Security-Policy",

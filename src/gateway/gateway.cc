@@ -151,7 +151,7 @@ class WriterSink final : public providers::StreamSink {
  public:
   static constexpr size_t kMaxCapture = 1 << 20;
   explicit WriterSink(http::ResponseWriter& w) : w_(w) {}
-  http::HeaderList headers;
+  http::ResponseHeaders headers;
   http::awaitable<bool> BeginStream() override {
     co_return co_await w_.BeginStream(200, "text/event-stream", headers);
   }
@@ -238,9 +238,9 @@ http::ErrorBody Gateway::ServerErrorBody(int status, std::string_view message) c
 }
 
 http::awaitable<void> Gateway::SendError(http::ResponseWriter& w, const core::Status& s,
-                                         const http::HeaderList& extra) {
+                                         const http::ResponseHeaders& extra) {
   const int status = api::HttpStatusFor(s.code());
-  http::HeaderList headers = extra;
+  http::ResponseHeaders headers = extra;
   if (s.retry_after() && status == 429) {
     const auto secs = (s.retry_after()->count() + 999) / 1000;
     headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, secs)));
@@ -259,7 +259,7 @@ http::awaitable<void> Gateway::Handle(http::ServerRequest& req, http::ResponseWr
                         "method " + std::string(req.method_text) + " is not allowed on " +
                             std::string(path) + " (allowed: " + std::string(allow) + ")");
   };
-  http::HeaderList allow_header;
+  http::ResponseHeaders allow_header;
   std::optional<core::Status> error;
 
   if (admin_ && path.starts_with("/admin/")) {
@@ -365,7 +365,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   Outcome outcome;
   outcome.start_unix_ms = clock_.UnixMillis();
   outcome.id = NewRequestId(outcome.start_unix_ms, loop.rng);
-  http::HeaderList headers;
+  http::ResponseHeaders headers;
   headers.reserve(8);  // the decision headers: one allocation, not one per growth
   headers.emplace_back("x-switchyard-request-id", outcome.id);
   std::optional<guard::Reservation> reservation;  // settled in finish()
@@ -737,7 +737,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
         }
         if (result->streamed) {
           // (GCC 12 miscompiles braced initialisers inside co_await.)
-          http::HeaderList trailers;
+          http::ResponseHeaders trailers;
           trailers.emplace_back(kCostHeader, FormatUsd(outcome.cost_usd));
           co_await w.EndStream(trailers);
         } else {

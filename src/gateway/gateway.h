@@ -149,7 +149,7 @@ class Gateway {
   http::awaitable<void> HandleChat(http::ServerRequest& req, http::ResponseWriter& w,
                                    LoopState& loop);
   http::awaitable<void> SendError(http::ResponseWriter& w, const core::Status& s,
-                                  const http::HeaderList& extra = {});
+                                  const http::ResponseHeaders& extra = {});
   http::awaitable<bool> Sleep(LoopState& loop, std::chrono::milliseconds d,
                               http::CancelToken& cancel);
   // Reserves `tenant`'s limits for one request (rpm, estimated tokens and

@@ -291,7 +291,7 @@ std::string CompletionAsSse(const core::ChatResponse& r, bool include_usage) {
 
 namespace {
 
-void SetDecision(Outcome& outcome, http::HeaderList& headers, bool escalated,
+void SetDecision(Outcome& outcome, http::ResponseHeaders& headers, bool escalated,
                  std::optional<double> score, std::string reason) {
   outcome.escalated = escalated;
   outcome.confidence = score;
@@ -311,7 +311,7 @@ routing::RouterInput InputFor(const PolicyCall& call) {
 }
 
 PolicyStep ApplyRouter(const RoutePolicy& policy, const LatencyTracker& latency, Plan& plan,
-                       const PolicyCall& call, Outcome& outcome, http::HeaderList& headers) {
+                       const PolicyCall& call, Outcome& outcome, http::ResponseHeaders& headers) {
   const Target* weak = FindTarget(plan.targets, policy.weak);
   const Target* strong = FindTarget(plan.targets, policy.strong);
   std::string reason;
@@ -349,7 +349,7 @@ PolicyStep ApplyRouter(const RoutePolicy& policy, const LatencyTracker& latency,
 
 http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable& table, Plan& plan,
                                          const PolicyCall& call, Outcome& outcome,
-                                         http::HeaderList& headers, http::ResponseWriter& w) {
+                                         http::ResponseHeaders& headers, http::ResponseWriter& w) {
   const Target* weak = FindTarget(plan.targets, policy.weak);
   const Target* strong = FindTarget(plan.targets, policy.strong);
   auto escalate = [&](std::optional<double> score, std::string reason) {
@@ -509,7 +509,7 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
 
 http::awaitable<PolicyStep> ApplyPolicy(const RoutePolicy& policy, PolicyTable& table, Plan& plan,
                                         const PolicyCall& call, Outcome& outcome,
-                                        http::HeaderList& headers, http::ResponseWriter& w) {
+                                        http::ResponseHeaders& headers, http::ResponseWriter& w) {
   if (policy.kind == RoutePolicy::Kind::kRouter) {
     co_return ApplyRouter(policy, table.latency(), plan, call, outcome, headers);
   }

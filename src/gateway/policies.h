@@ -183,6 +183,6 @@ enum class PolicyStep {
 // the decision headers in `headers`.
 http::awaitable<PolicyStep> ApplyPolicy(const RoutePolicy& policy, PolicyTable& table, Plan& plan,
                                         const PolicyCall& call, Outcome& outcome,
-                                        http::HeaderList& headers, http::ResponseWriter& w);
+                                        http::ResponseHeaders& headers, http::ResponseWriter& w);
 
 }  // namespace switchyard::gateway

@@ -188,7 +188,7 @@ ResponseWriter::ResponseWriter(Connection& conn) : conn_(conn), scratch_(conn.wr
 }
 
 void ResponseWriter::AppendHead(std::string& out, int status, std::string_view content_type,
-                                const HeaderList& extra, bool chunked,
+                                const ResponseHeaders& extra, bool chunked,
                                 size_t content_length) const {
   out.append("HTTP/1.1 ");
   out.append(std::to_string(status));
@@ -218,7 +218,7 @@ void ResponseWriter::AppendHead(std::string& out, int status, std::string_view c
 }
 
 awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
-                                     std::string_view body, const HeaderList& extra) {
+                                     std::string_view body, const ResponseHeaders& extra) {
   if (started_ || failed_) co_return false;
   started_ = true;
   scratch_.clear();
@@ -235,7 +235,7 @@ awaitable<bool> ResponseWriter::Send(int status, std::string_view content_type,
 }
 
 awaitable<bool> ResponseWriter::BeginStream(int status, std::string_view content_type,
-                                            const HeaderList& extra) {
+                                            const ResponseHeaders& extra) {
   if (started_ || failed_) co_return false;
   started_ = true;
   // The head waits in scratch_ for the first chunk (or the end of the stream):
@@ -293,7 +293,7 @@ awaitable<bool> ResponseWriter::WriteChunk(std::string_view data, StreamFlush fl
   co_return true;
 }
 
-awaitable<bool> ResponseWriter::EndStream(const HeaderList& trailers) {
+awaitable<bool> ResponseWriter::EndStream(const ResponseHeaders& trailers) {
   if (!started_ || failed_ || complete_) co_return false;
   if (!head_only_) {
     scratch_.append("0\r\n");

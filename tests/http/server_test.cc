@@ -136,7 +136,7 @@ class ServerTest : public ::testing::Test {
     }
     if (target == "/throw") throw std::runtime_error("handler bug");
     // (A named list: GCC 12 miscompiles braced temporaries in co_await.)
-    const HeaderList extra{{"x-echo-header", std::string(req.Header("x-test"))}};
+    const ResponseHeaders extra{{"x-echo-header", std::string(req.Header("x-test"))}};
     const std::string body = std::string(req.method_text) + " " + target + " " + req.body;
     co_await w.Send(200, "text/plain", body, extra);
   }
