@@ -60,7 +60,15 @@ void Deadlines::Link(Deadline& d, Clock::time_point at) {
 
 void Deadlines::Unlink(Deadline& d) {
   d.Node::Unlink();
-  if (--armed_ == 0 && ticking_) StopTimer();
+  if (--armed_ == 0 && ticking_) {
+    // Nothing armed: the timer ends at the next tick (which finds nothing and
+    // stops it) rather than at a far one, so io_context::run() returns. Not
+    // stopped here: a loop whose deadlines come and go (one connection: its
+    // read deadline disarmed before the next is armed) would restart the
+    // timer, a timerfd_settime, every time; a near wake-up stays as it is.
+    const int64_t next = std::max(last_tick_, TickOf(Clock::now())) + 1;
+    if (wake_tick_ > next) StartTimer(next);
+  }
 }
 
 void Deadlines::StopTimer() {

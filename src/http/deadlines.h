@@ -15,8 +15,8 @@
 // idle keep-alive connections wakes when the first of them is due, not 40 times
 // a second. Arming a deadline earlier than the wake-up the timer waits for
 // moves the timer (one timer update); arming a later one, or disarming, does
-// not touch it, except that disarming the last one stops the timer (nothing
-// armed: no pending wait, no wake-up).
+// not touch it; after the last one is disarmed the timer wakes once more, at
+// the next tick, and stops (nothing armed: no pending wait, no wake-up).
 //
 // Granularity: 25 ms. A deadline fires at the first tick at or after its time
 // (never early), so up to 25 ms late plus the loop's latency. Every timeout

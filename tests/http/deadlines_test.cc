@@ -255,19 +255,27 @@ TEST_F(DeadlinesTest, ArmingEarlierWhileAsleepMovesTheWakeUpAndLaterDoesNot) {
   EXPECT_EQ(deadlines_.next_wake(), asleep_until);
 }
 
-TEST_F(DeadlinesTest, DisarmingTheLastDeadlineStopsTheTimer) {
+TEST_F(DeadlinesTest, DisarmingTheLastDeadlineStopsTheTimerAtTheNextTick) {
   Owner a(deadlines_, log_, "a"), b(deadlines_, log_, "b");
   a.ArmAt(Clock::now() + hours(1));
   b.ArmAt(Clock::now() + hours(2));
   a.deadline.Disarm();
-  EXPECT_TRUE(deadlines_.ticking());
+  EXPECT_GE(deadlines_.next_wake(), Clock::now() + hours(1) - seconds(5));
   b.deadline.Disarm();
-  EXPECT_FALSE(deadlines_.ticking());
-  // No pending wait: run() returns at once, having woken nothing.
+  // Asleep until an hour from now no more: the next tick.
+  EXPECT_TRUE(deadlines_.ticking());
+  EXPECT_LE(deadlines_.next_wake(), Clock::now() + Deadlines::kGranularity);
+  // Arming and disarming again before that tick does not move the timer.
+  const auto wake = deadlines_.next_wake();
+  a.ArmAt(Clock::now() + hours(1));
+  a.deadline.Disarm();
+  EXPECT_EQ(deadlines_.next_wake(), wake);
+  // That one wake-up finds nothing and stops: run() returns.
   const auto before = Clock::now();
   ctx_.run();
   EXPECT_LT(Clock::now() - before, seconds(5));
-  EXPECT_EQ(deadlines_.wakeups(), 0u);
+  EXPECT_FALSE(deadlines_.ticking());
+  EXPECT_EQ(deadlines_.wakeups(), 1u);
   EXPECT_TRUE(log_.empty());
 }
 
