@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Where a proxy's CPU goes on a real CPU (not valgrind's), kernel included:
 # `perf record -e cpu-clock -g` of the gateway's threads (or nginx's workers)
-# under wrk at 32 connections, then a summary per request.
+# under wrk (32 connections unless --conns), then a summary per request.
 #
 #   bench/proxy/perf_profile.sh [--build-dir DIR] [--target switchyard|nginx] [--seconds S]
-#                               [--keep FILE]
+#                               [--conns N] [--dwarf] [--keep FILE]
+#
+# --dwarf records DWARF call graphs (perf's --call-graph dwarf, 2999 Hz) instead of
+# frame-pointer ones: the binaries have no frame pointers, so only these show the
+# user-space callers (read them with `perf script -F tid,ip,sym,dso --no-inline`).
+# BENCH_STREAM=1 in the environment profiles the SSE stream instead of JSON.
 #
 # Prints: requests/s, the share of samples per shared object (kernel, the
 # binary, libc, mimalloc, ...), and for a fixed list of kernel functions on the
@@ -18,13 +23,16 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-BUILD_DIR="$REPO/build"; TARGET=switchyard; SECS=5; KEEP=""
+BUILD_DIR="$REPO/build"; TARGET=switchyard; SECS=5; KEEP=""; CONNS=32
+CALL_GRAPH=(-F 4999 -g)
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --target) TARGET=$2; shift 2 ;;
     --seconds) SECS=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    --dwarf) CALL_GRAPH=(-F 2999 --call-graph dwarf,16384); shift ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -37,14 +45,14 @@ taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PI
 bench_start_proxy "$TARGET" "$GW_PORT" "$UP_PORT" 2 true 0
 GW=$PROXY_PID
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
-BENCH_MODEL=default taskset -c 1 wrk -t1 -c32 -d"$((SECS + 3))s" -s "$HERE/chat.lua" \
+BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"$((SECS + 3))s" -s "$HERE/chat.lua" \
   "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &
 WRK=$!
 sleep 1
 procs=("$GW"); [[ $TARGET == nginx ]] && mapfile -t procs < <(pgrep -P "$GW")
 ticks() { local p t=0; for p in "${procs[@]}"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo $t; }
 t0=$(ticks)
-perf record -q -e cpu-clock -F 4999 -g -p "$(IFS=,; echo "${procs[*]}")" -o "$TMP/perf.data" \
+perf record -q -e cpu-clock "${CALL_GRAPH[@]}" -p "$(IFS=,; echo "${procs[*]}")" -o "$TMP/perf.data" \
   -- sleep "$SECS" > /dev/null 2>&1
 t1=$(ticks)
 wait "$WRK"
