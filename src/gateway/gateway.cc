@@ -365,8 +365,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   Outcome outcome;
   outcome.start_unix_ms = clock_.UnixMillis();
   outcome.id = NewRequestId(outcome.start_unix_ms, loop.rng);
-  http::ResponseHeaders headers;
-  headers.reserve(8);  // the decision headers: one allocation, not one per growth
+  http::ResponseHeaders headers;  // (the decision headers fit in place)
   headers.emplace_back("x-switchyard-request-id", outcome.id);
   std::optional<guard::Reservation> reservation;  // settled in finish()
 
@@ -673,7 +672,6 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     for (int retry = 0;; ++retry) {
       ++outcome.attempts;
       outcome.stages_tried.push_back(target.label);
-      sink.headers.reserve(headers.size() + 4);  // (assign keeps the capacity)
       sink.headers.assign(headers.begin(), headers.end());
       sink.headers.emplace_back("x-switchyard-route", target.label);
       sink.headers.emplace_back("x-switchyard-attempts", std::to_string(outcome.attempts));

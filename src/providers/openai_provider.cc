@@ -299,6 +299,8 @@ OpenAiStreamRelay::OpenAiStreamRelay(bool strip_usage_chunk, simdjson::dom::pars
 OpenAiStreamRelay::~OpenAiStreamRelay() = default;
 
 void OpenAiStreamRelay::Feed(std::string_view bytes, std::string& out) {
+  // Events go out as they came or not at all: at most the held bytes and these.
+  out.reserve(out.size() + pending_.size() + bytes.size());
   if (pending_.empty()) {
     // Fast path: forward every complete event straight from `bytes`.
     for (;;) {
@@ -346,11 +348,11 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
     core::Usage u;
     std::string fr;
     bool got_usage = false;
-    if (OpenAiAnswer chunk; reader_ != nullptr && reader_->ReadCopy(data, chunk)) {
-      if (model_.empty()) model_ = std::move(chunk.model);
-      fr = std::move(chunk.finish_reason);
-      got_usage = chunk.usage.present;
-      u = chunk.usage;
+    if (reader_ != nullptr && reader_->ReadCopy(data, answer_)) {
+      if (model_.empty()) model_ = answer_.model;
+      fr = answer_.finish_reason;
+      got_usage = answer_.usage.present;
+      u = answer_.usage;
     } else {
       got_usage = ParseOpenAiUsage(data, u, model_.empty() ? &model_ : nullptr, &fr, parser_);
     }

@@ -15,6 +15,14 @@ namespace switchyard::providers {
 
 class AnswerReader;
 
+// What a whole (non-streamed) chat.completion says about itself.
+struct OpenAiAnswer {
+  core::Usage usage;  // usage.present: the answer had a "usage" object
+  std::string model;
+  std::string finish_reason;  // choices[0].finish_reason
+  std::string content;        // choices[0].message.content, read only without usage
+};
+
 // Splits an upstream SSE byte stream into events and forwards each event's
 // original bytes, except the usage-only chunk when the client did not ask for
 // it. Extracts usage and the finish reason on the way. Pure (no I/O).
@@ -29,7 +37,8 @@ class OpenAiStreamRelay {
                              AnswerReader* reader = nullptr);
   ~OpenAiStreamRelay();
 
-  // Appends to `out` every event completed by `bytes`.
+  // Appends to `out` every event completed by `bytes` (growing `out` once, to
+  // the most it can take: what is held plus `bytes`).
   void Feed(std::string_view bytes, std::string& out);
   // Flushes an unterminated trailing event, if any.
   void Finish(std::string& out);
@@ -54,17 +63,10 @@ class OpenAiStreamRelay {
   bool saw_done_ = false;
   size_t events_ = 0;
   std::string data_lines_;  // each event's data, one per line, until usage is seen
+  OpenAiAnswer answer_;     // the parsed events' read, its strings' buffers reused
   simdjson::dom::parser* parser_;
   std::unique_ptr<simdjson::dom::parser> own_parser_;
   AnswerReader* reader_;
-};
-
-// What a whole (non-streamed) chat.completion says about itself.
-struct OpenAiAnswer {
-  core::Usage usage;  // usage.present: the answer had a "usage" object
-  std::string model;
-  std::string finish_reason;  // choices[0].finish_reason
-  std::string content;        // choices[0].message.content, read only without usage
 };
 
 // Reads an answer in one on-demand pass (simdjson ondemand): it visits the
