@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # Heap allocations per proxied request, by the gateway function that made them:
 # uprobes on the allocator's operator new and malloc (the library the binary
-# links: tcmalloc, mimalloc or glibc), recorded with DWARF call graphs under a
-# light wrk load, and divided by the requests the gateway counted
-# (switchyard_requests_total on /metrics) over the same window.
+# links: tcmalloc, mimalloc (whose operator new may count twice if it calls
+# mi_malloc out of line) or glibc), counted (perf stat) and recorded with DWARF
+# call graphs (perf record) under a light wrk load, and divided by the requests
+# served in the same window (counted by a uprobe too, below).
 #
 #   bench/proxy/alloc_sites.sh [--build-dir DIR] [--seconds S] [--conns N] [--stream 0|1]
 #                              [--depth D] [--keep FILE]
 #
 # Prints the allocations per request, then per site: the first Switchyard
 # frame (D frames with --depth), with the number per request. Counts, not
-# time: each allocation and its free cost ~20 ns on the bench machine (see
-# docs/BENCHMARKS.md). The writer threads' allocations per batch show as
-# fractions. Requests are counted with a uprobe too (on the gateway's
+# time. The writer threads' allocations per batch show as fractions. Requests are counted with a uprobe too (on the gateway's
 # NewRequestId, once per chat request; needs the build's debug info, as
 # RelWithDebInfo has). Needs perf (Debian linux-perf) and root (uprobes). Every
 # process started here is stopped by PID on exit, and the probes are deleted.
@@ -45,18 +44,18 @@ if [[ -n $LIB ]]; then
 else
   LIB=$(ldd "$SY" | awk '/libc\.so/ { print $3; exit }'); FUNCS=(malloc)
 fi
+# Every probe is in the group sy_alloc, deleted on exit (and first, in case an
+# interrupted run left some); bench_setup's exit trap stops the processes.
+trap 'perf probe -q -d "sy_alloc:*" 2> /dev/null || true; _bench_cleanup' EXIT
+perf probe -q -d "sy_alloc:*" 2> /dev/null || true
 EVENTS=()
 for f in "${FUNCS[@]}"; do
-  # Named after the script, so any left by an interrupted run are found again.
-  perf probe -q -d "sy_alloc:$f" 2> /dev/null || true
   perf probe -q -x "$LIB" -a "sy_alloc:$f=$f" > /dev/null
   EVENTS+=(-e "sy_alloc:$f")
 done
-# (bench_setup's exit trap stops the processes; this one also deletes the probes.)
-perf probe -q -d "sy_alloc:request" 2> /dev/null || true
-perf probe -q -x "$SY" -a "sy_alloc:request=NewRequestId" > /dev/null
-trap 'for f in "${FUNCS[@]}" request; do perf probe -q -d "sy_alloc:$f" 2> /dev/null || true; done
-      _bench_cleanup' EXIT
+# (An inlined function gets a probe per copy: request, request_1, ...)
+perf probe -q -x "$SY" -a "sy_alloc:request=NewRequestId" > /dev/null ||
+  { echo "cannot probe NewRequestId in $SY (a build with debug info is needed)" >&2; exit 1; }
 UP_PORT=18801; GW_PORT=18802
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
 bench_start_proxy switchyard "$GW_PORT" "$UP_PORT" 2 true 0
@@ -64,24 +63,26 @@ GW=$PROXY_PID
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
 BENCH_STREAM=$STREAM BENCH_MODEL=default taskset -c 1 wrk -t1 -c"$CONNS" -d"$((SECS + 3))s" \
   -s "$HERE/chat.lua" "http://127.0.0.1:$GW_PORT" > "$TMP/wrk.txt" &
-WRK=$!
+WRK=$!; PIDS+=("$WRK")
 sleep 1
 # perf stat counts every call (and the requests); perf record's stacks (which
 # it may drop when its buffer fills) give each site's share of the calls.
-perf stat -x, "${EVENTS[@]}" -e sy_alloc:request -p "$GW" -o "$TMP/stat.txt" \
-  -- sleep "$SECS" > /dev/null 2>&1 &
-STAT=$!
+perf stat -x, -e 'sy_alloc:*' -p "$GW" -o "$TMP/stat.txt" -- sleep "$SECS" > /dev/null 2>&1 &
+STAT=$!; PIDS+=("$STAT")
 perf record -q "${EVENTS[@]}" --call-graph dwarf,4096 -m 8192 -p "$GW" -o "$TMP/perf.data" \
   -- sleep "$SECS" > /dev/null 2>&1
 wait "$STAT"
 CALLS=$(awk -F, '/sy_alloc:/ && !/sy_alloc:request/ { n += $1 } END { printf "%d", n }' "$TMP/stat.txt")
-REQUESTS=$(awk -F, '/sy_alloc:request/ { printf "%d", $1 }' "$TMP/stat.txt")
+REQUESTS=$(awk -F, '/sy_alloc:request/ { n += $1 } END { printf "%d", n }' "$TMP/stat.txt")
+if [[ $REQUESTS -eq 0 ]]; then
+  echo "no request was counted in ${SECS}s (perf stat output: $TMP/stat.txt)" >&2; exit 1
+fi
 wait "$WRK"
 perf script -i "$TMP/perf.data" -F ip,sym --no-inline 2> /dev/null > "$TMP/stacks.txt"
 echo "stream=$STREAM conns=$CONNS allocator=$(basename "$LIB") requests=$REQUESTS allocations=$CALLS (under uprobes)"
 python3 - "$TMP/stacks.txt" "$REQUESTS" "$DEPTH" "$CALLS" <<'PY'
 import collections, re, sys
-path, requests, depth = sys.argv[1], max(1, int(sys.argv[2])), int(sys.argv[3])
+path, requests, depth = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 calls = int(sys.argv[4])
 sites = collections.Counter()
 total = 0

@@ -16,7 +16,9 @@ void CloseSocket(void* socket) {
 }
 
 void Deadline::ArmAt(Clock::time_point at, Action action, void* arg) {
-  if (linked()) deadlines_.Unlink(*this);
+  // Moved, not disarmed: the timer is left as it is (Link moves it if `at` is
+  // earlier than its wake-up).
+  if (linked()) deadlines_.Unlink(*this, /*moving=*/true);
   action_ = action;
   arg_ = arg;
   expired_ = false;
@@ -38,9 +40,11 @@ void Deadlines::shutdown() {
 }
 
 void Deadlines::Link(Deadline& d, Clock::time_point at) {
-  if (!ticking_) {
-    // Nothing armed since the last tick (or ever): no slot holds anything due
-    // before now, so processing may resume from the current tick.
+  if (armed_ == 0) {
+    // Every slot is empty: processing may resume from the current tick. (Not
+    // when merely !ticking_: inside a tick's Expire() the slots after the one
+    // being processed still hold deadlines, and skipping ahead would pass
+    // over them for a whole turn.)
     const int64_t now_tick = TickOf(Clock::now());
     if (now_tick > last_tick_) last_tick_ = now_tick;
   }
@@ -58,9 +62,9 @@ void Deadlines::Link(Deadline& d, Clock::time_point at) {
   if (!ticking_ || tick < wake_tick_) StartTimer(tick);
 }
 
-void Deadlines::Unlink(Deadline& d) {
+void Deadlines::Unlink(Deadline& d, bool moving) {
   d.Node::Unlink();
-  if (--armed_ == 0 && ticking_) {
+  if (--armed_ == 0 && ticking_ && !moving) {
     // Nothing armed: the timer ends at the next tick (which finds nothing and
     // stops it) rather than at a far one, so io_context::run() returns. Not
     // stopped here: a loop whose deadlines come and go (one connection: its
@@ -106,10 +110,13 @@ void Deadlines::OnTick(const boost::system::error_code& ec, uint64_t wait) {
 }
 
 int64_t Deadlines::NextWakeTick(int64_t after) const {
-  // A busy loop: something in the next few slots (perhaps a later turn's
-  // deadline, which costs one wake-up that finds nothing due).
+  // A busy loop: a deadline due in one of the next few ticks (a slot's other
+  // nodes are later turns' deadlines: idle connections' minute-long ones).
   for (int64_t t = after + 1; t <= after + kNearTicks; ++t) {
-    if (slots_[static_cast<size_t>(t) % kSlots].linked()) return t;
+    const Node& slot = slots_[static_cast<size_t>(t) % kSlots];
+    for (const Node* n = slot.next; n != &slot; n = n->next) {
+      if (static_cast<const Deadline*>(n)->tick_ <= t) return t;
+    }
   }
   // A quiet one: the earliest armed deadline, however far.
   int64_t earliest = std::numeric_limits<int64_t>::max();

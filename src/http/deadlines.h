@@ -2,21 +2,20 @@
 //
 // A Deadline is an intrusive node embedded in its owner (a server connection,
 // an upstream connection). Arming, re-arming and disarming it links or unlinks
-// it in a hashed timing wheel: O(1), no allocation, no system call, no asio
-// timer operation. ONE asio steady timer per event loop wakes the loop at the
+// it in a hashed timing wheel: O(1), no allocation, and, except as below, no
+// system call or asio timer operation. ONE asio steady timer per event loop wakes the loop at the
 // next tick (a multiple of kGranularity) that may hold a due deadline; each
 // wake-up runs the action of every deadline whose time has passed and marks it
 // expired(), so the code that waited can tell a timeout from another failure.
 //
 // When to wake: after a tick, the next kNearTicks slots are looked at; the
-// first that holds a deadline is the next wake-up (a busy loop: every tick or
-// every few). When none does, the loop sleeps until the earliest armed deadline
-// (found by a walk over the armed ones, only in that case): a loop holding only
-// idle keep-alive connections wakes when the first of them is due, not 40 times
-// a second. Arming a deadline earlier than the wake-up the timer waits for
-// moves the timer (one timer update); arming a later one, or disarming, does
-// not touch it; after the last one is disarmed the timer wakes once more, at
-// the next tick, and stops (nothing armed: no pending wait, no wake-up).
+// first that holds a deadline due in its tick (not a later turn's) is the next
+// wake-up (a busy loop: every tick or every few). When none does, the loop sleeps until the
+// earliest armed deadline (found by a walk over the armed ones, only in that case): a loop holding
+// only idle keep-alive connections wakes when the first of them is due, not 40 times a second.
+// Arming a deadline earlier than the wake-up the timer waits for moves the timer (one timer
+// update); arming a later one, or disarming, does not touch it; after the last one is disarmed the
+// timer wakes once more, at the next tick, and stops (nothing armed: no pending wait, no wake-up).
 //
 // Granularity: 25 ms. A deadline fires at the first tick at or after its time
 // (never early), so up to 25 ms late plus the loop's latency. Every timeout
@@ -149,7 +148,8 @@ class Deadlines : public asio::io_context::service {
   void shutdown() override;  // asio: the context is going away
   int64_t TickOf(Clock::time_point t) const { return (t - epoch_) / kGranularity; }
   void Link(Deadline& d, Clock::time_point at);
-  void Unlink(Deadline& d);
+  // `moving`: ArmAt relinks it at once (the last-disarm rule does not apply).
+  void Unlink(Deadline& d, bool moving = false);
   // (Re)starts the timer's wait for `tick`; a wait already pending is
   // cancelled and its handler ignored.
   void StartTimer(int64_t tick);

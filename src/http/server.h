@@ -39,6 +39,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // allocation each, and again for every copy of the list.) The list keeps up to
 // 8 fields in place, as many as a chat answer's decision headers: no allocation.
 struct ResponseHeader {
+  // (A constructor, not an aggregate: small_vector constructs elements with
+  // T(args...), which Clang before 16 cannot do for aggregates.)
+  ResponseHeader(std::string_view n, std::string v) : name(n), value(std::move(v)) {}
   std::string_view name;
   std::string value;
 };

@@ -215,14 +215,19 @@ bool ReadUsage(od::value v, core::Usage& usage) {
 
 struct AnswerReader::Impl {
   od::parser parser;
-  std::string copy;  // ReadCopy's padded buffer, kept between reads
+  std::string copy;    // ReadCopy's padded buffer, kept between reads
+  OpenAiAnswer event;  // ReadEvent's answer
 };
 
 AnswerReader::AnswerReader() : impl_(std::make_unique<Impl>()) {}
 AnswerReader::~AnswerReader() = default;
 
 bool AnswerReader::Read(std::string& body, OpenAiAnswer& out) {
-  out = OpenAiAnswer{};
+  // Cleared, not replaced: the strings keep their buffers for the next read.
+  out.usage = core::Usage{};
+  out.model.clear();
+  out.finish_reason.clear();
+  out.content.clear();
   if (body.empty()) return false;
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
@@ -262,6 +267,10 @@ bool AnswerReader::Read(std::string& body, OpenAiAnswer& out) {
 bool AnswerReader::ReadCopy(std::string_view json, OpenAiAnswer& out) {
   impl_->copy.assign(json);
   return Read(impl_->copy, out);
+}
+
+const OpenAiAnswer* AnswerReader::ReadEvent(std::string_view json) {
+  return ReadCopy(json, impl_->event) ? &impl_->event : nullptr;
 }
 
 std::string ParseOpenAiContent(std::string_view json, simdjson::dom::parser* shared) {
@@ -348,11 +357,11 @@ void OpenAiStreamRelay::HandleEvent(std::string_view event, std::string& out) {
     core::Usage u;
     std::string fr;
     bool got_usage = false;
-    if (reader_ != nullptr && reader_->ReadCopy(data, answer_)) {
-      if (model_.empty()) model_ = answer_.model;
-      fr = answer_.finish_reason;
-      got_usage = answer_.usage.present;
-      u = answer_.usage;
+    if (const OpenAiAnswer* answer = reader_ != nullptr ? reader_->ReadEvent(data) : nullptr) {
+      if (model_.empty()) model_ = answer->model;
+      fr = answer->finish_reason;
+      got_usage = answer->usage.present;
+      u = answer->usage;
     } else {
       got_usage = ParseOpenAiUsage(data, u, model_.empty() ? &model_ : nullptr, &fr, parser_);
     }

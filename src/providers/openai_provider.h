@@ -63,7 +63,6 @@ class OpenAiStreamRelay {
   bool saw_done_ = false;
   size_t events_ = 0;
   std::string data_lines_;  // each event's data, one per line, until usage is seen
-  OpenAiAnswer answer_;     // the parsed events' read, its strings' buffers reused
   simdjson::dom::parser* parser_;
   std::unique_ptr<simdjson::dom::parser> own_parser_;
   AnswerReader* reader_;
@@ -93,6 +92,10 @@ class AnswerReader {
   // copied into a buffer the reader keeps. Reads a chat.completion.chunk
   // too (choices[0].delta.content as `content`).
   bool ReadCopy(std::string_view json, OpenAiAnswer& out);
+  // ReadCopy into an answer the reader keeps (its strings' buffers reused from
+  // one call to the next, across streams): null when it cannot read `json`.
+  // Valid until the next call.
+  const OpenAiAnswer* ReadEvent(std::string_view json);
 
  private:
   struct Impl;
