@@ -15,7 +15,9 @@ namespace switchyard::providers {
 
 class AnswerReader;
 
-// What a whole (non-streamed) chat.completion says about itself.
+// What a whole (non-streamed) chat.completion says about itself. (AnswerReader::
+// Read clears each field rather than assigning a new answer: a field added here
+// must be cleared there too.)
 struct OpenAiAnswer {
   core::Usage usage;  // usage.present: the answer had a "usage" object
   std::string model;
