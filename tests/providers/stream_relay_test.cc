@@ -313,6 +313,28 @@ TEST(AnswerReaderTest, ReadsUsageDetailsAndLeavesContentOutWithUsage) {
   EXPECT_EQ(got.content, "");  // only needed (to count tokens) without usage
 }
 
+// ReadEvent reuses one answer: each read starts from nothing, so a chunk
+// without usage or model does not keep the previous chunk's; what it cannot
+// read is null.
+TEST(AnswerReaderTest, ReadEventStartsEachReadAfresh) {
+  AnswerReader reader;
+  const OpenAiAnswer* usage = reader.ReadEvent(
+      R"({"model":"gpt-4o-mini-2024-07-18","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}})");
+  ASSERT_NE(usage, nullptr);
+  EXPECT_TRUE(usage->usage.present);
+  EXPECT_EQ(usage->usage.prompt_tokens, 5);
+  EXPECT_EQ(usage->model, "gpt-4o-mini-2024-07-18");
+  const OpenAiAnswer* chunk =
+      reader.ReadEvent(R"({"choices":[{"delta":{"content":"hi"},"finish_reason":null}]})");
+  ASSERT_NE(chunk, nullptr);
+  EXPECT_FALSE(chunk->usage.present);
+  EXPECT_EQ(chunk->usage.prompt_tokens, 0);
+  EXPECT_EQ(chunk->model, "");
+  EXPECT_EQ(chunk->finish_reason, "");
+  EXPECT_EQ(chunk->content, "hi");
+  EXPECT_EQ(reader.ReadEvent("not json"), nullptr);
+}
+
 // Keys are compared as sent: a key that spells "usage" with an escape is
 // another key to the reader (the DOM path would unescape it).
 TEST(AnswerReaderTest, KeysAreComparedAsSent) {
