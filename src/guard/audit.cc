@@ -44,14 +44,18 @@ constexpr const char* kColumns =
     "ts_ms, request_id, tenant, task, provider, model, policy, findings_before, findings_after, "
     "payload_sha256, payload_bytes";
 
-void ParseCounts(simdjson::dom::parser& parser, const std::string& json, FindingCounts& out) {
+// A findings column of the row table: a JSON object of integer counts (the
+// column's default is {}); false for anything else.
+bool ParseCounts(simdjson::dom::parser& parser, const std::string& json, FindingCounts& out) {
   out.clear();
   simdjson::dom::object obj;
-  if (parser.parse(json.data(), json.size()).get(obj) != simdjson::SUCCESS) return;
+  if (parser.parse(json.data(), json.size()).get(obj) != simdjson::SUCCESS) return false;
   for (auto field : obj) {
     int64_t v = 0;
-    if (field.value.get(v) == simdjson::SUCCESS) out.emplace(std::string(field.key), v);
+    if (field.value.get(v) != simdjson::SUCCESS) return false;
+    out.emplace(std::string(field.key), v);
   }
+  return true;
 }
 
 std::string FormatUtc(int64_t unix_ms) {
@@ -241,6 +245,9 @@ core::Result<bool> HasRowTable(internal::SqliteDb& db, const std::string& schema
   return sqlite3_column_int(stmt->get(), 0) != 0;
 }
 
+// What a conversion that stops on a bad old row leaves behind.
+constexpr const char* kOldTableKept = "; the old table is kept";
+
 // Which rows of a row-per-record table to read: ts_ms >= since_ms and seq >
 // after_seq, in seq order, at most `limit` (-1: all).
 struct RowRange {
@@ -251,8 +258,13 @@ struct RowRange {
 
 // Appends the records of `schema`'s row-per-record table in `range` (the
 // caller knows the table exists); *last_seq is the seq of the last one read.
+// A findings column that is not an object of counts stops the read with an
+// error naming the record, `where` (the file) and `consequence` (appended):
+// showing or converting it as "no findings" would make the audit say less
+// than was recorded.
 core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, RowRange range,
-                          std::vector<AuditRecord>& out, int64_t* last_seq = nullptr) {
+                          std::vector<AuditRecord>& out, const std::string& where,
+                          std::string_view consequence, int64_t* last_seq = nullptr) {
   const std::string sql = std::string("SELECT seq, ") + kColumns + " FROM " + schema +
                           ".guard_egress_audit WHERE ts_ms >= ?1 AND seq > ?2 ORDER BY seq "
                           "LIMIT ?3";
@@ -274,8 +286,18 @@ core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, Row
     r.provider = internal::ColumnText(s, 5);
     r.model = internal::ColumnText(s, 6);
     r.policy = internal::ColumnText(s, 7);
-    ParseCounts(parser, internal::ColumnText(s, 8), r.findings_before);
-    ParseCounts(parser, internal::ColumnText(s, 9), r.findings_after);
+    for (const auto& [column, name, counts] :
+         {std::tuple{8, "findings_before", &r.findings_before},
+          std::tuple{9, "findings_after", &r.findings_after}}) {
+      const std::string text = internal::ColumnText(s, column);
+      if (!ParseCounts(parser, text, *counts)) {
+        return core::FailedPrecondition(
+            "audit: " + where + ": the old audit record " + r.request_id + " at " +
+            std::to_string(r.ts_ms) + " has a " + name + " that is not a JSON object of counts ('" +
+            text.substr(0, 40) + (text.size() > 40 ? "...'" : "'") + ")" +
+            std::string(consequence));
+      }
+    }
     r.payload_sha256 = internal::ColumnText(s, 10);
     r.payload_bytes = sqlite3_column_int64(s, 11);
   }
@@ -293,8 +315,8 @@ core::Status CheckOldDigests(std::vector<AuditRecord>& rows, const std::string& 
     if (!IsHex64(r.payload_sha256)) {
       return core::FailedPrecondition("audit: " + where + ": the old audit record " + r.request_id +
                                       " at " + std::to_string(r.ts_ms) +
-                                      " has a payload_sha256 that is not 64 hex digits; the "
-                                      "old table is kept");
+                                      " has a payload_sha256 that is not 64 hex digits" +
+                                      kOldTableKept);
     }
   }
   return core::Status::Ok();
@@ -362,7 +384,7 @@ core::Status AuditStore::ConvertRowTable() {
   for (int64_t last = 0; s.ok();) {
     rows.clear();
     s = ReadRowTable(*db_, "main", {INT64_MIN, last, static_cast<int64_t>(kChunkRecords)}, rows,
-                     &last);
+                     db_->path(), kOldTableKept, &last);
     if (!s.ok() || rows.empty()) break;
     s = CheckOldDigests(rows, db_->path());
     if (s.ok()) s = InsertChunks(rows);
@@ -420,7 +442,7 @@ core::Status AuditStore::Adopt(const std::string& from) {
     for (int64_t last = 0; s.ok();) {
       rows.clear();
       s = ReadRowTable(*db_, "adopted", {INT64_MIN, last, static_cast<int64_t>(kChunkRecords)},
-                       rows, &last);
+                       rows, from, kOldTableKept, &last);
       if (!s.ok() || rows.empty()) break;
       // (Digests lowered first: the keys here hold them as stored.)
       if (s = CheckOldDigests(rows, from); !s.ok()) break;
@@ -869,7 +891,8 @@ core::Result<std::vector<AuditRecord>> AuditStore::Query(const AuditQuery& query
   if (!has_rows.ok()) return has_rows.take_status();
   if (*has_rows) {
     std::vector<AuditRecord> rows;
-    if (core::Status s = ReadRowTable(*db_, "main", {query.since_ms, 0, -1}, rows); !s.ok()) {
+    if (core::Status s = ReadRowTable(*db_, "main", {query.since_ms, 0, -1}, rows, db_->path(), "");
+        !s.ok()) {
       return s;
     }
     for (size_t i = 0; i < rows.size(); ++i) {

@@ -549,6 +549,66 @@ TEST_F(AuditStoreTest, OldRowsWithADigestThatIsNotOneAreNotConverted) {
   EXPECT_EQ((*got)[0], Sample(1000, "openai"));
 }
 
+// An old row whose findings are not an object of counts (hand-edited, or
+// damaged) is neither converted nor read as "no findings": the audit would
+// say less than was recorded. Both opens name the record; the old table stays.
+TEST_F(AuditStoreTest, OldRowsWithFindingsThatAreNotCountsAreNotReadAsNone) {
+  fs::create_directories(dir_);
+  WriteRowTable(path_, {Sample(1000, "openai"), Sample(2000, "openai")});
+  const auto set_column = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  };
+  AuditStoreOptions ro;
+  ro.read_only = true;
+
+  set_column(
+      "UPDATE guard_egress_audit SET findings_after = '{\"email\":\"one\"}' "
+      "WHERE ts_ms = 2000");
+  const std::string named = "audit: " + path_ + ": the old audit record req-2000 at 2000 has a ";
+  auto store = AuditStore::Open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            named +
+                "findings_after that is not a JSON object of counts ('{\"email\":\"one\"}'); "
+                "the old table is kept");
+  EXPECT_EQ(TableNames(path_), "guard_egress_audit,guard_egress_audit_chunks");
+  {
+    auto reader = AuditStore::Open(path_, ro);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto got = (*reader)->Query({});
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().message(),
+              named + "findings_after that is not a JSON object of counts ('{\"email\":\"one\"}')");
+  }
+
+  // Not JSON at all; a long value is cut at 40 characters in the message.
+  set_column(
+      "UPDATE guard_egress_audit SET findings_after = '{}', findings_before = "
+      "'email=1 phone=2 card=3 iban=4 ssn=5 ip=6 secret=7' WHERE ts_ms = 2000");
+  store = AuditStore::Open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(),
+            named +
+                "findings_before that is not a JSON object of counts ('email=1 phone=2 card=3 "
+                "iban=4 ssn=5 ip=6...'); the old table is kept");
+
+  // Mended, the rows convert, findings and all.
+  set_column("UPDATE guard_egress_audit SET findings_before = '{\"email\":2}' WHERE ts_ms = 2000");
+  store = AuditStore::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(TableNames(path_), "guard_egress_audit_chunks");
+  auto got = (*store)->Query({});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 2u);
+  const FindingCounts two_emails = {{"email", 2}};
+  EXPECT_EQ((*got)[1].findings_before, two_emails);
+  EXPECT_TRUE((*got)[1].findings_after.empty());
+}
+
 // A query with a limit reads chunks newest first and stops early; whatever
 // the chunks' overlapping time ranges, it returns the newest `limit` of what
 // the whole query returns, in the same order (ties in time by storage order).
