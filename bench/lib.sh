@@ -11,6 +11,8 @@
 #                                      connections per loop, as nginx's keepalive 256),
 #                                      route "default"; log level "warn" unless given.
 #                                      Sections to add (e.g. [guard]) can be appended.
+#                                      BENCH_PROVIDER_OWNED=true in the environment marks
+#                                      "up" owned (no egress audit record per call).
 #   bench_nginx_conf DIR WORKERS PORT UPSTREAM_PORT
 #                                      nginx as a plain reverse proxy on stdout (run.sh's
 #                                      reference): upstream keepalive 256, HTTP/1.1,
@@ -78,6 +80,7 @@ kind = "openai"
 base_url = "http://127.0.0.1:$up_port/v1"
 models = ["gpt-4o-mini"]
 max_idle_connections = 256
+owned = ${BENCH_PROVIDER_OWNED:-false}
 [[routes]]
 name = "default"
 targets = ["up/gpt-4o-mini"]

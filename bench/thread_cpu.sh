@@ -3,8 +3,12 @@
 # writer, egress audit writer), under one wrk run (JSON, bench/proxy/chat.lua).
 #
 #   bench/thread_cpu.sh [--build-dir DIR] [--duration S] [--conns N] [--ledger true|false]
-#                       [--target switchyard|nginx]
+#                       [--target switchyard|nginx] [--threads N] [--owned]
 #
+# --threads sets the gateway's event loops or nginx's workers (default 2, as run.sh).
+# --owned marks the upstream provider owned = true: no egress audit record (hash,
+# record, writer) per call; with --ledger false it shows what the gateway costs
+# without its two records.
 # --target nginx measures the reference instead: nginx as bench/proxy/run.sh runs it
 # (bench_nginx_conf, 2 workers), each worker process listed as a "thread".
 #
@@ -22,6 +26,7 @@ DURATION=8
 CONNS=32
 LEDGER=true
 TARGET=switchyard
+THREADS=2
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
@@ -29,6 +34,8 @@ while [[ $# -gt 0 ]]; do
     --conns) CONNS=$2; shift 2 ;;
     --ledger) LEDGER=$2; shift 2 ;;
     --target) TARGET=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
+    --owned) export BENCH_PROVIDER_OWNED=true; shift ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
@@ -37,7 +44,7 @@ source "$HERE/lib.sh"
 bench_setup thread-cpu "$BUILD_DIR"
 UP_PORT=18601; GW_PORT=18602
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
-bench_start_proxy "$TARGET" "$GW_PORT" "$UP_PORT" 2 "$LEDGER" 0
+bench_start_proxy "$TARGET" "$GW_PORT" "$UP_PORT" "$THREADS" "$LEDGER" 0
 GW=$PROXY_PID
 bench_wait_healthy 100 "$UP_PORT" "$GW_PORT"
 tasks() { # the gateway's threads; for nginx, the master's and its workers' threads
@@ -56,7 +63,7 @@ WRK=$!
 sleep 1; snap > "$TMP/s0"; sleep "$DURATION"; snap names > "$TMP/s1"
 wait "$WRK"
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
-echo "target=$TARGET ledger=$LEDGER conns=$CONNS requests/s $RPS"
+echo "target=$TARGET ledger=$LEDGER owned=${BENCH_PROVIDER_OWNED:-false} threads=$THREADS conns=$CONNS requests/s $RPS"
 join "$TMP/s0" "$TMP/s1" | sort -n | awk -v r="$RPS" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" '
   function us(ticks) { return ticks / hz * 1e6 / (r * s) }
   { u = $4 - $2; k = $5 - $3
