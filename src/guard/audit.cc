@@ -23,7 +23,7 @@
 #include "core/json_writer.h"
 #include "core/thread_name.h"
 #include "guard/audit_codec.h"
-#include "guard/internal/sqlite_db.h"
+#include "sqlite/db.h"
 
 namespace switchyard::guard {
 namespace {
@@ -234,8 +234,7 @@ core::Status MoveOrAppend(const std::string& from, const std::string& to) {
 }
 
 // Whether `schema` ("main", "adopted") has the row-per-record table.
-core::Result<bool> HasRowTable(internal::SqliteDb& db, const std::string& schema,
-                               std::string_view doing) {
+core::Result<bool> HasRowTable(sqlite::Db& db, const std::string& schema, std::string_view doing) {
   const std::string sql = "SELECT count(*) FROM " + schema +
                           ".sqlite_master WHERE type = 'table' AND name = 'guard_egress_audit'";
   auto stmt = db.Prepare(sql.c_str(), doing);
@@ -262,7 +261,7 @@ struct RowRange {
 // error naming the record, `where` (the file) and `consequence` (appended):
 // showing or converting it as "no findings" would make the audit say less
 // than was recorded.
-core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, RowRange range,
+core::Status ReadRowTable(sqlite::Db& db, const std::string& schema, RowRange range,
                           std::vector<AuditRecord>& out, const std::string& where,
                           std::string_view consequence, int64_t* last_seq = nullptr) {
   const std::string sql = std::string("SELECT seq, ") + kColumns + " FROM " + schema +
@@ -280,16 +279,16 @@ core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, Row
     if (last_seq != nullptr) *last_seq = sqlite3_column_int64(s, 0);
     AuditRecord& r = out.emplace_back();
     r.ts_ms = sqlite3_column_int64(s, 1);
-    r.request_id = internal::ColumnText(s, 2);
-    r.tenant = internal::ColumnText(s, 3);
-    r.task = internal::ColumnText(s, 4);
-    r.provider = internal::ColumnText(s, 5);
-    r.model = internal::ColumnText(s, 6);
-    r.policy = internal::ColumnText(s, 7);
+    r.request_id = sqlite::ColumnText(s, 2);
+    r.tenant = sqlite::ColumnText(s, 3);
+    r.task = sqlite::ColumnText(s, 4);
+    r.provider = sqlite::ColumnText(s, 5);
+    r.model = sqlite::ColumnText(s, 6);
+    r.policy = sqlite::ColumnText(s, 7);
     for (const auto& [column, name, counts] :
          {std::tuple{8, "findings_before", &r.findings_before},
           std::tuple{9, "findings_after", &r.findings_after}}) {
-      const std::string text = internal::ColumnText(s, column);
+      const std::string text = sqlite::ColumnText(s, column);
       if (!ParseCounts(parser, text, *counts)) {
         return core::FailedPrecondition(
             "audit: " + where + ": the old audit record " + r.request_id + " at " +
@@ -298,7 +297,7 @@ core::Status ReadRowTable(internal::SqliteDb& db, const std::string& schema, Row
             std::string(consequence));
       }
     }
-    r.payload_sha256 = internal::ColumnText(s, 10);
+    r.payload_sha256 = sqlite::ColumnText(s, 10);
     r.payload_bytes = sqlite3_column_int64(s, 11);
   }
   if (rc != SQLITE_DONE) return db.Error(rc, "cannot read audit records");
@@ -330,7 +329,7 @@ std::string AdoptKey(const AuditRecord& r) {
 
 }  // namespace
 
-AuditStore::AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
+AuditStore::AuditStore(std::unique_ptr<sqlite::Db> db, AuditStoreOptions options,
                        std::string spill_path)
     : db_(std::move(db)), options_(std::move(options)), spill_path_(std::move(spill_path)) {}
 
@@ -339,7 +338,7 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
   if (options.read_only && !std::filesystem::exists(path)) {
     return core::NotFound("audit: no audit database at " + path);
   }
-  auto db = internal::SqliteDb::Open("audit", path, options.read_only, options.busy_timeout_ms);
+  auto db = sqlite::Db::Open("audit", path, {options.read_only, options.busy_timeout_ms});
   if (!db.ok()) return db.take_status();
   if (!options.read_only) {
     if (core::Status s = (*db)->Exec(kSchema, "cannot create the audit table"); !s.ok()) return s;

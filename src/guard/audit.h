@@ -56,11 +56,11 @@ struct sqlite3_stmt;   // <sqlite3.h>
 struct evp_md_st;      // EVP_MD, <openssl/evp.h>
 struct evp_md_ctx_st;  // EVP_MD_CTX
 
-namespace switchyard::guard {
-
-namespace internal {
-class SqliteDb;
+namespace switchyard::sqlite {
+class Db;
 }
+
+namespace switchyard::guard {
 
 // Finding counts by name ({"email": 2}).
 using FindingCounts = std::map<std::string, int64_t, std::less<>>;
@@ -175,8 +175,7 @@ class AuditStore {
   core::Result<std::vector<AuditRecord>> Query(const AuditQuery& query);
 
  private:
-  AuditStore(std::unique_ptr<internal::SqliteDb> db, AuditStoreOptions options,
-             std::string spill_path);
+  AuditStore(std::unique_ptr<sqlite::Db> db, AuditStoreOptions options, std::string spill_path);
   // One transaction around InsertChunks; requires db_mu_.
   core::Status Insert(std::span<const AuditRecord> records);
   // A chunk row per kChunkRecords records, inside the caller's transaction;
@@ -211,7 +210,7 @@ class AuditStore {
   ReplayResult ReplayStep();
   static constexpr size_t kReplayChunk = 4096;
 
-  std::unique_ptr<internal::SqliteDb> db_;
+  std::unique_ptr<sqlite::Db> db_;
   // Prepared once (writer side, under db_mu_); finalized before db_ closes.
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;

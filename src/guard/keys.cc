@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "guard/internal/sqlite_db.h"
+#include "sqlite/db.h"
 
 namespace switchyard::guard {
 namespace {
@@ -105,7 +105,7 @@ std::string MaskKey(std::string_view key_or_id) {
   return std::string(kKeyPrefix) + std::string(s.substr(0, kIdLength)) + "…";
 }
 
-KeyStore::KeyStore(std::unique_ptr<internal::SqliteDb> db, KeyStoreOptions options,
+KeyStore::KeyStore(std::unique_ptr<sqlite::Db> db, KeyStoreOptions options,
                    const core::Clock& clock)
     : db_(std::move(db)),
       options_(std::move(options)),
@@ -130,7 +130,7 @@ core::Result<std::unique_ptr<KeyStore>> KeyStore::Open(const std::string& path,
   if (options.read_only && !std::filesystem::exists(path)) {
     return core::NotFound("keys: no key database at " + path);
   }
-  auto db = internal::SqliteDb::Open("keys", path, options.read_only, options.busy_timeout_ms);
+  auto db = sqlite::Db::Open("keys", path, {options.read_only, options.busy_timeout_ms});
   if (!db.ok()) return db.take_status();
   const bool read_only = options.read_only;
   std::unique_ptr<KeyStore> store(new KeyStore(std::move(*db), std::move(options), clock));
@@ -159,7 +159,7 @@ core::Status KeyStore::ReloadLocked() const {
       l.budget_usd_day = sqlite3_column_double(stmt->get(), 1);
       l.rpm = sqlite3_column_int64(stmt->get(), 2);
       l.tpm = sqlite3_column_int64(stmt->get(), 3);
-      snap->tenants.emplace(internal::ColumnText(stmt->get(), 0), l);
+      snap->tenants.emplace(sqlite::ColumnText(stmt->get(), 0), l);
     }
     if (rc != SQLITE_DONE) return db_->Error(rc, "cannot read tenants");
   }
@@ -173,9 +173,9 @@ core::Status KeyStore::ReloadLocked() const {
       const void* blob = sqlite3_column_blob(stmt->get(), 2);
       if (blob == nullptr || sqlite3_column_bytes(stmt->get(), 2) != 32) continue;
       std::memcpy(e.sha256, blob, 32);
-      e.tenant = internal::ColumnText(stmt->get(), 1);
+      e.tenant = sqlite::ColumnText(stmt->get(), 1);
       e.revoked = sqlite3_column_int64(stmt->get(), 3) != 0;
-      snap->keys.emplace(internal::ColumnText(stmt->get(), 0), std::move(e));
+      snap->keys.emplace(sqlite::ColumnText(stmt->get(), 0), std::move(e));
     }
     if (rc != SQLITE_DONE) return db_->Error(rc, "cannot read keys");
   }
@@ -241,7 +241,7 @@ core::Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request) {
         "cannot write the tenant");
     if (!stmt.ok()) return fail(stmt.take_status());
     sqlite3_stmt* s = stmt->get();
-    internal::BindText(s, 1, request.tenant);
+    sqlite::BindText(s, 1, request.tenant);
     if (request.budget_usd_day) sqlite3_bind_double(s, 2, *request.budget_usd_day);
     if (request.rpm) sqlite3_bind_int64(s, 3, *request.rpm);
     if (request.tpm) sqlite3_bind_int64(s, 4, *request.tpm);
@@ -267,8 +267,8 @@ core::Result<CreatedKey> KeyStore::Create(const CreateKeyRequest& request) {
         "cannot write the key");
     if (!stmt.ok()) return fail(stmt.take_status());
     sqlite3_stmt* s = stmt->get();
-    internal::BindText(s, 1, id);
-    internal::BindText(s, 2, request.tenant);
+    sqlite::BindText(s, 1, id);
+    sqlite::BindText(s, 2, request.tenant);
     sqlite3_bind_blob(s, 3, digest, sizeof(digest), SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, now_ms);
     const int rc = sqlite3_step(s);
@@ -297,8 +297,8 @@ core::Result<std::vector<KeyInfo>> KeyStore::List(bool include_revoked) {
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
     KeyInfo k;
-    k.key_id = internal::ColumnText(stmt->get(), 0);
-    k.tenant = internal::ColumnText(stmt->get(), 1);
+    k.key_id = sqlite::ColumnText(stmt->get(), 0);
+    k.tenant = sqlite::ColumnText(stmt->get(), 1);
     k.masked = MaskKey(k.key_id);
     k.created_ms = sqlite3_column_int64(stmt->get(), 2);
     k.revoked_ms = sqlite3_column_int64(stmt->get(), 3);
@@ -320,7 +320,7 @@ core::Result<std::vector<TenantRow>> KeyStore::Tenants() {
   int rc;
   while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
     TenantRow t;
-    t.name = internal::ColumnText(stmt->get(), 0);
+    t.name = sqlite::ColumnText(stmt->get(), 0);
     t.limits.budget_usd_day = sqlite3_column_double(stmt->get(), 1);
     t.limits.rpm = sqlite3_column_int64(stmt->get(), 2);
     t.limits.tpm = sqlite3_column_int64(stmt->get(), 3);
@@ -337,7 +337,7 @@ core::Result<bool> KeyStore::Revoke(std::string_view key_or_id) {
   std::lock_guard lock(db_mu_);
   auto stmt = db_->Prepare("SELECT revoked_ms FROM guard_keys WHERE id = ?1", "cannot read key");
   if (!stmt.ok()) return stmt.take_status();
-  internal::BindText(stmt->get(), 1, id);
+  sqlite::BindText(stmt->get(), 1, id);
   const int rc = sqlite3_step(stmt->get());
   if (rc == SQLITE_DONE) return core::NotFound("no API key with id '" + id + "'");
   if (rc != SQLITE_ROW) return db_->Error(rc, "cannot read key");
@@ -346,7 +346,7 @@ core::Result<bool> KeyStore::Revoke(std::string_view key_or_id) {
       db_->Prepare("UPDATE guard_keys SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms = 0",
                    "cannot revoke key");
   if (!update.ok()) return update.take_status();
-  internal::BindText(update->get(), 1, id);
+  sqlite::BindText(update->get(), 1, id);
   sqlite3_bind_int64(update->get(), 2, std::max<int64_t>(1, clock_.UnixMillis()));
   if (const int urc = sqlite3_step(update->get()); urc != SQLITE_DONE) {
     return db_->Error(urc, "cannot revoke key");

@@ -39,11 +39,11 @@
 #include "core/clock.h"
 #include "core/status.h"
 
-namespace switchyard::guard {
-
-namespace internal {
-class SqliteDb;
+namespace switchyard::sqlite {
+class Db;
 }
+
+namespace switchyard::guard {
 
 struct TenantLimits {
   double budget_usd_day = 0;  // USD per UTC day; 0 = unlimited
@@ -110,7 +110,7 @@ std::string MaskKey(std::string_view key_or_id);
 class KeyStore {
  public:
   // Errors: FailedPrecondition "keys: <path>: <cause> (SQLite: ...)" (see
-  // internal/sqlite_db.h); read_only on a missing file: NotFound
+  // sqlite/db.h); read_only on a missing file: NotFound
   // "keys: no key database at <path>".
   static core::Result<std::unique_ptr<KeyStore>> Open(const std::string& path,
                                                       KeyStoreOptions options,
@@ -159,14 +159,13 @@ class KeyStore {
     std::unordered_map<std::string, TenantLimits> tenants;
   };
 
-  KeyStore(std::unique_ptr<internal::SqliteDb> db, KeyStoreOptions options,
-           const core::Clock& clock);
+  KeyStore(std::unique_ptr<sqlite::Db> db, KeyStoreOptions options, const core::Clock& clock);
   core::Status Migrate();
   core::Status ReloadLocked() const;  // requires db_mu_
   void MaybeRefresh() const;
   std::shared_ptr<const Snapshot> snapshot() const;
 
-  std::unique_ptr<internal::SqliteDb> db_;
+  std::unique_ptr<sqlite::Db> db_;
   KeyStoreOptions options_;
   const core::Clock& clock_;
   mutable std::mutex db_mu_;

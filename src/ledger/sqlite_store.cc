@@ -5,16 +5,15 @@
 #include <simdjson.h>
 #include <algorithm>
 #include <exception>
-#include <filesystem>
 #include <memory>
 #include <optional>
-#include <system_error>
 #include <tuple>
 #include <unordered_map>
 
 #include "core/json_writer.h"
 #include "ledger/record_codec.h"
 #include "ledger/template_hash.h"
+#include "sqlite/db.h"
 
 namespace switchyard::ledger {
 namespace {
@@ -287,38 +286,11 @@ int64_t SlotOf(std::string_view id) {
   return static_cast<int64_t>(Fnv1a64(id) & static_cast<uint64_t>(kSlots - 1));
 }
 
-std::string_view CauseFor(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_NOTADB:
-      return "file is not a database";
-    case SQLITE_CORRUPT:
-      return "database file is corrupt";
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return "database is locked by another process or connection";
-    case SQLITE_CANTOPEN:
-      return "cannot open the file";
-    case SQLITE_READONLY:
-      return "database is read-only";
-    case SQLITE_PERM:
-      return "permission denied";
-    case SQLITE_FULL:
-      return "disk is full";
-    case SQLITE_IOERR:
-      return "I/O error";
-    default:
-      return {};
-  }
-}
+using sqlite::ColumnText;
 
+// No copy: the statements here step before `v` goes away.
 void BindText(sqlite3_stmt* s, int idx, const std::string& v) {
-  sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-}
-
-std::string ColumnText(sqlite3_stmt* s, int idx) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, idx));
-  if (p == nullptr) return {};
-  return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, idx)));
+  sqlite::BindStaticText(s, idx, v);
 }
 
 // Whether `s` can go into a JSON string as it is (no quote, backslash,
@@ -477,13 +449,7 @@ SqliteStore::~SqliteStore() {
 }
 
 core::Status SqliteStore::Error(int rc, std::string_view doing) const {
-  std::string_view cause = CauseFor(rc);
-  std::string msg = "ledger: " + path_ + ": ";
-  msg += cause.empty() ? doing : cause;
-  msg += " (SQLite: ";
-  msg += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  msg += ")";
-  return core::FailedPrecondition(std::move(msg));
+  return sqlite::ErrorStatus("ledger", path_, db_, rc, doing);
 }
 
 core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path,
@@ -493,15 +459,7 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path,
     flags |= SQLITE_OPEN_READONLY;
   } else {
     flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(parent, ec);
-      if (ec) {
-        return core::FailedPrecondition("ledger: " + path + ": cannot create directory " +
-                                        parent.string() + ": " + ec.message());
-      }
-    }
+    if (core::Status st = sqlite::CreateParentDirectory("ledger", path); !st.ok()) return st;
   }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);

@@ -1,11 +1,11 @@
-#include "guard/internal/sqlite_db.h"
+#include "sqlite/db.h"
 
 #include <sqlite3.h>
 
 #include <filesystem>
 #include <system_error>
 
-namespace switchyard::guard::internal {
+namespace switchyard::sqlite {
 namespace {
 
 std::string_view CauseFor(int rc) {
@@ -34,29 +34,46 @@ std::string_view CauseFor(int rc) {
 
 }  // namespace
 
-core::Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(std::string what, std::string path,
-                                                       bool read_only, int busy_timeout_ms) {
+core::Status CreateParentDirectory(std::string_view what, const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return core::Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (!ec) return core::Status::Ok();
+  return core::FailedPrecondition(std::string(what) + ": " + path + ": cannot create directory " +
+                                  parent.string() + " (" + ec.message() + ")");
+}
+
+core::Status ErrorStatus(std::string_view what, std::string_view path, sqlite3* db, int rc,
+                         std::string_view doing) {
+  const std::string_view cause = CauseFor(rc);
+  std::string msg(what);
+  msg += ": ";
+  msg += path;
+  msg += ": ";
+  msg += cause.empty() ? doing : cause;
+  msg += " (SQLite: ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  msg += ")";
+  return core::FailedPrecondition(std::move(msg));
+}
+
+core::Result<std::unique_ptr<Db>> Db::Open(std::string what, std::string path,
+                                           const OpenOptions& options) {
   int flags = SQLITE_OPEN_NOMUTEX;
-  if (read_only) {
+  if (options.read_only) {
     flags |= SQLITE_OPEN_READONLY;
   } else {
     flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(parent, ec);
-      if (ec) {
-        return core::FailedPrecondition(what + ": " + path + ": cannot create directory " +
-                                        parent.string() + " (" + ec.message() + ")");
-      }
-    }
+    if (core::Status s = CreateParentDirectory(what, path); !s.ok()) return s;
   }
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  std::unique_ptr<SqliteDb> db(new SqliteDb(std::move(what), std::move(path), raw));
+  // The Db owns `raw` from here on, even when opening failed.
+  std::unique_ptr<Db> db(new Db(std::move(what), std::move(path), raw));
   if (rc != SQLITE_OK) return db->Error(rc, "cannot open the file");
-  sqlite3_busy_timeout(raw, busy_timeout_ms);
-  if (!read_only) {
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  if (!options.read_only) {
     if (core::Status s = db->Exec("PRAGMA journal_mode=WAL", "cannot enable WAL"); !s.ok()) {
       return s;
     }
@@ -67,21 +84,19 @@ core::Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(std::string what, std::st
   return db;
 }
 
-SqliteDb::~SqliteDb() {
+Db::~Db() {
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
-core::Status SqliteDb::Error(int rc, std::string_view doing) const {
-  std::string_view cause = CauseFor(rc);
-  std::string msg = what_ + ": " + path_ + ": ";
-  msg += cause.empty() ? doing : cause;
-  msg += " (SQLite: ";
-  msg += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  msg += ")";
-  return core::FailedPrecondition(std::move(msg));
+core::Status Db::Error(int rc, std::string_view doing) const {
+  return ErrorStatus(what_, path_, db_, rc, doing);
 }
 
-core::Status SqliteDb::Exec(const char* sql, std::string_view doing) {
+core::Status Db::LastError(std::string_view doing) const {
+  return Error(db_ != nullptr ? sqlite3_extended_errcode(db_) : SQLITE_ERROR, doing);
+}
+
+core::Status Db::Exec(const char* sql, std::string_view doing) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   sqlite3_free(err);
@@ -89,7 +104,7 @@ core::Status SqliteDb::Exec(const char* sql, std::string_view doing) {
   return core::Status::Ok();
 }
 
-core::Result<int64_t> SqliteDb::DataVersion() {
+core::Result<int64_t> Db::DataVersion() {
   auto stmt = Prepare("PRAGMA data_version", "cannot read data_version");
   if (!stmt.ok()) return stmt.take_status();
   const int rc = sqlite3_step(stmt->get());
@@ -97,7 +112,7 @@ core::Result<int64_t> SqliteDb::DataVersion() {
   return static_cast<int64_t>(sqlite3_column_int64(stmt->get(), 0));
 }
 
-SqliteDb::Stmt& SqliteDb::Stmt::operator=(Stmt&& o) noexcept {
+Db::Stmt& Db::Stmt::operator=(Stmt&& o) noexcept {
   if (this != &o) {
     if (s_ != nullptr) sqlite3_finalize(s_);
     s_ = o.s_;
@@ -106,11 +121,11 @@ SqliteDb::Stmt& SqliteDb::Stmt::operator=(Stmt&& o) noexcept {
   return *this;
 }
 
-SqliteDb::Stmt::~Stmt() {
+Db::Stmt::~Stmt() {
   if (s_ != nullptr) sqlite3_finalize(s_);
 }
 
-core::Result<SqliteDb::Stmt> SqliteDb::Prepare(const char* sql, std::string_view doing) {
+core::Result<Db::Stmt> Db::Prepare(const char* sql, std::string_view doing) {
   sqlite3_stmt* s = nullptr;
   const int rc = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
   if (rc != SQLITE_OK) {
@@ -134,4 +149,4 @@ std::string ColumnText(sqlite3_stmt* s, int idx) {
   return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, idx)));
 }
 
-}  // namespace switchyard::guard::internal
+}  // namespace switchyard::sqlite
