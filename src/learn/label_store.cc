@@ -2,7 +2,7 @@
 
 #include <sqlite3.h>
 
-#include <filesystem>
+#include "sqlite/db.h"
 
 namespace switchyard::learn {
 namespace {
@@ -41,25 +41,8 @@ constexpr const char* kSchema =
     " demotions INTEGER NOT NULL,"
     " updated_ms INTEGER NOT NULL);";
 
-// Finalises a statement when it goes out of scope.
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-std::string ColumnText(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(s, i));
-}
-
-// Runs `sql` (no result rows); false on error.
-bool Exec(sqlite3* db, const char* sql) {
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
+using sqlite::BindText;
+using sqlite::ColumnText;
 
 }  // namespace
 
@@ -73,40 +56,18 @@ std::string_view CutUtf8(std::string_view reply, size_t max_bytes) {
 core::Result<std::unique_ptr<LabelStore>> LabelStore::Open(const std::string& db_path,
                                                            const core::Clock& clock,
                                                            int busy_timeout_ms) {
-  const auto fail = [&db_path](const std::string& cause, sqlite3* db) {
-    std::string msg = "label store " + db_path + ": " + cause;
-    if (db != nullptr) {
-      msg += std::string(" (SQLite: ") + sqlite3_errmsg(db) + ")";
-      sqlite3_close_v2(db);
-    }
-    return core::FailedPrecondition(msg);
-  };
-  std::error_code ec;
-  const std::filesystem::path parent = std::filesystem::path(db_path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    return fail("cannot open the file", db);
+  auto db = sqlite::Db::Open("label store", db_path, {.busy_timeout_ms = busy_timeout_ms});
+  if (!db.ok()) return db.take_status();
+  if (core::Status st = (*db)->Exec(kSchema, "cannot create the task_labels tables"); !st.ok()) {
+    return st;
   }
-  sqlite3_busy_timeout(db, busy_timeout_ms);
-  char* err = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    sqlite3_free(err);
-    return fail("cannot create the task_labels tables", db);
-  }
-  return std::unique_ptr<LabelStore>(new LabelStore(db_path, db, clock));
+  return std::unique_ptr<LabelStore>(new LabelStore(std::move(*db), clock));
 }
 
-LabelStore::~LabelStore() {
-  sqlite3_close_v2(db_);
-}
+LabelStore::LabelStore(std::unique_ptr<sqlite::Db> db, const core::Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
 
-core::Status LabelStore::SqlError(std::string_view doing) const {
-  return core::FailedPrecondition("label store " + path_ + ": " + std::string(doing) +
-                                  " (SQLite: " + sqlite3_errmsg(db_) + ")");
-}
+LabelStore::~LabelStore() = default;
 
 core::Status LabelStore::Add(std::string_view task, std::string_view input, std::string_view label,
                              std::string_view request_id) {
@@ -118,10 +79,10 @@ core::Status LabelStore::AddBatch(const std::vector<LabelRow>& labels,
                                   const std::vector<UnparsedRow>& unparsed) {
   if (labels.empty() && unparsed.empty()) return core::Status::Ok();
   std::lock_guard lock(mu_);
-  if (!Exec(db_, "BEGIN IMMEDIATE")) return SqlError("cannot start a batch");
+  if (core::Status st = db_->Exec("BEGIN IMMEDIATE", "cannot start a batch"); !st.ok()) return st;
   core::Status s = AddBatchLocked(labels, unparsed);
-  if (s.ok() && !Exec(db_, "COMMIT")) s = SqlError("cannot commit a batch");
-  if (!s.ok()) Exec(db_, "ROLLBACK");
+  if (s.ok()) s = db_->Exec("COMMIT", "cannot commit a batch");
+  if (!s.ok()) (void)db_->Exec("ROLLBACK", "cannot roll back");
   return s;
 }
 
@@ -129,42 +90,38 @@ core::Status LabelStore::AddBatchLocked(const std::vector<LabelRow>& labels,
                                         const std::vector<UnparsedRow>& unparsed) {
   const int64_t now = clock_.UnixMillis();
   if (!labels.empty()) {
-    Stmt st;
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT INTO task_labels (task, ts_ms, request_id, input, label) "
-                           "VALUES (?, ?, ?, ?, ?)",
-                           -1, &st.s, nullptr) != SQLITE_OK) {
-      return SqlError("cannot add a label");
-    }
+    auto st = db_->Prepare(
+        "INSERT INTO task_labels (task, ts_ms, request_id, input, label) "
+        "VALUES (?, ?, ?, ?, ?)",
+        "cannot add a label");
+    if (!st.ok()) return st.take_status();
     for (const LabelRow& r : labels) {
-      sqlite3_reset(st.s);
-      BindText(st.s, 1, r.task);
-      sqlite3_bind_int64(st.s, 2, now);
-      BindText(st.s, 3, r.request_id);
-      BindText(st.s, 4, r.input);
-      BindText(st.s, 5, r.label);
-      if (sqlite3_step(st.s) != SQLITE_DONE) return SqlError("cannot add a label");
+      sqlite3_reset(st->get());
+      BindText(st->get(), 1, r.task);
+      sqlite3_bind_int64(st->get(), 2, now);
+      BindText(st->get(), 3, r.request_id);
+      BindText(st->get(), 4, r.input);
+      BindText(st->get(), 5, r.label);
+      if (sqlite3_step(st->get()) != SQLITE_DONE) return db_->LastError("cannot add a label");
     }
   }
   if (!unparsed.empty()) {
-    Stmt st;
-    if (sqlite3_prepare_v2(
-            db_,
-            "INSERT INTO task_unparsed (task, ts_ms, request_id, reply, reply_bytes, "
-            "error) VALUES (?, ?, ?, ?, ?, ?)",
-            -1, &st.s, nullptr) != SQLITE_OK) {
-      return SqlError("cannot add an unparsed reply");
-    }
+    auto st = db_->Prepare(
+        "INSERT INTO task_unparsed (task, ts_ms, request_id, reply, reply_bytes, "
+        "error) VALUES (?, ?, ?, ?, ?, ?)",
+        "cannot add an unparsed reply");
+    if (!st.ok()) return st.take_status();
     for (const UnparsedRow& r : unparsed) {
-      sqlite3_reset(st.s);
-      BindText(st.s, 1, r.task);
-      sqlite3_bind_int64(st.s, 2, now);
-      BindText(st.s, 3, r.request_id);
-      BindText(st.s, 4, CutUtf8(r.reply, kMaxUnparsedReplyBytes));
-      sqlite3_bind_int64(st.s, 5,
+      sqlite3_reset(st->get());
+      BindText(st->get(), 1, r.task);
+      sqlite3_bind_int64(st->get(), 2, now);
+      BindText(st->get(), 3, r.request_id);
+      BindText(st->get(), 4, CutUtf8(r.reply, kMaxUnparsedReplyBytes));
+      sqlite3_bind_int64(st->get(), 5,
                          r.reply_bytes > 0 ? r.reply_bytes : static_cast<int64_t>(r.reply.size()));
-      BindText(st.s, 6, r.error);
-      if (sqlite3_step(st.s) != SQLITE_DONE) return SqlError("cannot add an unparsed reply");
+      BindText(st->get(), 6, r.error);
+      if (sqlite3_step(st->get()) != SQLITE_DONE)
+        return db_->LastError("cannot add an unparsed reply");
     }
   }
   return core::Status::Ok();
@@ -172,79 +129,71 @@ core::Status LabelStore::AddBatchLocked(const std::vector<LabelRow>& labels,
 
 core::Result<std::vector<Example>> LabelStore::Load(std::string_view task) {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_, "SELECT input, label FROM task_labels WHERE task = ? ORDER BY id", -1,
-                         &st.s, nullptr) != SQLITE_OK) {
-    return SqlError("cannot read labels");
-  }
-  BindText(st.s, 1, task);
+  auto st = db_->Prepare("SELECT input, label FROM task_labels WHERE task = ? ORDER BY id",
+                         "cannot read labels");
+  if (!st.ok()) return st.take_status();
+  BindText(st->get(), 1, task);
   std::vector<Example> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-    out.push_back(Example{ColumnText(st.s, 0), ColumnText(st.s, 1)});
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
+    out.push_back(Example{ColumnText(st->get(), 0), ColumnText(st->get(), 1)});
   }
-  if (rc != SQLITE_DONE) return SqlError("cannot read labels");
+  if (rc != SQLITE_DONE) return db_->LastError("cannot read labels");
   return out;
 }
 
 core::Result<int64_t> LabelStore::Count(std::string_view task) {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM task_labels WHERE task = ?", -1, &st.s,
-                         nullptr) != SQLITE_OK) {
-    return SqlError("cannot count labels");
-  }
-  BindText(st.s, 1, task);
-  if (sqlite3_step(st.s) != SQLITE_ROW) return SqlError("cannot count labels");
-  return static_cast<int64_t>(sqlite3_column_int64(st.s, 0));
+  auto st = db_->Prepare("SELECT count(*) FROM task_labels WHERE task = ?", "cannot count labels");
+  if (!st.ok()) return st.take_status();
+  BindText(st->get(), 1, task);
+  if (sqlite3_step(st->get()) != SQLITE_ROW) return db_->LastError("cannot count labels");
+  return static_cast<int64_t>(sqlite3_column_int64(st->get(), 0));
 }
 
 core::Result<std::vector<UnparsedRow>> LabelStore::LoadUnparsed(std::string_view task) {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT task, request_id, reply, reply_bytes, error, ts_ms FROM "
-                         "task_unparsed WHERE task = ? ORDER BY id",
-                         -1, &st.s, nullptr) != SQLITE_OK) {
-    return SqlError("cannot read unparsed replies");
-  }
-  BindText(st.s, 1, task);
+  auto st = db_->Prepare(
+      "SELECT task, request_id, reply, reply_bytes, error, ts_ms FROM "
+      "task_unparsed WHERE task = ? ORDER BY id",
+      "cannot read unparsed replies");
+  if (!st.ok()) return st.take_status();
+  BindText(st->get(), 1, task);
   std::vector<UnparsedRow> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
     UnparsedRow r;
-    r.task = ColumnText(st.s, 0);
-    r.request_id = ColumnText(st.s, 1);
-    r.reply = ColumnText(st.s, 2);
-    r.reply_bytes = sqlite3_column_int64(st.s, 3);
-    r.error = ColumnText(st.s, 4);
-    r.ts_ms = sqlite3_column_int64(st.s, 5);
+    r.task = ColumnText(st->get(), 0);
+    r.request_id = ColumnText(st->get(), 1);
+    r.reply = ColumnText(st->get(), 2);
+    r.reply_bytes = sqlite3_column_int64(st->get(), 3);
+    r.error = ColumnText(st->get(), 4);
+    r.ts_ms = sqlite3_column_int64(st->get(), 5);
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return SqlError("cannot read unparsed replies");
+  if (rc != SQLITE_DONE) return db_->LastError("cannot read unparsed replies");
   return out;
 }
 
 core::Result<int64_t> LabelStore::CountUnparsed(std::string_view task) {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM task_unparsed WHERE task = ?", -1, &st.s,
-                         nullptr) != SQLITE_OK) {
-    return SqlError("cannot count unparsed replies");
-  }
-  BindText(st.s, 1, task);
-  if (sqlite3_step(st.s) != SQLITE_ROW) return SqlError("cannot count unparsed replies");
-  return static_cast<int64_t>(sqlite3_column_int64(st.s, 0));
+  auto st = db_->Prepare("SELECT count(*) FROM task_unparsed WHERE task = ?",
+                         "cannot count unparsed replies");
+  if (!st.ok()) return st.take_status();
+  BindText(st->get(), 1, task);
+  if (sqlite3_step(st->get()) != SQLITE_ROW) return db_->LastError("cannot count unparsed replies");
+  return static_cast<int64_t>(sqlite3_column_int64(st->get(), 0));
 }
 
 core::Status LabelStore::SaveStats(const std::vector<LiveRow>& live,
                                    const std::map<std::string, TaskCounters>& counters) {
   if (live.empty() && counters.empty()) return core::Status::Ok();
   std::lock_guard lock(mu_);
-  if (!Exec(db_, "BEGIN IMMEDIATE")) return SqlError("cannot start saving statistics");
+  if (core::Status st = db_->Exec("BEGIN IMMEDIATE", "cannot start saving statistics"); !st.ok())
+    return st;
   core::Status s = SaveStatsLocked(live, counters);
-  if (s.ok() && !Exec(db_, "COMMIT")) s = SqlError("cannot commit statistics");
-  if (!s.ok()) Exec(db_, "ROLLBACK");
+  if (s.ok()) s = db_->Exec("COMMIT", "cannot commit statistics");
+  if (!s.ok()) (void)db_->Exec("ROLLBACK", "cannot roll back");
   return s;
 }
 
@@ -252,44 +201,42 @@ core::Status LabelStore::SaveStatsLocked(const std::vector<LiveRow>& live,
                                          const std::map<std::string, TaskCounters>& counters) {
   const int64_t now = clock_.UnixMillis();
   if (!live.empty()) {
-    Stmt st;
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO task_live (task, version, compared, agreed, "
-                           "accepted, accepted_agreed, lower_bound, updated_ms) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st.s, nullptr) != SQLITE_OK) {
-      return SqlError("cannot save live statistics");
-    }
+    auto st = db_->Prepare(
+        "INSERT OR REPLACE INTO task_live (task, version, compared, agreed, "
+        "accepted, accepted_agreed, lower_bound, updated_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "cannot save live statistics");
+    if (!st.ok()) return st.take_status();
     for (const LiveRow& r : live) {
       const LiveStats s = MakeLiveStats(r.stats.compared, r.stats.agreed, r.stats.accepted,
                                         r.stats.accepted_agreed);
-      sqlite3_reset(st.s);
-      BindText(st.s, 1, r.task);
-      sqlite3_bind_int64(st.s, 2, r.version);
-      sqlite3_bind_int64(st.s, 3, static_cast<int64_t>(s.compared));
-      sqlite3_bind_int64(st.s, 4, static_cast<int64_t>(s.agreed));
-      sqlite3_bind_int64(st.s, 5, static_cast<int64_t>(s.accepted));
-      sqlite3_bind_int64(st.s, 6, static_cast<int64_t>(s.accepted_agreed));
-      sqlite3_bind_double(st.s, 7, s.lower_bound);
-      sqlite3_bind_int64(st.s, 8, now);
-      if (sqlite3_step(st.s) != SQLITE_DONE) return SqlError("cannot save live statistics");
+      sqlite3_reset(st->get());
+      BindText(st->get(), 1, r.task);
+      sqlite3_bind_int64(st->get(), 2, r.version);
+      sqlite3_bind_int64(st->get(), 3, static_cast<int64_t>(s.compared));
+      sqlite3_bind_int64(st->get(), 4, static_cast<int64_t>(s.agreed));
+      sqlite3_bind_int64(st->get(), 5, static_cast<int64_t>(s.accepted));
+      sqlite3_bind_int64(st->get(), 6, static_cast<int64_t>(s.accepted_agreed));
+      sqlite3_bind_double(st->get(), 7, s.lower_bound);
+      sqlite3_bind_int64(st->get(), 8, now);
+      if (sqlite3_step(st->get()) != SQLITE_DONE)
+        return db_->LastError("cannot save live statistics");
     }
   }
   if (!counters.empty()) {
-    Stmt st;
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT OR REPLACE INTO task_counters (task, input_unmatched, "
-                           "demotions, updated_ms) VALUES (?, ?, ?, ?)",
-                           -1, &st.s, nullptr) != SQLITE_OK) {
-      return SqlError("cannot save task counters");
-    }
+    auto st = db_->Prepare(
+        "INSERT OR REPLACE INTO task_counters (task, input_unmatched, "
+        "demotions, updated_ms) VALUES (?, ?, ?, ?)",
+        "cannot save task counters");
+    if (!st.ok()) return st.take_status();
     for (const auto& [task, c] : counters) {
-      sqlite3_reset(st.s);
-      BindText(st.s, 1, task);
-      sqlite3_bind_int64(st.s, 2, c.input_unmatched);
-      sqlite3_bind_int64(st.s, 3, c.demotions);
-      sqlite3_bind_int64(st.s, 4, now);
-      if (sqlite3_step(st.s) != SQLITE_DONE) return SqlError("cannot save task counters");
+      sqlite3_reset(st->get());
+      BindText(st->get(), 1, task);
+      sqlite3_bind_int64(st->get(), 2, c.input_unmatched);
+      sqlite3_bind_int64(st->get(), 3, c.demotions);
+      sqlite3_bind_int64(st->get(), 4, now);
+      if (sqlite3_step(st->get()) != SQLITE_DONE)
+        return db_->LastError("cannot save task counters");
     }
   }
   return core::Status::Ok();
@@ -297,50 +244,46 @@ core::Status LabelStore::SaveStatsLocked(const std::vector<LiveRow>& live,
 
 core::Result<std::vector<LiveRow>> LabelStore::LoadLive(std::string_view task) {
   std::lock_guard lock(mu_);
-  Stmt st;
   const char* sql = task.empty()
                         ? "SELECT task, version, compared, agreed, accepted, accepted_agreed, "
                           "updated_ms FROM task_live ORDER BY task, version"
                         : "SELECT task, version, compared, agreed, accepted, accepted_agreed, "
                           "updated_ms FROM task_live WHERE task = ? ORDER BY task, version";
-  if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) {
-    return SqlError("cannot read live statistics");
-  }
-  if (!task.empty()) BindText(st.s, 1, task);
+  auto st = db_->Prepare(sql, "cannot read live statistics");
+  if (!st.ok()) return st.take_status();
+  if (!task.empty()) BindText(st->get(), 1, task);
   std::vector<LiveRow> out;
   int rc;
   const auto count = [&st](int i) {
-    const int64_t v = sqlite3_column_int64(st.s, i);
+    const int64_t v = sqlite3_column_int64(st->get(), i);
     return static_cast<uint64_t>(v < 0 ? 0 : v);
   };
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
     LiveRow r;
-    r.task = ColumnText(st.s, 0);
-    r.version = sqlite3_column_int64(st.s, 1);
+    r.task = ColumnText(st->get(), 0);
+    r.version = sqlite3_column_int64(st->get(), 1);
     r.stats = MakeLiveStats(count(2), count(3), count(4), count(5));
-    r.updated_ms = sqlite3_column_int64(st.s, 6);
+    r.updated_ms = sqlite3_column_int64(st->get(), 6);
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return SqlError("cannot read live statistics");
+  if (rc != SQLITE_DONE) return db_->LastError("cannot read live statistics");
   return out;
 }
 
 core::Result<std::map<std::string, TaskCounters>> LabelStore::LoadCounters() {
   std::lock_guard lock(mu_);
-  Stmt st;
-  if (sqlite3_prepare_v2(db_, "SELECT task, input_unmatched, demotions FROM task_counters", -1,
-                         &st.s, nullptr) != SQLITE_OK) {
-    return SqlError("cannot read task counters");
-  }
+  auto st = db_->Prepare("SELECT task, input_unmatched, demotions FROM task_counters",
+                         "cannot read task counters");
+  if (!st.ok()) return st.take_status();
   std::map<std::string, TaskCounters> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
     TaskCounters c;
-    c.input_unmatched = sqlite3_column_int64(st.s, 1);
-    c.demotions = sqlite3_column_int64(st.s, 2);
-    out[ColumnText(st.s, 0)] = c;
+    c.input_unmatched = sqlite3_column_int64(st->get(), 1);
+    c.demotions = sqlite3_column_int64(st->get(), 2);
+    out[ColumnText(st->get(), 0)] = c;
   }
-  if (rc != SQLITE_DONE) return SqlError("cannot read task counters");
+  if (rc != SQLITE_DONE) return db_->LastError("cannot read task counters");
   return out;
 }
 

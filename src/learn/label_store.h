@@ -17,9 +17,9 @@
 // Ownership: the store owns its connection; the clock must outlive it.
 // Thread-safety: every method may be called from any thread (one internal
 // mutex serialises them). Calls do disk I/O: keep them off event loops.
-// Errors: Open: FailedPrecondition "label store <path>: <cause> (SQLite:
-// <msg>)"; later calls: FailedPrecondition "label store <path>: <doing>
-// (SQLite: <msg>)". A failed batch is rolled back whole.
+// Errors: FailedPrecondition "label store: <path>: <cause> (SQLite: <msg>)",
+// the cause being what was being done unless SQLite's code names one (locked,
+// read-only, disk full, ...; sqlite/db.h). A failed batch is rolled back whole.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,9 @@
 #include "learn/live.h"
 #include "learn/student.h"
 
-struct sqlite3;
+namespace switchyard::sqlite {
+class Db;
+}
 
 namespace switchyard::learn {
 
@@ -108,16 +110,13 @@ class LabelStore {
   core::Result<std::map<std::string, TaskCounters>> LoadCounters();
 
  private:
-  LabelStore(std::string path, sqlite3* db, const core::Clock& clock)
-      : path_(std::move(path)), db_(db), clock_(clock) {}
-  core::Status SqlError(std::string_view doing) const;
+  LabelStore(std::unique_ptr<sqlite::Db> db, const core::Clock& clock);
   core::Status AddBatchLocked(const std::vector<LabelRow>& labels,
                               const std::vector<UnparsedRow>& unparsed);
   core::Status SaveStatsLocked(const std::vector<LiveRow>& live,
                                const std::map<std::string, TaskCounters>& counters);
 
-  std::string path_;
-  sqlite3* db_;
+  std::unique_ptr<sqlite::Db> db_;
   const core::Clock& clock_;
   std::mutex mu_;
 };

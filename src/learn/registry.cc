@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/json_writer.h"
+#include "sqlite/db.h"
 
 namespace switchyard::learn {
 namespace {
@@ -119,86 +120,60 @@ core::Status ValidateTaskName(std::string_view task) {
 
 // --- Registry ----------------------------------------------------------------
 
-Registry::Registry(RegistryOptions options, std::string model_dir, sqlite3* db,
+Registry::Registry(RegistryOptions options, std::string model_dir, std::unique_ptr<sqlite::Db> db,
                    const core::Clock& clock)
-    : options_(std::move(options)), model_dir_(std::move(model_dir)), db_(db), clock_(clock) {}
+    : options_(std::move(options)),
+      model_dir_(std::move(model_dir)),
+      db_(std::move(db)),
+      clock_(clock) {}
 
-Registry::~Registry() {
-  sqlite3_close_v2(db_);
-}
+Registry::~Registry() = default;
 
 core::Result<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options,
                                                        const core::Clock& clock) {
   const std::string& path = options.db_path;
-  const auto fail = [&path](const std::string& cause, sqlite3* db) {
-    std::string msg = "student registry " + path + ": " + cause;
-    if (db != nullptr) {
-      msg += std::string(" (SQLite: ") + sqlite3_errmsg(db) + ")";
-      sqlite3_close_v2(db);
-    }
-    return core::FailedPrecondition(msg);
-  };
   std::string model_dir = options.model_dir;
   if (model_dir.empty()) {
     model_dir = fs::path(path).parent_path().string();
     if (model_dir.empty()) model_dir = ".";
   }
   std::error_code ec;
-  if (!options.read_only) {
-    const fs::path parent = fs::path(path).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
-  } else if (!fs::exists(path, ec)) {
-    return fail("no such file", nullptr);
+  if (options.read_only && !fs::exists(path, ec)) {
+    return core::FailedPrecondition("student registry: " + path + ": no such file");
   }
-  sqlite3* db = nullptr;
-  const int flags =
-      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-      SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    return fail("cannot open the file", db);
-  }
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  auto db = sqlite::Db::Open(
+      "student registry", path,
+      {.read_only = options.read_only, .busy_timeout_ms = options.busy_timeout_ms});
+  if (!db.ok()) return db.take_status();
   if (!options.read_only) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-      sqlite3_free(err);
-      return fail("cannot create the students tables", db);
+    if (core::Status s = (*db)->Exec(kSchema, "cannot create the students tables"); !s.ok()) {
+      return s;
     }
   }
   // Read-only on a database without our tables (e.g. a ledger before any
   // student was trained): every query answers "nothing".
   bool has_tables = true;
   if (options.read_only) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                           "name = 'students'",
-                           -1, &raw, nullptr) != SQLITE_OK ||
-        sqlite3_step(raw) != SQLITE_ROW) {
-      sqlite3_finalize(raw);
-      return fail("cannot read the schema", db);
-    }
-    has_tables = sqlite3_column_int(raw, 0) > 0;
-    sqlite3_finalize(raw);
+    auto stmt = (*db)->Prepare(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'students'",
+        "cannot read the schema");
+    if (!stmt.ok()) return stmt.take_status();
+    const int rc = sqlite3_step(stmt->get());
+    if (rc != SQLITE_ROW) return (*db)->Error(rc, "cannot read the schema");
+    has_tables = sqlite3_column_int(stmt->get(), 0) > 0;
   }
-  auto registry =
-      std::unique_ptr<Registry>(new Registry(std::move(options), std::move(model_dir), db, clock));
+  auto registry = std::unique_ptr<Registry>(
+      new Registry(std::move(options), std::move(model_dir), std::move(*db), clock));
   registry->has_tables_ = has_tables;
   return registry;
 }
 
 core::Status Registry::SqlError(std::string_view doing) const {
-  return core::FailedPrecondition("student registry " + options_.db_path + ": " +
-                                  std::string(doing) + " (SQLite: " + sqlite3_errmsg(db_) + ")");
+  return db_->LastError(doing);
 }
 
 core::Status Registry::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    sqlite3_free(err);
-    return SqlError(sql);
-  }
-  return core::Status::Ok();
+  return db_->Exec(sql, sql);
 }
 
 std::string Registry::ModelPath(const StudentRecord& record) const {
@@ -212,7 +187,7 @@ core::Result<std::vector<StudentRecord>> Registry::Query(
   if (!has_tables_) return std::vector<StudentRecord>();
   const std::string sql = std::string("SELECT ") + kColumns + " FROM students " + where;
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_->handle(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
     sqlite3_finalize(raw);
     return SqlError("cannot read students");
   }
@@ -256,15 +231,16 @@ core::Result<StudentRecord> Registry::Register(const TrainedStudent& trained,
     Registry* r;
     bool* committed;
     ~Rollback() {
-      if (!*committed) sqlite3_exec(r->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      if (!*committed) (void)r->db_->Exec("ROLLBACK", "cannot roll back");
     }
   } rollback{this, &committed};
 
   int64_t version = 1;
   {
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT coalesce(max(version), 0) + 1 FROM students WHERE task = ?",
-                           -1, &raw, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_->handle(),
+                           "SELECT coalesce(max(version), 0) + 1 FROM students WHERE task = ?", -1,
+                           &raw, nullptr) != SQLITE_OK) {
       sqlite3_finalize(raw);
       return SqlError("cannot read versions");
     }
@@ -300,7 +276,7 @@ core::Result<StudentRecord> Registry::Register(const TrainedStudent& trained,
   const std::string labels = LabelsJson(r.labels);
   const std::string status(StudentStatusName(r.status));
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_,
+  if (sqlite3_prepare_v2(db_->handle(),
                          "INSERT INTO students (task, version, created_ms, updated_ms, status, "
                          "threshold, calibration, metrics, labels, model_path, reason) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -335,7 +311,7 @@ core::Result<StudentRecord> Registry::Register(const TrainedStudent& trained,
   stmt.reset();
   {
     sqlite3_stmt* ev = nullptr;
-    if (sqlite3_prepare_v2(db_,
+    if (sqlite3_prepare_v2(db_->handle(),
                            "INSERT INTO student_events (task, version, at_ms, status, reason) "
                            "VALUES (?, ?, ?, ?, ?)",
                            -1, &ev, nullptr) != SQLITE_OK) {
@@ -368,7 +344,7 @@ core::Status Registry::SetStatus(const std::string& task, int64_t version, Stude
   const int64_t now = clock_.UnixMillis();
   const std::string name(StudentStatusName(status));
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_,
+  if (sqlite3_prepare_v2(db_->handle(),
                          "UPDATE students SET status = ?, reason = ?, updated_ms = ? "
                          "WHERE task = ? AND version = ?",
                          -1, &raw, nullptr) != SQLITE_OK) {
@@ -382,11 +358,11 @@ core::Status Registry::SetStatus(const std::string& task, int64_t version, Stude
   sqlite3_bind_text(raw, 4, task.data(), static_cast<int>(task.size()), SQLITE_TRANSIENT);
   sqlite3_bind_int64(raw, 5, version);
   if (sqlite3_step(raw) != SQLITE_DONE) return SqlError("cannot update a student");
-  if (sqlite3_changes(db_) == 0) {
+  if (sqlite3_changes(db_->handle()) == 0) {
     return core::NotFound("task '" + task + "' has no student version " + std::to_string(version));
   }
   sqlite3_stmt* ev = nullptr;
-  if (sqlite3_prepare_v2(db_,
+  if (sqlite3_prepare_v2(db_->handle(),
                          "INSERT INTO student_events (task, version, at_ms, status, reason) "
                          "VALUES (?, ?, ?, ?, ?)",
                          -1, &ev, nullptr) != SQLITE_OK) {
@@ -428,11 +404,11 @@ core::Status Registry::Promote(const std::string& task, int64_t version,
   }
   if (s.ok()) s = SetStatus(task, version, StudentStatus::kPromoted, reason);
   if (!s.ok()) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    (void)db_->Exec("ROLLBACK", "cannot roll back");
     return s;
   }
   if (auto c = Exec("COMMIT"); !c.ok()) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    (void)db_->Exec("ROLLBACK", "cannot roll back");
     return c;
   }
   (void)PruneFiles(task);
@@ -523,7 +499,7 @@ core::Status Registry::PruneFiles(const std::string& task) {
     std::error_code ec;
     fs::remove(ModelPath(r), ec);
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_,
+    if (sqlite3_prepare_v2(db_->handle(),
                            "UPDATE students SET model_path = '' WHERE task = ? AND version = ?", -1,
                            &raw, nullptr) != SQLITE_OK) {
       sqlite3_finalize(raw);

@@ -17,9 +17,10 @@
 // Ownership: the Registry owns its connection; the clock must outlive it.
 // Thread-safety: every method
 // may be called from any thread (one internal mutex serialises them).
-// Errors: Open: FailedPrecondition "student registry <path>: <cause>
-// (SQLite: <msg>)". Later calls: FailedPrecondition of the same form for
-// SQLite failures, InvalidArgument "task name '<t>' must be ..." for a bad
+// Errors: Open: FailedPrecondition "student registry: <path>: <cause>
+// (SQLite: <msg>)" (sqlite/db.h), "student registry: <path>: no such file"
+// (read-only). Later calls: FailedPrecondition of the same form for SQLite
+// failures, InvalidArgument "task name '<t>' must be ..." for a bad
 // task name, NotFound "task '<t>' has no student version <n>" / "task '<t>'
 // has no student", FailedPrecondition "student registry is read-only" and
 // "task '<t>' version <n> has no model file any more" (pruned), Internal for
@@ -48,7 +49,9 @@
 #include "learn/student.h"
 #include "learn/trainer.h"
 
-struct sqlite3;
+namespace switchyard::sqlite {
+class Db;
+}
 
 namespace switchyard::learn {
 
@@ -116,7 +119,8 @@ class Registry {
   const std::string& model_dir() const { return model_dir_; }
 
  private:
-  Registry(RegistryOptions options, std::string model_dir, sqlite3* db, const core::Clock& clock);
+  Registry(RegistryOptions options, std::string model_dir, std::unique_ptr<sqlite::Db> db,
+           const core::Clock& clock);
   core::Status Exec(const char* sql);
   core::Status SqlError(std::string_view doing) const;
   core::Status SetStatus(const std::string& task, int64_t version, StudentStatus status,
@@ -128,7 +132,7 @@ class Registry {
 
   RegistryOptions options_;
   std::string model_dir_;
-  sqlite3* db_;
+  std::unique_ptr<sqlite::Db> db_;
   const core::Clock& clock_;
   bool has_tables_ = true;  // false: read-only on a file without our tables
   mutable std::mutex mu_;

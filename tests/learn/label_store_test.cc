@@ -3,6 +3,7 @@
 #include "learn/label_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <string>
 #include <vector>
@@ -127,9 +128,32 @@ TEST(LabelStoreTest, ErrorsNameTheFile) {
   core::FakeClock clock;
   auto bad = LabelStore::Open("/proc/no/such/dir/learn.db", clock);
   ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), core::StatusCode::kFailedPrecondition);
   EXPECT_EQ(bad.status().message(),
-            "label store /proc/no/such/dir/learn.db: cannot open the file (SQLite: unable to open "
-            "database file)");
+            "label store: /proc/no/such/dir/learn.db: cannot create directory /proc/no/such/dir "
+            "(No such file or directory)");
+
+  // Later calls say what they were doing; a batch that fails half-way is
+  // rolled back whole.
+  TempDir dir;
+  const std::string db = dir.File("learn.db");
+  auto store = OpenStore(db, clock);
+  ASSERT_NE(store, nullptr);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "DROP TABLE task_unparsed", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  const std::string named = "label store: " + db + ": ";
+  EXPECT_EQ(store->LoadUnparsed("a").status().message(),
+            named + "cannot read unparsed replies (SQLite: no such table: task_unparsed)");
+  std::vector<UnparsedRow> unparsed(1);
+  unparsed[0].task = "a";
+  unparsed[0].reply = "?";
+  EXPECT_EQ(store->AddBatch({{"a", "text", "x", "r1"}}, unparsed).message(),
+            named + "cannot add an unparsed reply (SQLite: no such table: task_unparsed)");
+  auto count = store->Count("a");  // the label before it went too
+  ASSERT_TRUE(count.ok()) << count.status().message();
+  EXPECT_EQ(*count, 0);
 }
 
 }  // namespace

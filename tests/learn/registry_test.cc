@@ -218,16 +218,16 @@ TEST(RegistryTest, ErrorsAreClear) {
   auto junk = Registry::Open(o, clock);
   ASSERT_FALSE(junk.ok());
   EXPECT_EQ(junk.status().code(), core::StatusCode::kFailedPrecondition);
-  std::string expected = "student registry ";
+  std::string expected = "student registry: ";
   expected += dir.File("junk.db");
-  expected += ": cannot create the students tables (SQLite: file is not a database)";
+  expected += ": file is not a database (SQLite: file is not a database)";
   EXPECT_EQ(junk.status().message(), expected);
 
   o.db_path = dir.File("absent.db");
   o.read_only = true;
   auto absent = Registry::Open(o, clock);
   ASSERT_FALSE(absent.ok());
-  expected = "student registry ";
+  expected = "student registry: ";
   expected += dir.File("absent.db");
   expected += ": no such file";
   EXPECT_EQ(absent.status().message(), expected);
@@ -275,9 +275,9 @@ TEST(RegistryTest, ReadOnlyOnADatabaseWithoutTheTablesIsEmpty) {
   o.db_path = dir.File("junk.db");
   auto junk = Registry::Open(o, clock);
   ASSERT_FALSE(junk.ok());
-  std::string expected = "student registry ";
+  std::string expected = "student registry: ";
   expected += o.db_path;
-  expected += ": cannot read the schema (SQLite: file is not a database)";
+  expected += ": file is not a database (SQLite: file is not a database)";
   EXPECT_EQ(junk.status().message(), expected);
 }
 
