@@ -431,8 +431,12 @@ void SqliteStore::StmtDeleter::operator()(sqlite3_stmt* s) const {
   sqlite3_finalize(s);
 }
 
-SqliteStore::SqliteStore(std::string path, SqliteOptions options, sqlite3* db)
-    : path_(std::move(path)), options_(options), db_(db) {}
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Db> db, SqliteOptions options)
+    : db_(std::move(db)), options_(options), path_(db_->path()) {}
+
+sqlite3* SqliteStore::db() const {
+  return db_->handle();
+}
 
 SqliteStore::~SqliteStore() {
   // Statements must be finalized before the connection closes.
@@ -445,79 +449,48 @@ SqliteStore::~SqliteStore() {
   latest_.reset();
   scan_.reset();
   scan_bodies_.reset();
-  sqlite3_close_v2(db_);
+  db_.reset();
 }
 
 core::Status SqliteStore::Error(int rc, std::string_view doing) const {
-  return sqlite::ErrorStatus("ledger", path_, db_, rc, doing);
+  return db_->Error(rc, doing);
 }
 
 core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path,
                                                              SqliteOptions options) {
-  int flags = SQLITE_OPEN_NOMUTEX;
-  if (options.read_only) {
-    flags |= SQLITE_OPEN_READONLY;
-  } else {
-    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (core::Status st = sqlite::CreateParentDirectory("ledger", path); !st.ok()) return st;
+  // A new file gets 16 KiB pages. A batch's chunks are mostly overflow pages,
+  // each written to the WAL as a frame (two pwrites): with 16 KiB pages the
+  // writer thread used ~25% less CPU than with 4 KiB, most of it system time
+  // (bench/thread_cpu.sh; 64 KiB was no better than 4 KiB).
+  auto db = sqlite::Db::Open("ledger", path,
+                             {.read_only = options.read_only,
+                              .busy_timeout_ms = options.busy_timeout_ms,
+                              .page_size = 16384});
+  if (!db.ok()) return db.take_status();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db), options));
+  if (!options.read_only) {
+    // Checkpoint (and fsync) every ~32 MB of WAL instead of every 4 MB, and
+    // read pages through a memory map instead of a read() per page.
+    if (auto s = store->Exec("PRAGMA wal_autocheckpoint=8192", "cannot set wal_autocheckpoint");
+        !s.ok()) {
+      return s;
+    }
+    if (auto s = store->Exec("PRAGMA mmap_size=268435456", "cannot set mmap_size"); !s.ok()) {
+      return s;
+    }
   }
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-  // The store owns `db` from here on, even when opening failed.
-  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(path), options, db));
-  if (rc != SQLITE_OK) return store->Error(rc, "cannot open the file");
-  if (core::Status st = store->Configure(); !st.ok()) return st;
   if (core::Status st = store->Migrate(); !st.ok()) return st;
   return store;
 }
 
-core::Status SqliteStore::Configure() {
-  sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
-  if (options_.read_only) return core::Status::Ok();
-  // A new file gets 16 KiB pages (an existing one keeps its size: changing it
-  // needs a VACUUM out of WAL mode). A batch's chunks are mostly overflow
-  // pages, each written to the WAL as a frame (two pwrites): with 16 KiB
-  // pages the writer thread used ~25% less CPU than with 4 KiB, most of it
-  // system time (bench/thread_cpu.sh; 64 KiB was no better than 4 KiB).
-  if (auto s = Exec("PRAGMA page_size=16384", "cannot set page_size"); !s.ok()) return s;
-  // journal_mode is the first statement that reads the file: a file that is not
-  // a database, or one locked exclusively, fails here.
-  Stmt wal;
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
-  wal.reset(raw);
-  if (rc != SQLITE_OK) return Error(rc, "cannot enable WAL");
-  rc = sqlite3_step(raw);
-  if (rc != SQLITE_ROW) return Error(rc, "cannot enable WAL");
-  const std::string mode = ColumnText(raw, 0);
-  if (mode != "wal") {
-    return core::FailedPrecondition("ledger: " + path_ +
-                                    ": cannot enable WAL (journal mode stays \"" + mode + "\")");
-  }
-  wal.reset();
-  if (auto s = Exec("PRAGMA synchronous=NORMAL", "cannot set synchronous=NORMAL"); !s.ok()) {
-    return s;
-  }
-  // Checkpoint (and fsync) every ~32 MB of WAL instead of every 4 MB, and read
-  // pages through a memory map instead of a read() per page.
-  if (auto s = Exec("PRAGMA wal_autocheckpoint=8192", "cannot set wal_autocheckpoint"); !s.ok()) {
-    return s;
-  }
-  return Exec("PRAGMA mmap_size=268435456", "cannot set mmap_size");
-}
-
 core::Status SqliteStore::Exec(const char* sql, std::string_view doing) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-  sqlite3_free(err);
-  if (rc != SQLITE_OK) return Error(rc, doing);
-  return core::Status::Ok();
+  return db_->Exec(sql, doing);
 }
 
 core::Result<sqlite3_stmt*> SqliteStore::Prepared(Stmt& slot, const char* sql) {
   if (!slot) {
     sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    const int rc = sqlite3_prepare_v3(db(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_finalize(raw);
       return Error(rc, "cannot prepare a statement");
@@ -531,7 +504,7 @@ core::Result<sqlite3_stmt*> SqliteStore::Prepared(Stmt& slot, const char* sql) {
 
 core::Result<int> SqliteStore::SchemaVersion() {
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &raw, nullptr);
+  int rc = sqlite3_prepare_v2(db(), "PRAGMA user_version", -1, &raw, nullptr);
   Stmt stmt(raw);
   if (rc != SQLITE_OK) return Error(rc, "cannot read the schema version");
   rc = sqlite3_step(raw);
@@ -557,7 +530,7 @@ core::Status SqliteStore::Migrate() {
     return st;
   }
   auto fail = [this](core::Status st) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    (void)Exec("ROLLBACK", "cannot roll back");
     return st;
   };
   auto version = SchemaVersion();
@@ -608,7 +581,7 @@ core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, int seq_para
     const int rc = sqlite3_step(insert);
     sqlite3_reset(insert);
     if (rc == SQLITE_DONE) return true;
-    if (sqlite3_extended_errcode(db_) != SQLITE_CONSTRAINT_PRIMARYKEY) {
+    if (sqlite3_extended_errcode(db()) != SQLITE_CONSTRAINT_PRIMARYKEY) {
       return Error(rc, "cannot insert a record");
     }
     auto same = id_at(base + slot);
@@ -625,11 +598,11 @@ core::Result<bool> SqliteStore::InsertSlotted(sqlite3_stmt* insert, int seq_para
 core::Status SqliteStore::CopyRows(int version) {
   const std::string what = "migration " + std::to_string(version) + ": ";
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, SY_LEDGER_SELECT_COLUMNS "ORDER BY seq", -1, &raw, nullptr);
+  int rc = sqlite3_prepare_v2(db(), SY_LEDGER_SELECT_COLUMNS "ORDER BY seq", -1, &raw, nullptr);
   Stmt select(raw);
   if (rc != SQLITE_OK) return Error(rc, what + "cannot read records");
   const bool encoded = version == 6;
-  rc = sqlite3_prepare_v2(db_,
+  rc = sqlite3_prepare_v2(db(),
                           encoded ? "INSERT INTO records_v6 (body, seq) VALUES (?1, ?2)"
                                   : SY_LEDGER_INSERT_INTO("records_v4"),
                           -1, &raw, nullptr);
@@ -637,7 +610,7 @@ core::Status SqliteStore::CopyRows(int version) {
   if (rc != SQLITE_OK) return Error(rc, what + "cannot prepare the copy");
   Stmt id_at;  // migration 4 probes slots
   if (!encoded) {
-    rc = sqlite3_prepare_v2(db_, "SELECT id FROM records_v4 WHERE seq = ?1", -1, &raw, nullptr);
+    rc = sqlite3_prepare_v2(db(), "SELECT id FROM records_v4 WHERE seq = ?1", -1, &raw, nullptr);
     id_at.reset(raw);
     if (rc != SQLITE_OK) return Error(rc, what + "cannot prepare the copy");
   }
@@ -894,11 +867,12 @@ core::Result<size_t> SqliteStore::WriteBatch(std::span<const Record> records, Id
 core::Status SqliteStore::CopyIntoChunks() {
   const std::string what = "migration 7: ";
   sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, "SELECT seq, body FROM records ORDER BY seq", -1, &raw, nullptr);
+  int rc =
+      sqlite3_prepare_v2(db(), "SELECT seq, body FROM records ORDER BY seq", -1, &raw, nullptr);
   Stmt select(raw);
   if (rc != SQLITE_OK) return Error(rc, what + "cannot read records");
   // Schema 7 had no payloads column: the records keep their bodies inline.
-  rc = sqlite3_prepare_v2(db_,
+  rc = sqlite3_prepare_v2(db(),
                           "INSERT INTO chunks (min_ts, max_ts, n, body) VALUES (?1, ?2, ?3, ?4)",
                           -1, &raw, nullptr);
   Stmt insert(raw);

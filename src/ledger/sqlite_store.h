@@ -32,6 +32,10 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
+namespace switchyard::sqlite {
+class Db;
+}
+
 namespace switchyard::ledger {
 
 struct SqliteOptions {
@@ -87,12 +91,12 @@ class SqliteStore final : public Store {
   };
   using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
 
-  SqliteStore(std::string path, SqliteOptions options, sqlite3* db);
+  SqliteStore(std::unique_ptr<sqlite::Db> db, SqliteOptions options);
+  sqlite3* db() const;
 
   core::Status Error(int rc, std::string_view doing) const;
   core::Status Exec(const char* sql, std::string_view doing);
   core::Result<sqlite3_stmt*> Prepared(Stmt& slot, const char* sql);
-  core::Status Configure();
   // "database file is corrupt" naming the chunk's seq and `why`.
   core::Status Corrupt(int64_t seq, const core::Status& why) const;
   template <typename Bind, typename IdAt>
@@ -110,9 +114,9 @@ class SqliteStore final : public Store {
   // Inserts chunks_[0 .. chunk_count_).
   core::Status InsertChunks();
 
-  std::string path_;
+  std::unique_ptr<sqlite::Db> db_;  // declared before the statements: closed after them
   SqliteOptions options_;
-  sqlite3* db_;
+  std::string path_;
   Stmt begin_, commit_, rollback_, insert_, window_, count_, latest_, scan_, scan_bodies_;
   // WriteBatch's working state, reused between batches: the records as
   // (ts_ms, index) sorted, which of them to skip, one encode buffer, and the

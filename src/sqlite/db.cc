@@ -73,13 +73,24 @@ core::Result<std::unique_ptr<Db>> Db::Open(std::string what, std::string path,
   std::unique_ptr<Db> db(new Db(std::move(what), std::move(path), raw));
   if (rc != SQLITE_OK) return db->Error(rc, "cannot open the file");
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
-  if (!options.read_only) {
-    if (core::Status s = db->Exec("PRAGMA journal_mode=WAL", "cannot enable WAL"); !s.ok()) {
-      return s;
-    }
-    if (core::Status s = db->Exec("PRAGMA synchronous=NORMAL", "cannot set synchronous"); !s.ok()) {
-      return s;
-    }
+  if (options.read_only) return db;
+  if (options.page_size > 0) {
+    const std::string sql = "PRAGMA page_size=" + std::to_string(options.page_size);
+    if (core::Status s = db->Exec(sql.c_str(), "cannot set page_size"); !s.ok()) return s;
+  }
+  // The mode SQLite answers is the one in force: a file system without the
+  // shared memory WAL needs keeps the old journal.
+  auto wal = db->Prepare("PRAGMA journal_mode=WAL", "cannot enable WAL");
+  if (!wal.ok()) return wal.take_status();
+  const int step = sqlite3_step(wal->get());
+  if (step != SQLITE_ROW) return db->Error(step, "cannot enable WAL");
+  if (const std::string mode = ColumnText(wal->get(), 0); mode != "wal") {
+    return core::FailedPrecondition(db->what_ + ": " + db->path_ +
+                                    ": cannot enable WAL (journal mode stays \"" + mode + "\")");
+  }
+  *wal = Stmt();  // (a statement left on a row keeps a read transaction open)
+  if (core::Status s = db->Exec("PRAGMA synchronous=NORMAL", "cannot set synchronous"); !s.ok()) {
+    return s;
   }
   return db;
 }

@@ -1,12 +1,13 @@
-// One SQLite connection for the stores that keep their own tables: guard's
-// keys and egress audit, the student registry and label store. Opening creates
-// the parent directory (unless read-only) and sets WAL, synchronous=NORMAL and
-// the busy timeout; statements are RAII; every error has one format,
+// One SQLite connection for each store: guard's keys and egress audit, the
+// ledger, the student registry and label store. Opening creates the parent
+// directory (unless read-only) and sets the page size of a new file, WAL
+// (checked), synchronous=NORMAL and the busy timeout; statements are RAII;
+// every error has one format,
 //   FailedPrecondition "<what>: <path>: <cause> (SQLite: <message>)"
 // where <cause> names the common failures (not a database, corrupt, locked,
 // read-only, permission, disk full, I/O) and is otherwise what was being done.
-// The ledger's store keeps its own connection and prepared statements but
-// reports errors through ErrorStatus, in the same format.
+// The ledger's store keeps its own persistent prepared statements on the
+// connection (handle()).
 //
 // Not thread-safe: one thread at a time per Db (callers serialise access).
 #pragma once
@@ -26,13 +27,19 @@ namespace switchyard::sqlite {
 struct OpenOptions {
   bool read_only = false;  // no directory, no file created, no PRAGMA written
   int busy_timeout_ms = 5000;
+  // > 0: the page size of a new file (set before WAL; an existing file keeps
+  // its own: changing it needs a VACUUM out of WAL mode).
+  int page_size = 0;
 };
 
 class Db {
  public:
   // `what` names the store in errors ("keys", "audit", "label store", ...).
-  // Errors: "<what>: <path>: cannot create directory <dir> (<reason>)"; an
-  // open or PRAGMA failure in the format above.
+  // Errors: "<what>: <path>: cannot create directory <dir> (<reason>)";
+  // "<what>: <path>: cannot enable WAL (journal mode stays \"<mode>\")" when
+  // the file cannot be put in WAL mode; an open or PRAGMA failure in the
+  // format above (a file that is not a database fails here, at the first
+  // statement that reads it).
   static core::Result<std::unique_ptr<Db>> Open(std::string what, std::string path,
                                                 const OpenOptions& options);
   ~Db();
@@ -79,8 +86,9 @@ class Db {
   sqlite3* db_;
 };
 
-// The error format above for a connection kept elsewhere; `db` may be null
-// (then the message is SQLite's text for `rc`).
+// The error format above (what Db::Error uses); `db` may be null, e.g. a
+// connection that could not be allocated (then the message is SQLite's text
+// for `rc`).
 core::Status ErrorStatus(std::string_view what, std::string_view path, sqlite3* db, int rc,
                          std::string_view doing);
 // Creates the parent directory of `path` if it has one. Error:

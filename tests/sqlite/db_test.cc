@@ -47,6 +47,28 @@ TEST_F(DbTest, OpenCreatesTheDirectoryAndTheFileInWalMode) {
   EXPECT_EQ(One(**db, "PRAGMA busy_timeout"), "5000");
 }
 
+TEST_F(DbTest, PageSizeAppliesToANewFileOnly) {
+  {
+    auto db = Db::Open("t", path_, {.page_size = 16384});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE x (v TEXT)", "creating").ok());
+    EXPECT_EQ(One(**db, "PRAGMA page_size"), "16384");
+  }
+  auto again = Db::Open("t", path_, {.page_size = 4096});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(One(**again, "PRAGMA page_size"), "16384");  // (in WAL mode it stays)
+}
+
+TEST_F(DbTest, AJournalThatCannotBecomeWalIsAnError) {
+  // An in-memory database answers "memory" to journal_mode=WAL: the mode
+  // SQLite reports is checked, not assumed.
+  auto db = Db::Open("t", ":memory:", {});
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(db.status().message(),
+            "t: :memory:: cannot enable WAL (journal mode stays \"memory\")");
+}
+
 TEST_F(DbTest, ReadOnlyOpenCreatesNothingAndCannotWrite) {
   const std::string missing = (dir_ / "none.db").string();
   auto none = Db::Open("t", missing, {.read_only = true});
