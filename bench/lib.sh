@@ -11,8 +11,10 @@
 #                                      connections per loop, as nginx's keepalive 256),
 #                                      route "default"; log level "warn" unless given.
 #                                      Sections to add (e.g. [guard]) can be appended.
-#                                      BENCH_PROVIDER_OWNED=true in the environment marks
-#                                      "up" owned (no egress audit record per call).
+#                                      BENCH_PROVIDER_OWNED=true (a shell variable a script
+#                                      sets after bench_setup, which resets it to false
+#                                      whatever the environment says) marks "up" owned:
+#                                      no egress audit record per call.
 #   bench_nginx_conf DIR WORKERS PORT UPSTREAM_PORT
 #                                      nginx as a plain reverse proxy on stdout (run.sh's
 #                                      reference): upstream keepalive 256, HTTP/1.1,
@@ -37,6 +39,8 @@ bench_setup() {
     exit 1
   }
   TMP=$(mktemp -d "/tmp/sy-$name.XXXXXX")
+  BENCH_PROVIDER_OWNED=false
+  export -n BENCH_PROVIDER_OWNED
   PIDS=()
   trap _bench_cleanup EXIT
 }
@@ -64,6 +68,10 @@ bench_median() {
 
 bench_gateway_toml() {
   local port=$1 up_port=$2 data_dir=$3 threads=$4 ledger=$5 log_level=${6:-warn}
+  case ${BENCH_PROVIDER_OWNED:-false} in
+    true | false) ;;
+    *) echo "BENCH_PROVIDER_OWNED must be true or false" >&2; return 2 ;;
+  esac
   cat <<TOML
 [server]
 listen = "127.0.0.1:$port"

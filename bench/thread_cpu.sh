@@ -10,7 +10,8 @@
 # record, writer) per call; with --ledger false it shows what the gateway costs
 # without its two records.
 # --target nginx measures the reference instead: nginx as bench/proxy/run.sh runs it
-# (bench_nginx_conf, 2 workers), each worker process listed as a "thread".
+# (bench_nginx_conf, --threads workers), each worker process listed as a "thread";
+# --owned and --ledger do not apply to it.
 #
 # Gateway pinned to CPU 0, wrk and the upstream to CPU 1. Reads
 # /proc/PID/task/*/stat (utime, stime) 1 s into the run and S seconds later,
@@ -27,6 +28,7 @@ CONNS=32
 LEDGER=true
 TARGET=switchyard
 THREADS=2
+OWNED=false
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build-dir) BUILD_DIR=$2; shift 2 ;;
@@ -35,13 +37,14 @@ while [[ $# -gt 0 ]]; do
     --ledger) LEDGER=$2; shift 2 ;;
     --target) TARGET=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
-    --owned) export BENCH_PROVIDER_OWNED=true; shift ;;
+    --owned) OWNED=true; shift ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 bench_setup thread-cpu "$BUILD_DIR"
+BENCH_PROVIDER_OWNED=$OWNED
 UP_PORT=18601; GW_PORT=18602
 taskset -c 1 "$UPSTREAM" --port "$UP_PORT" --threads 1 > "$TMP/up.log" 2>&1 & PIDS+=($!)
 bench_start_proxy "$TARGET" "$GW_PORT" "$UP_PORT" "$THREADS" "$LEDGER" 0
@@ -63,7 +66,7 @@ WRK=$!
 sleep 1; snap > "$TMP/s0"; sleep "$DURATION"; snap names > "$TMP/s1"
 wait "$WRK"
 RPS=$(awk '/Requests\/sec/ { print $2 }' "$TMP/wrk.txt")
-echo "target=$TARGET ledger=$LEDGER owned=${BENCH_PROVIDER_OWNED:-false} threads=$THREADS conns=$CONNS requests/s $RPS"
+echo "target=$TARGET ledger=$LEDGER owned=$OWNED threads=$THREADS conns=$CONNS requests/s $RPS"
 join "$TMP/s0" "$TMP/s1" | sort -n | awk -v r="$RPS" -v s="$DURATION" -v hz="$(getconf CLK_TCK)" '
   function us(ticks) { return ticks / hz * 1e6 / (r * s) }
   { u = $4 - $2; k = $5 - $3

@@ -244,6 +244,21 @@ core::Result<bool> HasRowTable(sqlite::Db& db, const std::string& schema, std::s
   return sqlite3_column_int(stmt->get(), 0) != 0;
 }
 
+// At most the first `max` bytes of a stored value for a one-line message: cut
+// at a UTF-8 character boundary ("..." after), control characters as spaces.
+std::string Excerpt(std::string_view text, size_t max) {
+  size_t n = std::min(text.size(), max);
+  if (n < text.size()) {
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  }
+  std::string out(text.substr(0, n));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (n < text.size()) out += "...";
+  return out;
+}
+
 // What a conversion that stops on a bad old row leaves behind.
 constexpr const char* kOldTableKept = "; the old table is kept";
 
@@ -291,10 +306,10 @@ core::Status ReadRowTable(sqlite::Db& db, const std::string& schema, RowRange ra
       const std::string text = sqlite::ColumnText(s, column);
       if (!ParseCounts(parser, text, *counts)) {
         return core::FailedPrecondition(
-            "audit: " + where + ": the old audit record " + r.request_id + " at " +
+            "audit: " + where + ": the old audit record " +
+            (r.request_id.empty() ? "(no request id)" : Excerpt(r.request_id, 64)) + " at " +
             std::to_string(r.ts_ms) + " has a " + name + " that is not a JSON object of counts ('" +
-            text.substr(0, 40) + (text.size() > 40 ? "...'" : "'") + ")" +
-            std::string(consequence));
+            Excerpt(text, 40) + "')" + std::string(consequence));
       }
     }
     r.payload_sha256 = sqlite::ColumnText(s, 10);

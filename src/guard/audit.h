@@ -17,7 +17,11 @@
 //                      payload_bytes)
 // with findings_* JSON objects of counts by finding name ({"email":2}): a
 // read-write open converts those rows into chunks in one transaction and drops
-// the table; a read-only one reads both.
+// the table; a read-only one reads both. A row the conversion cannot carry
+// whole (a digest that is not 64 hex digits, findings that are not an object
+// of counts) stops it with an error naming the record, the old table kept; a
+// read-only query shows a bad digest as stored but fails on bad findings
+// rather than show them as none.
 //
 // Record() either inserts at once (default) or, with `background`, queues the
 // record for a writer thread that inserts in batches (one transaction each) so
@@ -153,7 +157,11 @@ class AuditStore {
   static constexpr size_t kChunkRecords = 512;
 
   // Errors: FailedPrecondition "audit: <path>: <cause> (SQLite: ...)";
-  // read_only on a missing file: NotFound "audit: no audit database at <path>".
+  // read_only on a missing file: NotFound "audit: no audit database at <path>";
+  // converting an older file, FailedPrecondition "audit: <file>: the old audit
+  // record <id> at <ts_ms> has a payload_sha256 that is not 64 hex digits; the
+  // old table is kept" or "... has a findings_before (findings_after) that is
+  // not a JSON object of counts ('<text>'); the old table is kept".
   static core::Result<std::unique_ptr<AuditStore>> Open(const std::string& path,
                                                         AuditStoreOptions options = {});
   // Flushes the queue (background mode) and closes.
@@ -171,7 +179,9 @@ class AuditStore {
   // returns the last write error, if any. Direct mode: OK.
   core::Status Flush();
 
-  // Oldest first.
+  // Oldest first. On a file not converted yet (read-only), an old row whose
+  // findings are not an object of counts fails the query with the error
+  // above, without "; the old table is kept".
   core::Result<std::vector<AuditRecord>> Query(const AuditQuery& query);
 
  private:

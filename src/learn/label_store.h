@@ -19,7 +19,8 @@
 // mutex serialises them). Calls do disk I/O: keep them off event loops.
 // Errors: FailedPrecondition "label store: <path>: <cause> (SQLite: <msg>)",
 // the cause being what was being done unless SQLite's code names one (locked,
-// read-only, disk full, ...; sqlite/db.h). A failed batch is rolled back whole.
+// read-only, disk full, ...; sqlite/db.h); Open also "label store: <path>:
+// cannot create directory <dir> (<reason>)". A failed batch is rolled back whole.
 #pragma once
 
 #include <cstdint>
@@ -78,7 +79,8 @@ std::string_view CutUtf8(std::string_view reply, size_t max_bytes);
 
 class LabelStore {
  public:
-  // Opens (creating the file, its directory and the tables when needed).
+  // Opens (creating the file, its directory and the tables when needed; the
+  // file in WAL mode with synchronous=NORMAL, as every store: sqlite/db.h).
   static core::Result<std::unique_ptr<LabelStore>> Open(const std::string& db_path,
                                                         const core::Clock& clock,
                                                         int busy_timeout_ms = 5000);

@@ -6,8 +6,10 @@
 // metrics JSON, labels JSON, model_path, reason) and an append-only table
 // `student_events` (task, version, at_ms, status, reason) logging every
 // status change, in the SQLite file the caller names (the ledger's file is
-// fine: the tables are our own, the connection too; busy timeout set, WAL
-// left as the file has it). Model files live at
+// fine: the tables are our own, the connection too). A writable open puts the
+// file in WAL mode with synchronous=NORMAL, as every store here (sqlite/db.h;
+// the ledger's file is in WAL already): a commit survives a crash of the
+// process, the last ones may be lost with the machine's power. Model files live at
 // <model_dir>/students/<task>/v<N>.bin, stored relative to model_dir.
 // Versions count from 1 per task. At most one version per task is promoted:
 // promoting one retires the previous. Old model files are pruned: only the
@@ -18,7 +20,8 @@
 // Thread-safety: every method
 // may be called from any thread (one internal mutex serialises them).
 // Errors: Open: FailedPrecondition "student registry: <path>: <cause>
-// (SQLite: <msg>)" (sqlite/db.h), "student registry: <path>: no such file"
+// (SQLite: <msg>)" (sqlite/db.h), "student registry: <path>: cannot create
+// directory <dir> (<reason>)", "student registry: <path>: no such file"
 // (read-only). Later calls: FailedPrecondition of the same form for SQLite
 // failures, InvalidArgument "task name '<t>' must be ..." for a bad
 // task name, NotFound "task '<t>' has no student version <n>" / "task '<t>'

@@ -49,7 +49,8 @@ class Db {
   core::Status Exec(const char* sql, std::string_view doing);
   // The error `rc` (a result code of a call on this connection) in the format above.
   core::Status Error(int rc, std::string_view doing) const;
-  // The same for the connection's most recent failed call.
+  // The same for the connection's most recent call, which must be the one
+  // that failed (call it straight after; any later call resets the code).
   core::Status LastError(std::string_view doing) const;
   sqlite3* handle() const { return db_; }
   const std::string& path() const { return path_; }

@@ -223,6 +223,25 @@ TEST_F(AuditStoreTest, AdoptsTheAuditOfAnotherDatabaseOnce) {
   EXPECT_FALSE(fs::exists(old_path + ".audit.spill"));
 }
 
+// An adopted row whose findings are not counts stops the take-over like a bad
+// digest: the open fails naming the other file's record; its table stays.
+TEST_F(AuditStoreTest, AdoptedRowsWithFindingsThatAreNotCountsAreNotTaken) {
+  const std::string old_path = (dir_ / "old-ledger.db").string();
+  fs::create_directories(dir_);
+  WriteRowTable(old_path, {Sample(1000, "openai")});
+  ExecSql(old_path, "UPDATE guard_egress_audit SET findings_before = '[1]'");
+  AuditStoreOptions o;
+  o.adopt_from = old_path;
+  auto store = AuditStore::Open(path_, o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(),
+            "audit: " + old_path +
+                ": the old audit record req-1000 at 1000 has a findings_before that is not a "
+                "JSON object of counts ('[1]'); the old table is kept");
+  EXPECT_EQ(TableNames(old_path), "guard_egress_audit");
+}
+
 // The same file under another spelling is not adopted by itself.
 TEST_F(AuditStoreTest, AdoptingItsOwnFileUnderAnotherNameDoesNothing) {
   {
@@ -585,16 +604,19 @@ TEST_F(AuditStoreTest, OldRowsWithFindingsThatAreNotCountsAreNotReadAsNone) {
               named + "findings_after that is not a JSON object of counts ('{\"email\":\"one\"}')");
   }
 
-  // Not JSON at all; a long value is cut at 40 characters in the message.
+  // Not JSON at all; a long value is cut at 40 bytes in the message, back to
+  // a whole UTF-8 character (the 2-byte e-acute at bytes 39-40), and a line
+  // break shows as a space.
   set_column(
       "UPDATE guard_egress_audit SET findings_after = '{}', findings_before = "
-      "'email=1 phone=2 card=3 iban=4 ssn=5 ip=6 secret=7' WHERE ts_ms = 2000");
+      "'email=1 phone=2\ncard=3 iban=4 ssn=5 ip=\xc3\xa9"
+      "6 secret=7' WHERE ts_ms = 2000");
   store = AuditStore::Open(path_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().message(),
             named +
                 "findings_before that is not a JSON object of counts ('email=1 phone=2 card=3 "
-                "iban=4 ssn=5 ip=6...'); the old table is kept");
+                "iban=4 ssn=5 ip=...'); the old table is kept");
 
   // Mended, the rows convert, findings and all.
   set_column("UPDATE guard_egress_audit SET findings_before = '{\"email\":2}' WHERE ts_ms = 2000");

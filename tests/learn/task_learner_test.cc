@@ -113,14 +113,14 @@ TEST(TaskLearnerTest, QueuedLabelsAreWrittenInOneTransactionPerBatch) {
   EXPECT_LE(st.batches, 2u);
   EXPECT_GE(st.batches, 1u);
   EXPECT_EQ(*f.store->Count("headlines"), 300);
-  // The first learner may still be training on its 300 labels (a read that
-  // holds a shared lock): stopped here, it cannot make the COMMIT below busy.
+  // The first learner may still be training on its 300 labels: stopped here,
+  // so only the second one's batches count below.
   learner->Shutdown();
 
   // A batch is capped at max_batch items.
   auto small = f.Learner(Task(), nullptr, /*max_batch=*/100);
   ASSERT_EQ(sqlite3_open(f.db.c_str(), &other), SQLITE_OK);
-  sqlite3_busy_timeout(other, 30'000);  // a reader's shared lock delays COMMIT, never fails it
+  sqlite3_busy_timeout(other, 30'000);  // BEGIN waits while a learner's batch holds the lock
   ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   for (size_t i = 0; i < examples.size(); ++i) {
     small->AddLabel("headlines", examples[i].text, examples[i].label, "s" + std::to_string(i));
