@@ -462,7 +462,7 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path,
   // each written to the WAL as a frame (two pwrites): with 16 KiB pages the
   // writer thread used ~25% less CPU than with 4 KiB, most of it system time
   // (bench/thread_cpu.sh; 64 KiB was no better than 4 KiB).
-  auto db = sqlite::Db::Open("ledger", path,
+  auto db = sqlite::Db::Open("ledger", std::move(path),
                              {.read_only = options.read_only,
                               .busy_timeout_ms = options.busy_timeout_ms,
                               .page_size = 16384});
