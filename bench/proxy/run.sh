@@ -55,7 +55,9 @@ Flags:
   --sy-rev TEXT        how to name the Switchyard build in the output (default: git rev)
   --record             write the result into docs/BENCHMARKS.md ("## Proxy overhead")
   --soak SECONDS       instead of the benchmark: Switchyard under 32 connections for SECONDS,
-                       RSS sampled every 10 s; reports first/last/max (use 600 for 10 minutes)
+                       RSS sampled every 10 s; reports first/last/max (use 600 for 10 minutes),
+                       and apart the heap (RssAnon: a leak shows there) and mapped files
+                       (RssFile: binaries, libraries, the ledger's memory-mapped database)
   --no-install         do not apt-get/npm install missing tools
   --keep-tmp           keep the temporary directory (configs, logs, raw samples)
 EOF
@@ -362,7 +364,7 @@ cpu_ticks() { # utime+stime of the target's processes, in clock ticks
   done
   echo "$sum"
 }
-mem_kb() { # mem_kb TARGET VmRSS|VmHWM: summed over the target's processes
+mem_kb() { # mem_kb TARGET VmRSS|VmHWM|RssAnon|RssFile: summed over the target's processes
   local p sum=0 v
   for p in $(pids_of "$1"); do
     v=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
@@ -488,8 +490,10 @@ if [[ $SOAK -gt 0 ]]; then
   elapsed=0
   while :; do
     kb=$(mem_kb switchyard VmRSS)
-    rss_series+=("$elapsed:$kb")
-    log "soak t=${elapsed}s RSS $((kb / 1024)) MB"
+    anon=$(mem_kb switchyard RssAnon)
+    file=$(mem_kb switchyard RssFile)
+    rss_series+=("$elapsed:$kb:$anon:$file")
+    log "soak t=${elapsed}s RSS $((kb / 1024)) MB (heap $((anon / 1024)), files $((file / 1024)))"
     still=0
     for p in "${wrk_pids[@]}"; do alive "$p" && still=1; done
     [[ $still == 1 && $elapsed -lt $SOAK ]] || break
@@ -511,14 +515,23 @@ if [[ $SOAK -gt 0 ]]; then
     echo ""
     header
     echo ""
-    first=${rss_series[$((${#rss_series[@]} > 1 ? 1 : 0))]#*:}; last=${rss_series[-1]#*:}; max=0
-    for s in "${rss_series[@]:1}"; do v=${s#*:}; [[ $v -gt $max ]] && max=$v; done
-    echo "Switchyard RSS over $SOAK s under 32 connections (16 JSON + 16 SSE), sampled every 10 s: idle before load $(awk -v k="$start_kb" 'BEGIN{printf "%.1f", k/1024}') MB; first sample under load $(awk -v k="$first" 'BEGIN{printf "%.1f", k/1024}') MB, last $(awk -v k="$last" 'BEGIN{printf "%.1f", k/1024}') MB, max $(awk -v k="$max" 'BEGIN{printf "%.1f", k/1024}') MB, peak (VmHWM) $(awk -v k="$(mem_kb switchyard VmHWM)" 'BEGIN{printf "%.1f", k/1024}') MB; $total_req requests, $total_err errors."
+    # Entries are t:rss:anon:file (kB); column 2 = RSS, 3 = RssAnon.
+    col() { cut -d: -f"$2" <<< "$1"; }
+    mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
+    first_entry=${rss_series[$((${#rss_series[@]} > 1 ? 1 : 0))]}
+    first=$(col "$first_entry" 2); last=$(col "${rss_series[-1]}" 2); max=0
+    first_anon=$(col "$first_entry" 3); last_anon=$(col "${rss_series[-1]}" 3); max_anon=0
+    for s in "${rss_series[@]:1}"; do
+      v=$(col "$s" 2); [[ $v -gt $max ]] && max=$v
+      v=$(col "$s" 3); [[ $v -gt $max_anon ]] && max_anon=$v
+    done
+    echo "Switchyard RSS over $SOAK s under 32 connections (16 JSON + 16 SSE), sampled every 10 s: idle before load $(awk -v k="$start_kb" 'BEGIN{printf "%.1f", k/1024}') MB; first sample under load $(awk -v k="$first" 'BEGIN{printf "%.1f", k/1024}') MB, last $(awk -v k="$last" 'BEGIN{printf "%.1f", k/1024}') MB, max $(awk -v k="$max" 'BEGIN{printf "%.1f", k/1024}') MB, peak (VmHWM) $(awk -v k="$(mem_kb switchyard VmHWM)" 'BEGIN{printf "%.1f", k/1024}') MB; of that the heap (RssAnon) $(mb "$first_anon") MB at the first sample under load, last $(mb "$last_anon") MB, max $(mb "$max_anon") MB; $total_req requests, $total_err errors."
     echo ""
-    echo "| t (s) | RSS MB |"
-    echo "| ---: | ---: |"
+    echo "| t (s) | RSS MB | heap (RssAnon) MB | mapped files (RssFile) MB |"
+    echo "| ---: | ---: | ---: | ---: |"
     for s in "${rss_series[@]}"; do
-      awk -v t="${s%%:*}" -v k="${s#*:}" 'BEGIN { printf "| %d | %.1f |\n", t, k / 1024 }'
+      printf '| %d | %s | %s | %s |\n' "$(col "$s" 1)" "$(mb "$(col "$s" 2)")" \
+        "$(mb "$(col "$s" 3)")" "$(mb "$(col "$s" 4)")"
     done
   } > "$soak_md"
   cat "$soak_md"
