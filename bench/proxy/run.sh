@@ -28,6 +28,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"  # bench_gateway_toml, bench_nginx_conf (functions only: no traps, no variables)
+BENCH_PROVIDER_OWNED=false  # (recorded rows are the shipped set-up, whatever the environment says)
+export -n BENCH_PROVIDER_OWNED
 COMMAND="bench/proxy/run.sh"
 for a in "$@"; do COMMAND+=" $(printf '%q' "$a")"; done
 
@@ -57,7 +59,7 @@ Flags:
   --soak SECONDS       instead of the benchmark: Switchyard under 32 connections for SECONDS,
                        RSS sampled every 10 s; reports first/last/max (use 600 for 10 minutes),
                        and apart the heap (RssAnon: a leak shows there) and mapped files
-                       (RssFile: binaries, libraries, the ledger's memory-mapped database)
+                       (RssFile + RssShmem: binaries, libraries, the ledger's memory map)
   --no-install         do not apt-get/npm install missing tools
   --keep-tmp           keep the temporary directory (configs, logs, raw samples)
 EOF
@@ -364,13 +366,25 @@ cpu_ticks() { # utime+stime of the target's processes, in clock ticks
   done
   echo "$sum"
 }
-mem_kb() { # mem_kb TARGET VmRSS|VmHWM|RssAnon|RssFile: summed over the target's processes
+mem_kb() { # mem_kb TARGET VmRSS|VmHWM: summed over the target's processes
   local p sum=0 v
   for p in $(pids_of "$1"); do
     v=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$p/status" 2>/dev/null) || v=0
     sum=$((sum + ${v:-0}))
   done
   echo "$sum"
+}
+# mem_sample TARGET: "RSS heap files" in kB, summed over the target's processes, each
+# process's three read from one copy of its status: VmRSS, RssAnon, RssFile + RssShmem.
+mem_sample() {
+  local p rss=0 anon=0 file=0 a b c
+  for p in $(pids_of "$1"); do
+    read -r a b c < <(awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 }
+      $1 == "RssFile:" || $1 == "RssShmem:" { f += $2 }
+      END { print r + 0, a + 0, f + 0 }' "/proc/$p/status" 2>/dev/null || echo 0 0 0)
+    rss=$((rss + a)); anon=$((anon + b)); file=$((file + c))
+  done
+  echo "$rss $anon $file"
 }
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -487,19 +501,21 @@ if [[ $SOAK -gt 0 ]]; then
     wrk_pids+=($!)
     PIDS+=($!)
   done
-  elapsed=0
+  # Samples at 0, 10, 20 ... SOAK s after the load started (by the clock, so the
+  # time a sample takes does not push the next ones later).
+  soak_start=$SECONDS
+  next=0
   while :; do
-    kb=$(mem_kb switchyard VmRSS)
-    anon=$(mem_kb switchyard RssAnon)
-    file=$(mem_kb switchyard RssFile)
+    read -r kb anon file <<< "$(mem_sample switchyard)"
+    elapsed=$((SECONDS - soak_start))
     rss_series+=("$elapsed:$kb:$anon:$file")
     log "soak t=${elapsed}s RSS $((kb / 1024)) MB (heap $((anon / 1024)), files $((file / 1024)))"
     still=0
     for p in "${wrk_pids[@]}"; do alive "$p" && still=1; done
     [[ $still == 1 && $elapsed -lt $SOAK ]] || break
-    step=$((SOAK - elapsed < 10 ? SOAK - elapsed : 10))
-    sleep "$step"
-    elapsed=$((elapsed + step))
+    next=$((next + 10 < SOAK ? next + 10 : SOAK))
+    wait_s=$((soak_start + next - SECONDS))
+    if [[ $wait_s -gt 0 ]]; then sleep "$wait_s"; fi
   done
   for p in "${wrk_pids[@]}"; do stop_pid "$p"; done
   total_req=0 total_err=0
@@ -515,23 +531,23 @@ if [[ $SOAK -gt 0 ]]; then
     echo ""
     header
     echo ""
-    # Entries are t:rss:anon:file (kB); column 2 = RSS, 3 = RssAnon.
-    col() { cut -d: -f"$2" <<< "$1"; }
+    # Entries are t:rss:anon:files (kB); field 2 = RSS, 3 = RssAnon.
+    nth_field() { cut -d: -f"$2" <<< "$1"; }
     mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
     first_entry=${rss_series[$((${#rss_series[@]} > 1 ? 1 : 0))]}
-    first=$(col "$first_entry" 2); last=$(col "${rss_series[-1]}" 2); max=0
-    first_anon=$(col "$first_entry" 3); last_anon=$(col "${rss_series[-1]}" 3); max_anon=0
+    first=$(nth_field "$first_entry" 2); last=$(nth_field "${rss_series[-1]}" 2); max=0
+    first_anon=$(nth_field "$first_entry" 3); last_anon=$(nth_field "${rss_series[-1]}" 3); max_anon=0
     for s in "${rss_series[@]:1}"; do
-      v=$(col "$s" 2); [[ $v -gt $max ]] && max=$v
-      v=$(col "$s" 3); [[ $v -gt $max_anon ]] && max_anon=$v
+      v=$(nth_field "$s" 2); [[ $v -gt $max ]] && max=$v
+      v=$(nth_field "$s" 3); [[ $v -gt $max_anon ]] && max_anon=$v
     done
     echo "Switchyard RSS over $SOAK s under 32 connections (16 JSON + 16 SSE), sampled every 10 s: idle before load $(awk -v k="$start_kb" 'BEGIN{printf "%.1f", k/1024}') MB; first sample under load $(awk -v k="$first" 'BEGIN{printf "%.1f", k/1024}') MB, last $(awk -v k="$last" 'BEGIN{printf "%.1f", k/1024}') MB, max $(awk -v k="$max" 'BEGIN{printf "%.1f", k/1024}') MB, peak (VmHWM) $(awk -v k="$(mem_kb switchyard VmHWM)" 'BEGIN{printf "%.1f", k/1024}') MB; of that the heap (RssAnon) $(mb "$first_anon") MB at the first sample under load, last $(mb "$last_anon") MB, max $(mb "$max_anon") MB; $total_req requests, $total_err errors."
     echo ""
-    echo "| t (s) | RSS MB | heap (RssAnon) MB | mapped files (RssFile) MB |"
+    echo "| t (s) | RSS MB | heap (RssAnon) MB | mapped files (RssFile + RssShmem) MB |"
     echo "| ---: | ---: | ---: | ---: |"
     for s in "${rss_series[@]}"; do
-      printf '| %d | %s | %s | %s |\n' "$(col "$s" 1)" "$(mb "$(col "$s" 2)")" \
-        "$(mb "$(col "$s" 3)")" "$(mb "$(col "$s" 4)")"
+      printf '| %d | %s | %s | %s |\n' "$(nth_field "$s" 1)" "$(mb "$(nth_field "$s" 2)")" \
+        "$(mb "$(nth_field "$s" 3)")" "$(mb "$(nth_field "$s" 4)")"
     done
   } > "$soak_md"
   cat "$soak_md"

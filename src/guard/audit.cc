@@ -259,6 +259,13 @@ std::string Excerpt(std::string_view text, size_t max) {
   return out;
 }
 
+// An old row in an error: "<request id> at <ts_ms>" (the id as Excerpt shows
+// it, "(no request id)" when empty).
+std::string OldRecordName(const AuditRecord& r) {
+  return (r.request_id.empty() ? std::string("(no request id)") : Excerpt(r.request_id, 64)) +
+         " at " + std::to_string(r.ts_ms);
+}
+
 // What a conversion that stops on a bad old row leaves behind.
 constexpr const char* kOldTableKept = "; the old table is kept";
 
@@ -305,11 +312,10 @@ core::Status ReadRowTable(sqlite::Db& db, const std::string& schema, RowRange ra
           std::tuple{9, "findings_after", &r.findings_after}}) {
       const std::string text = sqlite::ColumnText(s, column);
       if (!ParseCounts(parser, text, *counts)) {
-        return core::FailedPrecondition(
-            "audit: " + where + ": the old audit record " +
-            (r.request_id.empty() ? "(no request id)" : Excerpt(r.request_id, 64)) + " at " +
-            std::to_string(r.ts_ms) + " has a " + name + " that is not a JSON object of counts ('" +
-            Excerpt(text, 40) + "')" + std::string(consequence));
+        return core::FailedPrecondition("audit: " + where + ": the old audit record " +
+                                        OldRecordName(r) + " has a " + name +
+                                        " that is not a JSON object of counts ('" +
+                                        Excerpt(text, 40) + "')" + std::string(consequence));
       }
     }
     r.payload_sha256 = sqlite::ColumnText(s, 10);
@@ -327,9 +333,10 @@ core::Status CheckOldDigests(std::vector<AuditRecord>& rows, const std::string& 
     std::transform(r.payload_sha256.begin(), r.payload_sha256.end(), r.payload_sha256.begin(),
                    [](char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c + 32) : c; });
     if (!IsHex64(r.payload_sha256)) {
-      return core::FailedPrecondition("audit: " + where + ": the old audit record " + r.request_id +
-                                      " at " + std::to_string(r.ts_ms) +
-                                      " has a payload_sha256 that is not 64 hex digits" +
+      return core::FailedPrecondition("audit: " + where + ": the old audit record " +
+                                      OldRecordName(r) +
+                                      " has a payload_sha256 that is not 64 hex "
+                                      "digits" +
                                       kOldTableKept);
     }
   }

@@ -16,6 +16,8 @@
 //   "database is locked by another process or connection"
 //                                 a lock was held longer than busy_timeout_ms
 //   "cannot open the file"        missing directory (read-only), permissions
+//   "cannot create directory <dir> (<reason>)"
+//   "cannot enable WAL (journal mode stays \"<mode>\")"   (no SQLite part; sqlite/db.h)
 //   "schema version N is newer than this build supports (M)"
 // Later calls return the same form of message (the writer retries them).
 #pragma once
@@ -114,7 +116,9 @@ class SqliteStore final : public Store {
   // Inserts chunks_[0 .. chunk_count_).
   core::Status InsertChunks();
 
-  std::unique_ptr<sqlite::Db> db_;  // declared before the statements: closed after them
+  // Declared before the statements (closed after them) and before path_ (a
+  // copy of its path).
+  std::unique_ptr<sqlite::Db> db_;
   SqliteOptions options_;
   std::string path_;
   Stmt begin_, commit_, rollback_, insert_, window_, count_, latest_, scan_, scan_bodies_;

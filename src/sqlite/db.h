@@ -38,8 +38,9 @@ class Db {
   // Errors: "<what>: <path>: cannot create directory <dir> (<reason>)";
   // "<what>: <path>: cannot enable WAL (journal mode stays \"<mode>\")" when
   // the file cannot be put in WAL mode; an open or PRAGMA failure in the
-  // format above (a file that is not a database fails here, at the first
-  // statement that reads it).
+  // format above (a writable open reads the file, so a file that is not a
+  // database fails here; a read-only one reads nothing: it fails at the
+  // caller's first statement).
   static core::Result<std::unique_ptr<Db>> Open(std::string what, std::string path,
                                                 const OpenOptions& options);
   ~Db();

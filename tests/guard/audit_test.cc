@@ -568,6 +568,29 @@ TEST_F(AuditStoreTest, OldRowsWithADigestThatIsNotOneAreNotConverted) {
   EXPECT_EQ((*got)[0], Sample(1000, "openai"));
 }
 
+// How a bad old row is named: "(no request id)" for an empty id; an id with
+// a line break shows it as a space (one-line messages).
+TEST_F(AuditStoreTest, BadOldRowsAreNamedOnOneLine) {
+  fs::create_directories(dir_);
+  AuditRecord no_id = Sample(2000, "openai");
+  no_id.request_id = "";
+  no_id.payload_sha256 = "x";
+  WriteRowTable(path_, {no_id});
+  auto store = AuditStore::Open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(),
+            "audit: " + path_ +
+                ": the old audit record (no request id) at 2000 has a payload_sha256 that is not "
+                "64 hex digits; the old table is kept");
+  ExecSql(path_, "UPDATE guard_egress_audit SET request_id = 'req\n7'");
+  store = AuditStore::Open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message(),
+            "audit: " + path_ +
+                ": the old audit record req 7 at 2000 has a payload_sha256 that is not 64 hex "
+                "digits; the old table is kept");
+}
+
 // An old row whose findings are not an object of counts (hand-edited, or
 // damaged) is neither converted nor read as "no findings": the audit would
 // say less than was recorded. Both opens name the record; the old table stays.
