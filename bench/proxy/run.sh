@@ -517,7 +517,12 @@ if [[ $SOAK -gt 0 ]]; then
     wait_s=$((soak_start + next - SECONDS))
     if [[ $wait_s -gt 0 ]]; then sleep "$wait_s"; fi
   done
-  for p in "${wrk_pids[@]}"; do stop_pid "$p"; done
+  # wrk ends by itself (-d); the last sample can come just before it prints its
+  # totals, so it gets 15 s to do that before it is stopped.
+  for p in "${wrk_pids[@]}"; do
+    for ((i = 0; i < 150; i++)); do alive "$p" || break; sleep 0.1; done
+    stop_pid "$p"
+  done
   total_req=0 total_err=0
   for mode in json sse; do
     line=$(grep '^BENCH ' "$TMP/soak-$mode.log" || true)
