@@ -22,6 +22,7 @@
 #include "core/hex.h"
 #include "core/json_writer.h"
 #include "core/thread_name.h"
+#include "core/utf8.h"
 #include "guard/audit_codec.h"
 #include "sqlite/db.h"
 
@@ -247,15 +248,12 @@ core::Result<bool> HasRowTable(sqlite::Db& db, const std::string& schema, std::s
 // At most the first `max` bytes of a stored value for a one-line message: cut
 // at a UTF-8 character boundary ("..." after), control characters as spaces.
 std::string Excerpt(std::string_view text, size_t max) {
-  size_t n = std::min(text.size(), max);
-  if (n < text.size()) {
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  }
-  std::string out(text.substr(0, n));
+  std::string out(core::CutUtf8(text, max));
+  const bool cut = out.size() < text.size();
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
-  if (n < text.size()) out += "...";
+  if (cut) out += "...";
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include "core/utf8.h"
 #include "sqlite/db.h"
 
 namespace switchyard::learn {
@@ -45,13 +46,6 @@ using sqlite::BindText;
 using sqlite::ColumnText;
 
 }  // namespace
-
-std::string_view CutUtf8(std::string_view reply, size_t max_bytes) {
-  if (reply.size() <= max_bytes) return reply;
-  size_t n = max_bytes;
-  while (n > 0 && (static_cast<unsigned char>(reply[n]) & 0xC0) == 0x80) --n;
-  return reply.substr(0, n);
-}
 
 core::Result<std::unique_ptr<LabelStore>> LabelStore::Open(const std::string& db_path,
                                                            const core::Clock& clock,
@@ -116,7 +110,7 @@ core::Status LabelStore::AddBatchLocked(const std::vector<LabelRow>& labels,
       BindText(st->get(), 1, r.task);
       sqlite3_bind_int64(st->get(), 2, now);
       BindText(st->get(), 3, r.request_id);
-      BindText(st->get(), 4, CutUtf8(r.reply, kMaxUnparsedReplyBytes));
+      BindText(st->get(), 4, core::CutUtf8(r.reply, kMaxUnparsedReplyBytes));
       sqlite3_bind_int64(st->get(), 5,
                          r.reply_bytes > 0 ? r.reply_bytes : static_cast<int64_t>(r.reply.size()));
       BindText(st->get(), 6, r.error);

@@ -74,9 +74,6 @@ struct TaskCounters {
   int64_t demotions = 0;        // promoted students demoted on live agreement
 };
 
-// `reply` cut to at most `max_bytes` at a UTF-8 character boundary.
-std::string_view CutUtf8(std::string_view reply, size_t max_bytes);
-
 class LabelStore {
  public:
   // Opens (creating the file, its directory and the tables when needed; the

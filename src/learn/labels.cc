@@ -1,6 +1,7 @@
 #include "learn/labels.h"
 
 #include "core/json_writer.h"
+#include "core/utf8.h"
 
 #include <simdjson.h>
 
@@ -18,9 +19,7 @@ constexpr size_t kQuoteLimit = 80;
 std::string Quote(std::string_view s) {
   bool cut = false;
   if (s.size() > kQuoteLimit) {
-    size_t n = kQuoteLimit;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    s = s.substr(0, n);
+    s = core::CutUtf8(s, kQuoteLimit);
     cut = true;
   }
   std::string out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/thread_name.h"
+#include "core/utf8.h"
 
 namespace switchyard::learn {
 namespace {
@@ -104,7 +105,7 @@ void TaskLearner::AddUnparsed(std::string task, std::string request_id, std::str
                               std::string error) {
   Item item;
   item.kind = Kind::kUnparsed;
-  item.input = std::string(CutUtf8(reply, kMaxUnparsedReplyBytes));
+  item.input = std::string(core::CutUtf8(reply, kMaxUnparsedReplyBytes));
   item.reply_bytes = static_cast<int64_t>(reply.size());
   item.label = std::move(error);
   item.request_id = std::move(request_id);

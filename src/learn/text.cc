@@ -1,5 +1,7 @@
 #include "learn/text.h"
 
+#include "core/utf8.h"
+
 namespace switchyard::learn {
 namespace {
 
@@ -36,10 +38,7 @@ void NormalizeTextInto(std::string_view text, std::string* out) {
   if (out->find("__label__") != std::string::npos) ReplaceAll(out, "__label__", "_label_");
   if (out->find("</s>") != std::string::npos) ReplaceAll(out, "</s>", "< /s>");
   if (out->size() > kMaxNormalizedBytes) {
-    size_t cut = kMaxNormalizedBytes;
-    // Back up to the start of a UTF-8 character (never inside a sequence).
-    while (cut > 0 && (static_cast<unsigned char>((*out)[cut]) & 0xC0) == 0x80) --cut;
-    out->resize(cut);
+    out->resize(core::CutUtf8(*out, kMaxNormalizedBytes).size());
     while (!out->empty() && out->back() == ' ') out->pop_back();
   }
 }

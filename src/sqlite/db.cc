@@ -32,8 +32,7 @@ std::string_view CauseFor(int rc) {
   }
 }
 
-}  // namespace
-
+// Creates the parent directory of `path` if it has one.
 core::Status CreateParentDirectory(std::string_view what, const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) return core::Status::Ok();
@@ -43,6 +42,8 @@ core::Status CreateParentDirectory(std::string_view what, const std::string& pat
   return core::FailedPrecondition(std::string(what) + ": " + path + ": cannot create directory " +
                                   parent.string() + " (" + ec.message() + ")");
 }
+
+}  // namespace
 
 core::Status ErrorStatus(std::string_view what, std::string_view path, sqlite3* db, int rc,
                          std::string_view doing) {

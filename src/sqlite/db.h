@@ -93,9 +93,6 @@ class Db {
 // for `rc`).
 core::Status ErrorStatus(std::string_view what, std::string_view path, sqlite3* db, int rc,
                          std::string_view doing);
-// Creates the parent directory of `path` if it has one. Error:
-// "<what>: <path>: cannot create directory <dir> (<reason>)".
-core::Status CreateParentDirectory(std::string_view what, const std::string& path);
 
 // Binds / reads helpers.
 // Copies `v` (SQLITE_TRANSIENT): safe for temporaries.

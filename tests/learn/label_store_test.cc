@@ -80,9 +80,6 @@ TEST(LabelStoreTest, LongUnparsedReplyIsCutAtACharacterBoundary) {
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].reply, std::string(4095, 'a'));
   EXPECT_EQ((*rows)[0].reply_bytes, static_cast<int64_t>(reply.size()));
-  EXPECT_EQ(CutUtf8("abc", 2), "ab");
-  EXPECT_EQ(CutUtf8("abc", 3), "abc");
-  EXPECT_EQ(CutUtf8("a\xC3\xA9", 2), "a");
 }
 
 TEST(LabelStoreTest, StatisticsAreReplacedAndReadBack) {

@@ -4,11 +4,12 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "support/temp_dir.h"
 
 namespace switchyard::sqlite {
 namespace {
@@ -17,15 +18,6 @@ namespace fs = std::filesystem;
 
 class DbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sy_sqlite_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    path_ = (dir_ / "sub" / "t.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static std::string One(Db& db, const char* sql) {
     auto stmt = db.Prepare(sql, "reading");
     EXPECT_TRUE(stmt.ok()) << stmt.status().ToString();
@@ -33,8 +25,9 @@ class DbTest : public ::testing::Test {
     return ColumnText(stmt->get(), 0);
   }
 
-  fs::path dir_;
-  std::string path_;
+  switchyard::testing::ScopedTempDir tmp_{"sqlite"};
+  fs::path dir_ = fs::path(tmp_.path()) / "d";  // (created by the tests that need it)
+  std::string path_ = (dir_ / "sub" / "t.db").string();
 };
 
 TEST_F(DbTest, OpenCreatesTheDirectoryAndTheFileInWalMode) {
