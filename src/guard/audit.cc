@@ -24,6 +24,7 @@
 #include "core/thread_name.h"
 #include "core/utf8.h"
 #include "guard/audit_codec.h"
+#include "sqlite/checkpointer.h"
 #include "sqlite/db.h"
 
 namespace switchyard::guard {
@@ -362,16 +363,20 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
   if (!db.ok()) return db.take_status();
   if (!options.read_only) {
     if (core::Status s = (*db)->Exec(kSchema, "cannot create the audit table"); !s.ok()) return s;
-    if (core::Status s =
-            (*db)->Exec("PRAGMA wal_autocheckpoint=8192", "cannot set wal_autocheckpoint");
-        !s.ok())
-      return s;
   }
   const std::string spill_path = path + ".audit.spill";
   const bool writable = !options.read_only;
   const bool start_writer = options.background && writable;
   const std::string adopt_from = writable ? options.adopt_from : std::string();
   std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), std::move(options), spill_path));
+  if (writable) {
+    // Checkpoints from 8192 pages of WAL (32 MiB) on a thread of its own; the
+    // writer checkpoints itself only from twice that.
+    auto checkpointer =
+        sqlite::Checkpointer::Start(*store->db_, {.wake_pages = 8192, .inline_pages = 16384});
+    if (!checkpointer.ok()) return checkpointer.take_status();
+    store->checkpointer_ = std::move(*checkpointer);
+  }
   if (writable) {
     if (core::Status s = store->ConvertRowTable(); !s.ok()) return s;
     if (!adopt_from.empty()) {

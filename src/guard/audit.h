@@ -61,8 +61,9 @@ struct evp_md_st;      // EVP_MD, <openssl/evp.h>
 struct evp_md_ctx_st;  // EVP_MD_CTX
 
 namespace switchyard::sqlite {
+class Checkpointer;
 class Db;
-}
+}  // namespace switchyard::sqlite
 
 namespace switchyard::guard {
 
@@ -221,6 +222,9 @@ class AuditStore {
   static constexpr size_t kReplayChunk = 4096;
 
   std::unique_ptr<sqlite::Db> db_;
+  // Writable stores: checkpoints on a thread of its own; declared after db_,
+  // so it stops (and unhooks db_) first.
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;
   // Prepared once (writer side, under db_mu_); finalized before db_ closes.
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;

@@ -35,8 +35,9 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace switchyard::sqlite {
+class Checkpointer;
 class Db;
-}
+}  // namespace switchyard::sqlite
 
 namespace switchyard::ledger {
 
@@ -73,6 +74,8 @@ class SqliteStore final : public Store {
   // A chunk buffer larger than this (records with large bodies) is freed
   // after its batch instead of kept for the next one.
   static constexpr size_t kKeptScratchBytes = size_t{128} * 1024;
+  // WAL pages (16 KiB) from which a writable store's log is checkpointed.
+  static constexpr int kCheckpointPages = 8192;
 
   core::Status Migrate() override;
   using Store::WriteBatch;
@@ -119,6 +122,8 @@ class SqliteStore final : public Store {
   // Declared before the statements (closed after them) and before path_ (a
   // copy of its path).
   std::unique_ptr<sqlite::Db> db_;
+  // Writable stores: checkpoints on a thread of its own (closed before db_).
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;
   SqliteOptions options_;
   std::string path_;
   Stmt begin_, commit_, rollback_, insert_, window_, count_, latest_, scan_, scan_bodies_;

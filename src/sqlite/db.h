@@ -54,6 +54,7 @@ class Db {
   // that failed (call it straight after; any later call resets the code).
   core::Status LastError(std::string_view doing) const;
   sqlite3* handle() const { return db_; }
+  const std::string& what() const { return what_; }
   const std::string& path() const { return path_; }
   // PRAGMA data_version: changes when another connection commits.
   core::Result<int64_t> DataVersion();

@@ -1,0 +1,91 @@
+// Checkpointer: copies a WAL database's log back into the database on a thread
+// of its own, so the connection that commits (a store's writer thread) never
+// stalls for a checkpoint. With SQLite's autocheckpoint the commit that takes
+// the log past its limit copies the whole log (128 MiB for the ledger) and
+// fsyncs both files before it returns; under load the writer's queue grew by
+// thousands of records each time (docs/BENCHMARKS.md, "RSS soak").
+//
+// How: a WAL hook on the writer connection (which replaces its autocheckpoint)
+// sees the log's size after every commit; from `wake_pages` frames it wakes the
+// thread, which runs a PASSIVE checkpoint on a connection of its own (PASSIVE
+// never waits for the writer: it copies what is committed, and SQLite restarts
+// the log from its start at the first write after everything was copied). The
+// log stays bounded even when the thread cannot keep up or its checkpoints
+// fail: from `inline_pages` frames the writer checkpoints itself, as SQLite's
+// autocheckpoint would.
+//
+// Threading: Start() and the destructor run on the thread that uses `writer`
+// (the hook is installed and removed on that connection); the hook runs there
+// too. Counters and the last error are safe from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+#include "sqlite/db.h"
+
+namespace switchyard::sqlite {
+
+struct CheckpointOptions {
+  int wake_pages = 8192;     // log frames after a commit that wake the thread
+  int inline_pages = 16384;  // log frames from which the writer checkpoints itself
+};
+
+class Checkpointer {
+ public:
+  // Opens a second connection to writer's file and installs the hook on
+  // `writer`, which must outlive the Checkpointer.
+  // Errors: InvalidArgument "<what>: <path>: cannot checkpoint a read-only
+  // connection"; InvalidArgument when wake_pages < 1 or inline_pages <
+  // wake_pages; the second connection's open errors (Db::Open's format).
+  static core::Result<std::unique_ptr<Checkpointer>> Start(Db& writer,
+                                                           const CheckpointOptions& options);
+  // Removes the hook (the writer then has no autocheckpoint: its owner closes
+  // it next, and closing the last connection checkpoints), then stops the
+  // thread after the checkpoint it is running, if any.
+  ~Checkpointer();
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Checkpoints run by the thread / by the writer itself (inline_pages).
+  uint64_t background_checkpoints() const;
+  uint64_t inline_checkpoints() const;
+  // Log frames the last commit reported (0 before the first).
+  int last_wal_frames() const;
+  // The last failed checkpoint's error ("" if none failed); a busy
+  // checkpoint (another one running) is not a failure.
+  std::string last_error() const;
+  // Returns once no checkpoint is requested or running (tests).
+  void WaitIdle();
+
+ private:
+  Checkpointer(Db& writer, std::unique_ptr<Db> own, const CheckpointOptions& options);
+  static int OnCommit(void* self, sqlite3* db, const char* schema, int frames);
+  void Run();
+  // Records `rc` of a checkpoint on `db` (a failure other than busy sets the
+  // last error); true when it ran.
+  bool Checked(Db& db, int rc);
+
+  Db& writer_;
+  std::unique_ptr<Db> own_;  // the thread's connection
+  const CheckpointOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // wakes the thread
+  std::condition_variable idle_cv_;  // wakes WaitIdle()
+  bool requested_ = false;
+  bool running_ = false;
+  bool stopping_ = false;
+  uint64_t background_ = 0;
+  uint64_t inline_ = 0;
+  int last_frames_ = 0;
+  std::string last_error_;
+  std::thread thread_;
+};
+
+}  // namespace switchyard::sqlite
