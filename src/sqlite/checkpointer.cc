@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
 #include <utility>
 
 #include "core/thread_name.h"
@@ -44,13 +45,20 @@ Checkpointer::~Checkpointer() {
   if (thread_.joinable()) thread_.join();
 }
 
-int Checkpointer::OnCommit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
+int Checkpointer::OnCommit(void* self, sqlite3* /*db*/, const char* schema, int frames) {
   auto* c = static_cast<Checkpointer*>(self);
+  // A database attached for a while (the audit's adoption of an older file)
+  // is left to its own connections, or to its last one's close.
+  if (std::strcmp(schema, "main") != 0) return SQLITE_OK;
   if (frames >= c->options_.inline_pages) {
     // The thread is behind (or failing): copy the log here, as SQLite's own
-    // autocheckpoint would. Busy means the thread's checkpoint is running.
-    const int rc = sqlite3_wal_checkpoint_v2(c->writer_.handle(), nullptr,
-                                             SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // autocheckpoint would, once a copy the thread is running is done.
+    int rc = SQLITE_OK;
+    {
+      std::lock_guard ck(c->checkpoint_mu_);
+      rc = sqlite3_wal_checkpoint_v2(c->writer_.handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
+                                     nullptr, nullptr);
+    }
     const bool ran = c->Checked(c->writer_, rc);
     std::lock_guard lk(c->mu_);
     c->last_frames_ = frames;
@@ -63,7 +71,8 @@ int Checkpointer::OnCommit(void* self, sqlite3* /*db*/, const char* /*schema*/, 
   {
     std::lock_guard lk(c->mu_);
     c->last_frames_ = frames;
-    if (frames >= c->options_.wake_pages && !c->requested_ && !c->running_) {
+    // Also while a checkpoint runs: what was committed since is copied next.
+    if (frames >= c->options_.wake_pages && !c->requested_) {
       c->requested_ = true;
       wake = true;
     }
@@ -89,8 +98,12 @@ void Checkpointer::Run() {
     requested_ = false;
     running_ = true;
     lk.unlock();
-    const int rc = sqlite3_wal_checkpoint_v2(own_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
+    int rc = SQLITE_OK;
+    {
+      std::lock_guard ck(checkpoint_mu_);
+      rc = sqlite3_wal_checkpoint_v2(own_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                     nullptr);
+    }
     const bool ran = Checked(*own_, rc);
     lk.lock();
     running_ = false;

@@ -6,17 +6,23 @@
 // thousands of records each time (docs/BENCHMARKS.md, "RSS soak").
 //
 // How: a WAL hook on the writer connection (which replaces its autocheckpoint)
-// sees the log's size after every commit; from `wake_pages` frames it wakes the
-// thread, which runs a PASSIVE checkpoint on a connection of its own (PASSIVE
-// never waits for the writer: it copies what is committed, and SQLite restarts
-// the log from its start at the first write after everything was copied). The
-// log stays bounded even when the thread cannot keep up or its checkpoints
-// fail: from `inline_pages` frames the writer checkpoints itself, as SQLite's
-// autocheckpoint would.
+// sees the log's size after every commit of its main database; from
+// `wake_pages` frames it wakes the thread, which runs PASSIVE checkpoints on a
+// connection of its own until a commit finds nothing to ask for (PASSIVE never
+// waits for the writer: it copies what is committed). SQLite restarts the log
+// from its start at the first transaction that begins after everything was
+// copied, which needs a gap between the writer's transactions longer than the
+// copy of the last few; a writer that never pauses takes the log on to
+// `inline_pages` frames, where it checkpoints itself, as SQLite's
+// autocheckpoint would, after waiting for a copy the thread is running. So the
+// log passes `inline_pages` by one transaction at most, as it passed the
+// autocheckpoint limit before (a reader that keeps an old snapshot open holds
+// the copy back either way).
 //
-// Threading: Start() and the destructor run on the thread that uses `writer`
-// (the hook is installed and removed on that connection); the hook runs there
-// too. Counters and the last error are safe from any thread.
+// Threading: Start() and the destructor use the writer connection (installing
+// and removing the hook), so nothing else may use it while they run; the hook
+// runs on whichever thread commits. Counters and the last error are safe from
+// any thread.
 #pragma once
 
 #include <condition_variable>
@@ -46,8 +52,8 @@ class Checkpointer {
   static core::Result<std::unique_ptr<Checkpointer>> Start(Db& writer,
                                                            const CheckpointOptions& options);
   // Removes the hook (the writer then has no autocheckpoint: its owner closes
-  // it next, and closing the last connection checkpoints), then stops the
-  // thread after the checkpoint it is running, if any.
+  // it next, and closing a file's last connection checkpoints it), then stops
+  // the thread after the checkpoint it is running, if any.
   ~Checkpointer();
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -75,6 +81,7 @@ class Checkpointer {
   std::unique_ptr<Db> own_;  // the thread's connection
   const CheckpointOptions options_;
 
+  std::mutex checkpoint_mu_;  // one checkpoint at a time: the thread's or the writer's
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the thread
   std::condition_variable idle_cv_;  // wakes WaitIdle()

@@ -1,4 +1,4 @@
-// One SQLite connection for each store: guard's keys and egress audit, the
+// The SQLite connection each store opens: guard's keys and egress audit, the
 // ledger, the student registry and label store. Opening creates the parent
 // directory (unless read-only) and sets the page size of a new file, WAL
 // (checked), synchronous=NORMAL and the busy timeout; statements are RAII;

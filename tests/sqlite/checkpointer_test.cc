@@ -29,7 +29,8 @@ class CheckpointerTest : public ::testing::Test {
     ASSERT_TRUE(db_->Exec("CREATE TABLE x (v BLOB)", "creating").ok());
   }
 
-  // One transaction of ~3000 bytes: a page or two of log.
+  // One transaction of ~3000 bytes: about 3 frames of log (the new leaf, the
+  // table's root, page 1).
   void CommitRow() {
     ASSERT_TRUE(db_->Exec("INSERT INTO x VALUES (randomblob(3000))", "inserting").ok());
   }
@@ -57,8 +58,9 @@ TEST_F(CheckpointerTest, TheThreadCopiesTheLogAndTheWriterRestartsIt) {
     most = std::max(most, (*c)->last_wal_frames());
     (*c)->WaitIdle();  // the checkpoint a commit asked for, if any, is done
   }
-  // ~300 frames were committed; each time the log reached 16 the thread
-  // copied it and the next transaction wrote from its start again.
+  // ~600 frames were committed; each time the log reached 16 the thread
+  // copied it and the next transaction wrote from its start again (the
+  // WaitIdle() gives it the gap between transactions that takes).
   EXPECT_GE((*c)->background_checkpoints(), 8U);
   EXPECT_EQ((*c)->inline_checkpoints(), 0U);
   EXPECT_GE(most, 16);
@@ -80,15 +82,31 @@ TEST_F(CheckpointerTest, FromInlinePagesTheWriterCopiesTheLogItself) {
   EXPECT_EQ(Rows(), 200);
 }
 
+TEST_F(CheckpointerTest, AWriterThatNeverPausesStaysWithinInlinePages) {
+  auto c = Checkpointer::Start(*db_, {.wake_pages = 16, .inline_pages = 64});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  for (int i = 0; i < 1000; ++i) CommitRow();  // no gap is left on purpose
+  (*c)->WaitIdle();
+  EXPECT_GE((*c)->background_checkpoints() + (*c)->inline_checkpoints(), 1U);
+  EXPECT_LE(WalBytes(), (64 + 4) * kFrameBytes + 32);
+  EXPECT_EQ((*c)->last_error(), "");
+  EXPECT_EQ(Rows(), 1000);
+}
+
 TEST_F(CheckpointerTest, WithoutItTheWriterHasNoAutocheckpoint) {
   {
     auto c = Checkpointer::Start(*db_, {.wake_pages = 16, .inline_pages = 1000});
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     CommitRow();
-  }  // removes the hook: SQLite's autocheckpoint (1000 pages) is not back either
-  for (int i = 0; i < 100; ++i) CommitRow();
-  EXPECT_GE(WalBytes(), 100 * kFrameBytes);
-  EXPECT_EQ(Rows(), 101);
+  }  // removes the hook: SQLite's autocheckpoint (from 1000 frames) is not back
+  for (int i = 0; i < 400; ++i) CommitRow();  // ~1200 frames
+  int log_frames = -1;
+  int copied = -1;
+  ASSERT_EQ(sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                      &copied),
+            SQLITE_OK);
+  EXPECT_GT(log_frames, 1000);  // an autocheckpoint would have restarted the log
+  EXPECT_EQ(Rows(), 401);
 }
 
 TEST_F(CheckpointerTest, StoppingWhileACheckpointIsAskedForLosesNothing) {
