@@ -25,15 +25,6 @@ namespace fs = std::filesystem;
 
 class AuditStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sy_guard_audit_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    path_ = (dir_ / "ledger.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static AuditRecord Sample(int64_t ts, std::string provider) {
     AuditRecord r;
     r.ts_ms = ts;
@@ -135,8 +126,9 @@ class AuditStoreTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
-  fs::path dir_;
-  std::string path_;
+  switchyard::testing::ScopedTempDir tmp_{"guard_audit"};
+  fs::path dir_ = fs::path(tmp_.path()) / "d";  // (created by the store)
+  std::string path_ = (dir_ / "ledger.db").string();
 };
 
 TEST(AuditTest, Sha256Hex) {

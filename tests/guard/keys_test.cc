@@ -8,6 +8,8 @@
 #include <set>
 #include <thread>
 
+#include "support/temp_dir.h"
+
 namespace switchyard::guard {
 namespace {
 
@@ -15,15 +17,6 @@ namespace fs = std::filesystem;
 
 class KeyStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sy_guard_keys_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    path_ = (dir_ / "sub" / "keys.db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<KeyStore> Open(KeyStoreOptions o = {}) {
     auto s = KeyStore::Open(path_, std::move(o), clock_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -36,8 +29,9 @@ class KeyStoreTest : public ::testing::Test {
     EXPECT_EQ(r.status().message(), msg);
   }
 
-  fs::path dir_;
-  std::string path_;
+  switchyard::testing::ScopedTempDir tmp_{"guard_keys"};
+  fs::path dir_ = fs::path(tmp_.path()) / "d";  // (created by the store)
+  std::string path_ = (dir_ / "sub" / "keys.db").string();
   core::FakeClock clock_;
 };
 
