@@ -112,6 +112,9 @@ void RegisterLedgerMetrics(observe::Registry& metrics, ledger::AsyncWriter& writ
 }
 
 void RegisterAuditMetrics(observe::Registry& metrics, guard::AuditStore& audit) {
+  metrics.AddCallbackGauge("switchyard_audit_queue_depth",
+                           "Egress audit records waiting for the writer",
+                           [&audit] { return static_cast<double>(audit.Stats().queue_depth); });
   metrics.AddCallbackCounter(
       "switchyard_audit_records_spilled_total",
       "Egress audit records appended to the spill file (queue full or database refusing)",

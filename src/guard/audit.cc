@@ -518,7 +518,10 @@ AuditStore::~AuditStore() {
 }
 
 AuditStats AuditStore::Stats() const {
-  return {spilled_.load(), replayed_.load(), rejected_.load()};
+  AuditStats s{spilled_.load(), replayed_.load(), rejected_.load()};
+  std::lock_guard lock(queue_mu_);
+  s.queue_depth = enqueued_ - written_;
+  return s;
 }
 
 core::Status AuditStore::Spill(std::span<const AuditRecord> records) {

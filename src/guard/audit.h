@@ -144,6 +144,9 @@ struct AuditStats {
   uint64_t spilled = 0;   // records written to the spill file
   uint64_t replayed = 0;  // spilled records since written to the database
   uint64_t rejected = 0;  // spilled lines that could not be parsed back
+  // Background mode: records accepted and not yet written (or spilled) by
+  // the writer, the batch it is writing included.
+  uint64_t queue_depth = 0;
 };
 
 struct AuditQuery {
@@ -233,7 +236,7 @@ class AuditStore {
   AuditStoreOptions options_;
   std::mutex db_mu_;
 
-  std::mutex queue_mu_;
+  mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::condition_variable drained_cv_;
   // A vector swapped with the writer's batch: no allocation per record once

@@ -379,7 +379,9 @@ TEST_F(ServeLedgerTest, LedgerStatsReportsTheRequestsSentAndTheirHandComputedCos
   for (const char* line :
        {"switchyard_ledger_records_spilled_total 0\n", "switchyard_audit_records_spilled_total 0\n",
         "switchyard_audit_records_replayed_total 0\n",
-        "switchyard_audit_records_rejected_total 0\n"}) {
+        "switchyard_audit_records_rejected_total 0\n",
+        "# TYPE switchyard_ledger_queue_depth gauge\n",
+        "# TYPE switchyard_audit_queue_depth gauge\n"}) {
     EXPECT_NE(metrics.body.find(line), std::string::npos) << line << metrics.body;
   }
   ASSERT_EQ(Terminate(), 0) << child_->Output();

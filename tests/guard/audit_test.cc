@@ -404,7 +404,7 @@ TEST_F(AuditStoreTest, BackgroundWriterLosesNothing) {
 
 // The writer waits up to batch_delay to fill a batch (one transaction per
 // batch), but neither Flush() nor destruction waits for that delay.
-TEST_F(AuditStoreTest, BatchDelayNeverHoldsUpFlushOrShutdown) {
+TEST_F(AuditStoreTest, BatchDelayNeverHoldsUpFlushOrShutdownAndQueueDepthCountsTheWait) {
   AuditStoreOptions o;
   o.background = true;
   o.max_batch = 1000;
@@ -412,10 +412,15 @@ TEST_F(AuditStoreTest, BatchDelayNeverHoldsUpFlushOrShutdown) {
   {
     auto store = AuditStore::Open(path_, o);
     ASSERT_TRUE(store.ok());
+    EXPECT_EQ((*store)->Stats().queue_depth, 0u);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE((*store)->Record(Sample(i, "openai")).ok());
+    // The writer waits (an hour) for the batch to fill: all three are queued.
+    EXPECT_EQ((*store)->Stats().queue_depth, 3u);
     ASSERT_TRUE((*store)->Flush().ok());
+    EXPECT_EQ((*store)->Stats().queue_depth, 0u);
     EXPECT_EQ((*store)->Query({})->size(), 3u);
     ASSERT_TRUE((*store)->Record(Sample(3, "openai")).ok());
+    EXPECT_EQ((*store)->Stats().queue_depth, 1u);
   }
   auto reopened = AuditStore::Open(path_);
   ASSERT_TRUE(reopened.ok());
