@@ -14,10 +14,10 @@
 // copied, which needs a gap between the writer's transactions longer than the
 // copy of the last few; a writer that never pauses takes the log on to
 // `inline_pages` frames, where it checkpoints itself, as SQLite's
-// autocheckpoint would, after waiting for a copy the thread is running. So the
-// log passes `inline_pages` by one transaction at most, as it passed the
-// autocheckpoint limit before (a reader that keeps an old snapshot open holds
-// the copy back either way).
+// autocheckpoint would, after waiting for a copy the thread is running. So,
+// unless a reader keeps an old snapshot open (which holds any checkpoint
+// back), the log passes `inline_pages` by one transaction at most, as it
+// passed the autocheckpoint limit before.
 //
 // Threading: Start() and the destructor use the writer connection (installing
 // and removing the hook), so nothing else may use it while they run; the hook

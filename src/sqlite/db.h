@@ -1,8 +1,8 @@
 // The SQLite connection each store opens: guard's keys and egress audit, the
-// ledger, the student registry and label store. Opening creates the parent
-// directory (unless read-only) and sets the page size of a new file, WAL
-// (checked), synchronous=NORMAL and the busy timeout; statements are RAII;
-// every error has one format,
+// ledger, the student registry and label store (writable ledger and audit
+// stores open a second one for their checkpoints: sqlite/checkpointer.h). Opening creates the
+// parent directory (unless read-only) and sets the page size of a new file, WAL (checked),
+// synchronous=NORMAL and the busy timeout; statements are RAII; every error has one format,
 //   FailedPrecondition "<what>: <path>: <cause> (SQLite: <message>)"
 // where <cause> names the common failures (not a database, corrupt, locked,
 // read-only, permission, disk full, I/O) and is otherwise what was being done.
