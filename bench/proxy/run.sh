@@ -60,7 +60,8 @@ Flags:
                        RSS sampled every 10 s; reports first/last/max (use 600 for 10 minutes),
                        and apart the heap (RssAnon: a leak shows there) and mapped files
                        (RssFile + RssShmem: binaries, libraries, the ledger's memory map),
-                       and the ledger queue's largest depth between samples (/metrics, 0.5 s)
+                       and the ledger's and audit's largest queue depths between samples
+                       (/metrics, every 0.5 s)
   --no-install         do not apt-get/npm install missing tools
   --keep-tmp           keep the temporary directory (configs, logs, raw samples)
 EOF
@@ -492,12 +493,15 @@ if [[ $SOAK -gt 0 ]]; then
   start_switchyard
   check_target switchyard || die "Switchyard gave no valid answer (see $TMP/switchyard/switchyard.log)"
   log "soak: Switchyard under 32 connections (16 JSON + 16 SSE) for $SOAK s, RSS every 10 s"
-  # The ledger queue's depth from /metrics, polled every 0.5 s between RSS
-  # samples; each sample keeps the largest depth seen since the one before
-  # (a writer that stalls shows here first, and the heap keeps what it grew by).
-  queue_depth() {
-    curl -s --max-time 1 "http://127.0.0.1:$SY_PORT/metrics" 2>/dev/null |
-      awk '$1 == "switchyard_ledger_queue_depth" { printf "%d", $2 }' || true
+  # The ledger's and the egress audit's queue depths from /metrics, polled
+  # every 0.5 s between RSS samples; each sample keeps the largest depths seen
+  # since the one before, "-" if no poll fitted in (a writer that stalls shows
+  # here first, and the heap keeps what its queue grew by).
+  queue_depths() { # prints "ledger audit"
+    curl -s --max-time 1 "http://127.0.0.1:$SY_PORT/metrics" 2>/dev/null | awk '
+      $1 == "switchyard_ledger_queue_depth" { l = $2 }
+      $1 == "switchyard_audit_queue_depth" { a = $2 }
+      END { if (l != "" && a != "") printf "%d %d", l, a }' || true
   }
   rss_series=()
   start_kb=$(mem_kb switchyard VmRSS)
@@ -513,20 +517,23 @@ if [[ $SOAK -gt 0 ]]; then
   # time a sample takes does not push the next ones later).
   soak_start=$SECONDS
   next=0
-  qmax=0
+  qmax=- amax=-
   while :; do
     read -r kb anon file <<< "$(mem_sample switchyard)"
     elapsed=$((SECONDS - soak_start))
-    rss_series+=("$elapsed:$kb:$anon:$file:$qmax")
-    log "soak t=${elapsed}s RSS $((kb / 1024)) MB (heap $((anon / 1024)), files $((file / 1024))), ledger queue max $qmax"
+    rss_series+=("$elapsed:$kb:$anon:$file:$qmax:$amax")
+    log "soak t=${elapsed}s RSS $((kb / 1024)) MB (heap $((anon / 1024)), files $((file / 1024))), queue max ledger $qmax audit $amax"
     still=0
     for p in "${wrk_pids[@]}"; do alive "$p" && still=1; done
     [[ $still == 1 && $elapsed -lt $SOAK ]] || break
     next=$((next + 10 < SOAK ? next + 10 : SOAK))
-    qmax=0
+    qmax=- amax=-
     while [[ $SECONDS -lt $((soak_start + next)) ]]; do
-      q=$(queue_depth)
-      [[ -n $q && $q -gt $qmax ]] && qmax=$q
+      read -r q a <<< "$(queue_depths)" || true
+      if [[ -n ${q:-} && -n ${a:-} ]]; then
+        [[ $qmax == - || $q -gt $qmax ]] && qmax=$q
+        [[ $amax == - || $a -gt $amax ]] && amax=$a
+      fi
       sleep 0.5
     done
   done
@@ -549,25 +556,28 @@ if [[ $SOAK -gt 0 ]]; then
     echo ""
     header
     echo ""
-    # Entries are t:rss:anon:files (kB):queue max; field 2 = RSS, 3 = RssAnon.
+    # Entries are t:rss:anon:files (kB):ledger queue max:audit queue max
+    # (records, "-" when not polled); field 2 = RSS, 3 = RssAnon.
     nth_field() { cut -d: -f"$2" <<< "$1"; }
     mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
     first_entry=${rss_series[$((${#rss_series[@]} > 1 ? 1 : 0))]}
     first=$(nth_field "$first_entry" 2); last=$(nth_field "${rss_series[-1]}" 2); max=0
     first_anon=$(nth_field "$first_entry" 3); last_anon=$(nth_field "${rss_series[-1]}" 3); max_anon=0
-    max_queue=0
+    max_queue=0 max_audit=0
     for s in "${rss_series[@]:1}"; do
       v=$(nth_field "$s" 2); [[ $v -gt $max ]] && max=$v
       v=$(nth_field "$s" 3); [[ $v -gt $max_anon ]] && max_anon=$v
-      v=$(nth_field "$s" 5); [[ $v -gt $max_queue ]] && max_queue=$v
+      v=$(nth_field "$s" 5); [[ $v != - && $v -gt $max_queue ]] && max_queue=$v
+      v=$(nth_field "$s" 6); [[ $v != - && $v -gt $max_audit ]] && max_audit=$v
     done
-    echo "Switchyard RSS over $SOAK s under 32 connections (16 JSON + 16 SSE), sampled every 10 s: idle before load $(awk -v k="$start_kb" 'BEGIN{printf "%.1f", k/1024}') MB; first sample under load $(awk -v k="$first" 'BEGIN{printf "%.1f", k/1024}') MB, last $(awk -v k="$last" 'BEGIN{printf "%.1f", k/1024}') MB, max $(awk -v k="$max" 'BEGIN{printf "%.1f", k/1024}') MB, peak (VmHWM) $(awk -v k="$(mem_kb switchyard VmHWM)" 'BEGIN{printf "%.1f", k/1024}') MB; of that the heap (RssAnon) $(mb "$first_anon") MB at the first sample under load, last $(mb "$last_anon") MB, max $(mb "$max_anon") MB; ledger queue depth at most $max_queue records (polled every 0.5 s); $total_req requests, $total_err errors."
+    echo "Switchyard RSS over $SOAK s under 32 connections (16 JSON + 16 SSE), sampled every 10 s: idle before load $(awk -v k="$start_kb" 'BEGIN{printf "%.1f", k/1024}') MB; first sample under load $(awk -v k="$first" 'BEGIN{printf "%.1f", k/1024}') MB, last $(awk -v k="$last" 'BEGIN{printf "%.1f", k/1024}') MB, max $(awk -v k="$max" 'BEGIN{printf "%.1f", k/1024}') MB, peak (VmHWM) $(awk -v k="$(mem_kb switchyard VmHWM)" 'BEGIN{printf "%.1f", k/1024}') MB; of that the heap (RssAnon) $(mb "$first_anon") MB at the first sample under load, last $(mb "$last_anon") MB, max $(mb "$max_anon") MB; queue depth at most $max_queue ledger and $max_audit audit records (polled every 0.5 s); $total_req requests, $total_err errors."
     echo ""
-    echo "| t (s) | RSS MB | heap (RssAnon) MB | mapped files (RssFile + RssShmem) MB | ledger queue, max since the previous row |"
-    echo "| ---: | ---: | ---: | ---: | ---: |"
+    echo "| t (s) | RSS MB | heap (RssAnon) MB | mapped files (RssFile + RssShmem) MB | ledger queue, max since the previous row | audit queue, same |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
     for s in "${rss_series[@]}"; do
-      printf '| %d | %s | %s | %s | %s |\n' "$(nth_field "$s" 1)" "$(mb "$(nth_field "$s" 2)")" \
-        "$(mb "$(nth_field "$s" 3)")" "$(mb "$(nth_field "$s" 4)")" "$(nth_field "$s" 5)"
+      printf '| %d | %s | %s | %s | %s | %s |\n' "$(nth_field "$s" 1)" "$(mb "$(nth_field "$s" 2)")" \
+        "$(mb "$(nth_field "$s" 3)")" "$(mb "$(nth_field "$s" 4)")" "$(nth_field "$s" 5)" \
+        "$(nth_field "$s" 6)"
     done
   } > "$soak_md"
   cat "$soak_md"
