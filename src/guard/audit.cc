@@ -332,11 +332,9 @@ core::Status CheckOldDigests(std::vector<AuditRecord>& rows, const std::string& 
     std::transform(r.payload_sha256.begin(), r.payload_sha256.end(), r.payload_sha256.begin(),
                    [](char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c + 32) : c; });
     if (!IsHex64(r.payload_sha256)) {
-      return core::FailedPrecondition("audit: " + where + ": the old audit record " +
-                                      OldRecordName(r) +
-                                      " has a payload_sha256 that is not 64 hex "
-                                      "digits" +
-                                      kOldTableKept);
+      return core::FailedPrecondition(
+          "audit: " + where + ": the old audit record " + OldRecordName(r) +
+          " has a payload_sha256 that is not 64 hex digits" + kOldTableKept);
     }
   }
   return core::Status::Ok();
@@ -371,13 +369,10 @@ core::Result<std::unique_ptr<AuditStore>> AuditStore::Open(const std::string& pa
   std::unique_ptr<AuditStore> store(new AuditStore(std::move(*db), std::move(options), spill_path));
   if (writable) {
     // Checkpoints from 8192 pages of WAL (32 MiB) on a thread of its own; the
-    // writer checkpoints itself only from twice that.
-    auto checkpointer =
-        sqlite::Checkpointer::Start(*store->db_, {.wake_pages = 8192, .inline_pages = 16384});
+    // writer checkpoints itself only from twice that (CheckpointOptions).
+    auto checkpointer = sqlite::Checkpointer::Start(*store->db_, {});
     if (!checkpointer.ok()) return checkpointer.take_status();
     store->checkpointer_ = std::move(*checkpointer);
-  }
-  if (writable) {
     if (core::Status s = store->ConvertRowTable(); !s.ok()) return s;
     if (!adopt_from.empty()) {
       if (core::Status s = store->Adopt(adopt_from); !s.ok()) return s;

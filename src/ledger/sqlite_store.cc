@@ -473,10 +473,9 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path,
   if (!options.read_only) {
     // Checkpoint (and fsync) from 8192 pages of WAL (128 MiB with 16 KiB
     // pages) instead of 1000, on a thread of its own (the writer checkpoints
-    // itself only from twice that), and read pages through a memory map
-    // instead of a read() per page.
-    auto checkpointer = sqlite::Checkpointer::Start(
-        *store->db_, {.wake_pages = kCheckpointPages, .inline_pages = 2 * kCheckpointPages});
+    // itself only from twice that: CheckpointOptions), and read pages through
+    // a memory map instead of a read() per page.
+    auto checkpointer = sqlite::Checkpointer::Start(*store->db_, {});
     if (!checkpointer.ok()) return checkpointer.take_status();
     store->checkpointer_ = std::move(*checkpointer);
     if (auto s = store->Exec("PRAGMA mmap_size=268435456", "cannot set mmap_size"); !s.ok()) {

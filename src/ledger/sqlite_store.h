@@ -74,8 +74,6 @@ class SqliteStore final : public Store {
   // A chunk buffer larger than this (records with large bodies) is freed
   // after its batch instead of kept for the next one.
   static constexpr size_t kKeptScratchBytes = size_t{128} * 1024;
-  // WAL pages (16 KiB) from which a writable store's log is checkpointed.
-  static constexpr int kCheckpointPages = 8192;
 
   core::Status Migrate() override;
   using Store::WriteBatch;

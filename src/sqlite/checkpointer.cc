@@ -110,8 +110,7 @@ void Checkpointer::Run() {
     if (ran) ++background_;
     idle_cv_.notify_all();
   }
-  running_ = false;
-  idle_cv_.notify_all();
+  idle_cv_.notify_all();  // WaitIdle() returns once stopping
 }
 
 uint64_t Checkpointer::background_checkpoints() const {

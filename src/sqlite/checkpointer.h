@@ -1,6 +1,6 @@
 // Checkpointer: copies a WAL database's log back into the database on a thread
-// of its own, so the connection that commits (a store's writer thread) never
-// stalls for a checkpoint. With SQLite's autocheckpoint the commit that takes
+// of its own, so the connection that commits (a store's writer thread) does
+// not stall for a checkpoint. With SQLite's autocheckpoint the commit that takes
 // the log past its limit copies the whole log (128 MiB for the ledger) and
 // fsyncs both files before it returns; under load the writer's queue grew by
 // thousands of records each time (docs/BENCHMARKS.md, "RSS soak").
@@ -37,6 +37,8 @@
 
 namespace switchyard::sqlite {
 
+// The defaults are what the ledger and the audit use (128 MiB / 32 MiB of
+// WAL with their 16 KiB / 4 KiB pages before the thread copies it).
 struct CheckpointOptions {
   int wake_pages = 8192;     // log frames after a commit that wake the thread
   int inline_pages = 16384;  // log frames from which the writer checkpoints itself
