@@ -162,6 +162,22 @@ int main(int argc, char** argv) {
       ->required();
   router_eval_cmd->add_flag("--json", router_eval.json, "Print JSON instead of the table");
   router_eval_cmd->add_option("--plot", router_eval.plot_path, "Write the chart (SVG) here");
+  switchyard::app::RouterExportOptions router_export;
+  CLI::App* router_export_cmd = router_cmd->add_subcommand(
+      "export", "Write a route's shadow outcomes as training data (CSV for `router train`)");
+  router_export_cmd->add_option("--route", router_export.route, "Route name")->required();
+  router_export_cmd->add_option("--out", router_export.out_path, "Data CSV to write")->required();
+  router_export_cmd
+      ->add_option("--match", router_export.match,
+                   "How the weak answer is judged against the strong one: auto, number, choice "
+                   "or exact")
+      ->capture_default_str();
+  router_export_cmd->add_option("--since", router_export.since, "Window: 30m, 24h, 7d, or all")
+      ->capture_default_str();
+  router_export_cmd->add_option("-c,--config", router_export.config_path, "Config file")
+      ->envname("SWITCHYARD_CONFIG");
+  router_export_cmd->add_option("--db", router_export.db_path,
+                                "Ledger database file (default: <data_dir>/ledger.db)");
 
   switchyard::app::KeysOptions keys;
   CLI::App* keys_cmd = app.add_subcommand("keys", "API keys and tenants (keys are stored hashed)");
@@ -230,6 +246,7 @@ int main(int argc, char** argv) {
   if (*router_train_cmd) return switchyard::app::RunRouterTrain(router_train);
   if (*router_score_cmd) return switchyard::app::RunRouterScore(router_score);
   if (*router_eval_cmd) return switchyard::app::RunRouterEval(router_eval);
+  if (*router_export_cmd) return switchyard::app::RunRouterExport(router_export);
   if (*keys_create_cmd) return switchyard::app::RunKeysCreate(keys);
   if (*keys_list_cmd) return switchyard::app::RunKeysList(keys);
   if (*keys_revoke_cmd) return switchyard::app::RunKeysRevoke(keys);

@@ -1,13 +1,18 @@
-// `switchyard router train|score|eval`: thin shells over src/routing.
+// `switchyard router train|score|eval|export`: thin shells over src/routing.
 #include "app/router_cmd.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "config/config.h"
+#include "core/clock.h"
+#include "ledger/query.h"
 #include "routing/dataset.h"
 #include "routing/metrics.h"
 #include "routing/model.h"
+#include "routing/outcome_export.h"
+#include "routing/outcome_store.h"
 #include "routing/report.h"
 
 namespace switchyard::app {
@@ -105,6 +110,65 @@ int RunRouterEval(const RouterEvalOptions& options) {
   const std::string out =
       options.json ? routing::RenderReportJson(report) + "\n" : routing::RenderReportText(report);
   std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int RunRouterExport(const RouterExportOptions& options) {
+  auto rule = routing::ParseMatchRule(options.match);
+  if (!rule.ok()) return Fail(rule.status(), 2);
+  core::SystemClock clock;
+  int64_t since_ms = 0;
+  if (!options.since.empty() && options.since != "all") {
+    auto window = ledger::ParseSince(options.since);
+    if (!window.ok()) return Fail(window.status(), 2);
+    since_ms = clock.UnixMillis() - *window;
+  }
+  const config::EnvLookup env = config::ProcessEnv();
+  auto cfg = options.config_path.empty() ? config::DefaultConfig(env)
+                                         : config::LoadConfigFile(options.config_path, env);
+  if (!cfg.ok()) return Fail(cfg.status(), 2);
+  const std::string path = options.db_path.empty() ? cfg->LedgerPath() : options.db_path;
+  if (!std::filesystem::exists(path)) {
+    return Fail(
+        core::NotFound("no ledger at " + path + " yet: serve a route with shadow_sample first"), 1);
+  }
+  auto store = routing::OutcomeStore::Open(path, clock);
+  if (!store.ok()) return Fail(store.status(), 1);
+  auto outcomes = (*store)->Load(options.route, since_ms);
+  if (!outcomes.ok()) return Fail(outcomes.status(), 1);
+  if (outcomes->empty()) {
+    auto counts = (*store)->CountByRoute();
+    if (!counts.ok()) return Fail(counts.status(), 1);
+    std::string have;
+    for (const auto& [route, n] : *counts) {
+      have += (have.empty() ? "" : ", ") + route + " (" + std::to_string(n) + ")";
+    }
+    return Fail(
+        core::InvalidArgument("route '" + options.route + "' has no shadow outcomes" +
+                              (since_ms > 0 ? " since " + options.since : "") + " in " + path +
+                              " (routes with outcomes: " + (have.empty() ? "none" : have) + ")"),
+        2);
+  }
+  routing::ExportStats stats;
+  const auto rows = routing::ExportOutcomes(*outcomes, *rule, &stats);
+  if (rows.empty()) {
+    return Fail(core::InvalidArgument("route '" + options.route + "': none of its " +
+                                      std::to_string(outcomes->size()) +
+                                      " shadow outcomes has a reference answer under rule '" +
+                                      options.match + "'"),
+                2);
+  }
+  if (!WriteFile(options.out_path, routing::RenderOutcomeCsv(rows))) {
+    return Fail(core::InvalidArgument(options.out_path + ": cannot write file"), 1);
+  }
+  std::printf(
+      "exported %zu rows of route %s: the weak answer agrees with the strong one on %zu (%.1f%%); "
+      "judged by number %zu, choice %zu, exact %zu; skipped %zu without a reference answer, %zu "
+      "repeated; shadow calls cost $%.6f: %s\n",
+      stats.rows, options.route.c_str(), stats.agreed,
+      100.0 * static_cast<double>(stats.agreed) / static_cast<double>(stats.rows), stats.by_number,
+      stats.by_choice, stats.by_exact, stats.no_reference, stats.duplicates, stats.shadow_cost_usd,
+      options.out_path.c_str());
   return 0;
 }
 

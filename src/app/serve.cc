@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -283,6 +284,19 @@ int RunServe(const ServeOptions& options) {
     tasks = std::move(*created);
     gw->set_tasks(tasks.get());
   }
+  // Shadow outcomes of router and cascade routes (gateway/shadow.h), kept in
+  // the ledger's database file (own connection and table).
+  std::unique_ptr<gateway::ShadowRecorder> shadow;
+  if (std::any_of(cfg->routes.begin(), cfg->routes.end(),
+                  [](const config::RouteConfig& r) { return r.shadow_sample > 0; })) {
+    auto created = gateway::ShadowRecorder::Create(cfg->LedgerPath(), clock, metrics, log);
+    if (!created.ok()) {
+      std::fprintf(stderr, "switchyard: %s\n", created.status().message().c_str());
+      return 1;
+    }
+    shadow = std::move(*created);
+    gw->set_shadow(shadow.get());
+  }
   // The guard: keys and limits (auth = "keys"), the PII scanner (compiled
   // once) with the policies, and the egress audit beside the ledger.
   std::unique_ptr<guard::KeyStore> keys;
@@ -406,13 +420,24 @@ int RunServe(const ServeOptions& options) {
   log->info("received {}, draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             cfg->server.shutdown_grace_ms);
   server.BeginShutdown();
-  const bool idle = server.WaitIdle(std::chrono::steady_clock::now() +
-                                    std::chrono::milliseconds(cfg->server.shutdown_grace_ms));
+  const auto drain_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg->server.shutdown_grace_ms);
+  const bool idle = server.WaitIdle(drain_deadline);
   if (!idle) {
     log->warn("{} requests still in flight at the shutdown deadline; closing them",
               server.active_requests());
   }
+  if (shadow) {
+    // Shadow calls still running get the rest of the grace period, then are
+    // cancelled (their rows are lost; the clients were answered long ago).
+    const size_t left = shadow->Drain(drain_deadline);
+    if (left > 0) log->warn("router shadow: {} shadow calls did not end", left);
+  }
   loops.Stop();
+  if (shadow) {
+    if (auto s = shadow->Shutdown(); !s.ok()) log->warn("{}", s.message());
+    log->info("router shadow: {} outcome rows written", shadow->stats().written);
+  }
   if (tasks) tasks->learner().Shutdown();  // cancels a running training
   if (writer) {
     // Every answered request has been pushed; commit them before exiting.

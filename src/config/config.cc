@@ -514,6 +514,7 @@ RouteConfig ReadRoute(const toml::table& table, const std::string& path, Errors&
   optional_double("max_strong_share", &route.max_strong_share);
   r.String("holdout", &route.holdout);
   r.Int("latency_slo_ms", &route.latency_slo_ms);
+  r.Double("shadow_sample", &route.shadow_sample);
   r.Finish();
   return route;
 }
@@ -810,6 +811,10 @@ void ValidateRoutePolicy(const Config& config, RouteConfig& route, const std::st
     errors.Add(path + ".holdout", "only used with target_pgr or max_strong_share");
   }
   CheckMin(errors, path + ".latency_slo_ms", route.latency_slo_ms, 0);
+  if (!(route.shadow_sample >= 0 && route.shadow_sample <= 1) &&
+      !errors.Has(path + ".shadow_sample")) {
+    errors.Add(path + ".shadow_sample", "expected a number in [0, 1]");
+  }
 }
 
 // Policy keys on a fallback route: each is an error naming the key.
@@ -823,6 +828,7 @@ void CheckFallbackRoute(const RouteConfig& route, const std::string& path, Error
   if (route.max_strong_share) errors.Add(path + ".max_strong_share", what);
   if (!route.holdout.empty()) errors.Add(path + ".holdout", what);
   if (route.latency_slo_ms != 0) errors.Add(path + ".latency_slo_ms", what);
+  if (route.shadow_sample != 0) errors.Add(path + ".shadow_sample", what);
 }
 
 void ValidateRoutes(Config& config, Errors& errors, bool providers_complete) {

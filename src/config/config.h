@@ -156,6 +156,10 @@ struct RouteConfig {
   std::optional<double> max_strong_share;  // [0, 1]: at most this share goes strong
   std::string holdout;                     // held-out CSV for target_pgr / max_strong_share
   int latency_slo_ms = 0;                  // > 0: prefer weak while strong's recent p95 exceeds it
+  // [0, 1]: share of answered requests whose other target is called too, off
+  // the client's path, to keep both answers as router training rows
+  // (gateway/shadow.h).
+  double shadow_sample = 0;
 };
 
 struct LedgerConfig {

@@ -633,6 +633,42 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
       rp = nullptr;
     }
   }
+  // Shadow outcomes (gateway/shadow.h): sampled before any call, so a streamed
+  // answer is captured; the policy may drop targets from the plan, so both are
+  // copied here. Requests with PII findings are never sampled.
+  bool shadow = false;
+  std::optional<Target> shadow_weak;
+  std::optional<Target> shadow_strong;
+  std::optional<WeakAnswer> weak_answer;
+  if (rp != nullptr && shadow_ != nullptr && rp->shadow_sample > 0 && findings.empty() &&
+      redacted == nullptr && !owned_only) {
+    shadow = std::uniform_real_distribution<double>(0, 1)(loop.rng) < rp->shadow_sample;
+  }
+  if (shadow) {
+    for (const Target& t : plan->targets) {
+      if (t.label == rp->weak) shadow_weak = t;
+      if (t.label == rp->strong) shadow_strong = t;
+    }
+    if (chat.stream) sink.capture = &streamed;
+  }
+  // The shadow row of this request, with the prompt and the answer it got.
+  auto shadow_row = [&](std::string_view answered_by, std::string content, std::string finish) {
+    routing::PairedOutcome row;
+    row.route = rp->route;
+    row.request_id = outcome.id;
+    row.prompt = std::string(chat.LastUserText());
+    row.subject = std::string(req.Header("x-switchyard-subject"));
+    if (answered_by == rp->weak) {
+      row.weak_target = std::string(answered_by);
+      row.weak_response = std::move(content);
+      row.weak_finish = std::move(finish);
+    } else {
+      row.strong_target = std::string(answered_by);
+      row.strong_response = std::move(content);
+      row.strong_finish = std::move(finish);
+    }
+    return row;
+  };
   if (rp != nullptr) {
     PolicyCall call;
     call.chat = &chat;
@@ -653,7 +689,20 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     call.on_external_call = [&](const Target& target, std::string_view body) {
       audit_egress(target, body, false);
     };
+    if (shadow) call.weak_answer = &weak_answer;
     const PolicyStep step = co_await ApplyPolicy(*rp, *policies_, *plan, call, outcome, headers, w);
+    if (shadow && step == PolicyStep::kAnswered && !w.failed()) {
+      // The cascade accepted its weak answer: the strong target is called.
+      if (weak_answer && weak_answer->text && shadow_strong) {
+        routing::PairedOutcome row = shadow_row(weak_answer->label, std::move(weak_answer->content),
+                                                std::move(weak_answer->finish_reason));
+        row.weak_logprobs = std::move(weak_answer->logprobs);
+        StartShadow(loop, std::move(row), &*shadow_strong, chat, req.body, tenant.tenant,
+                    guard::PolicyActionName(policy));
+      } else {
+        shadow_->Count(rp->route, "not_text");
+      }
+    }
     if (step != PolicyStep::kContinue) {
       const bool ok = step == PolicyStep::kAnswered && !w.failed();
       finish(ok ? 200 : 499, ok ? core::Status::Ok() : core::Cancelled("client went away"));
@@ -743,6 +792,40 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
           co_await w.Send(200, kJson, result->body, sink.headers);
           outcome.response_body = result->body;
         }
+        if (shadow && !w.failed()) {
+          // The other target's answer completes the row: the cascade's weak
+          // answer when it escalated, else a shadow call.
+          core::ChatResponse answer;
+          if (result->streamed) {
+            answer.content = StreamedContent(streamed);
+          } else if (auto parsed_answer = ParseCompletion(result->body, &loop.answers);
+                     parsed_answer.ok()) {
+            answer = std::move(*parsed_answer);
+          }
+          const bool weak_side = target.label == rp->weak;
+          if (answer.content.empty() || !answer.tool_calls.empty() ||
+              (!weak_side && target.label != rp->strong)) {
+            shadow_->Count(rp->route, "not_text");
+          } else {
+            routing::PairedOutcome row = shadow_row(target.label, std::move(answer.content),
+                                                    std::move(answer.finish_reason));
+            const Target* missing = weak_side ? (shadow_strong ? &*shadow_strong : nullptr)
+                                              : (shadow_weak ? &*shadow_weak : nullptr);
+            if (!weak_side && weak_answer && weak_answer->text) {
+              row.weak_target = weak_answer->label;
+              row.weak_response = std::move(weak_answer->content);
+              row.weak_finish = std::move(weak_answer->finish_reason);
+              row.weak_logprobs = std::move(weak_answer->logprobs);
+              StartShadow(loop, std::move(row), nullptr, chat, req.body, tenant.tenant,
+                          guard::PolicyActionName(policy));
+            } else if (missing != nullptr) {
+              StartShadow(loop, std::move(row), missing, chat, req.body, tenant.tenant,
+                          guard::PolicyActionName(policy));
+            } else {
+              shadow_->Count(rp->route, "unavailable");
+            }
+          }
+        }
         if (task != nullptr) {
           const std::string text = !result->completion_text.empty() ? result->completion_text
                                    : result->streamed               ? StreamedContent(streamed)
@@ -813,6 +896,141 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   }
   co_await SendError(w, last_error, headers);
   finish(api::HttpStatusFor(last_error.code()), last_error);
+}
+
+// ------------------------------------------------------------ shadow outcomes
+
+struct Gateway::ShadowJob {
+  routing::PairedOutcome row;
+  Target target;            // the call to make
+  bool fills_weak = false;  // its answer is the weak side of the row
+  WeakRequest request;      // the body sent (non-streamed) and its parse
+  std::string tenant;       // for the egress audit
+  std::string policy;
+  std::shared_ptr<ShadowFlight> flight;
+};
+
+void Gateway::StartShadow(LoopState& loop, routing::PairedOutcome row, const Target* missing,
+                          const core::ChatRequest& chat, std::string_view raw_body,
+                          std::string_view tenant, std::string_view policy) {
+  if (missing == nullptr) {
+    shadow_->Add(std::move(row));
+    return;
+  }
+  auto job = std::make_unique<ShadowJob>();
+  job->fills_weak = row.weak_target.empty();
+  const auto& pcfg = missing->provider->config();
+  const bool logprobs = job->fills_weak && pcfg.owned && pcfg.kind == "openai";
+  auto request = MakeWeakRequest(raw_body, chat, logprobs);
+  if (!request.ok()) {
+    shadow_->Count(row.route, "failed");
+    return;
+  }
+  job->flight = std::make_shared<ShadowFlight>(loop.ctx.get_executor());
+  if (!shadow_->TryBegin(row.route, job->flight)) return;
+  job->row = std::move(row);
+  job->target = *missing;
+  job->request = std::move(*request);
+  job->tenant = std::string(tenant);
+  job->policy = std::string(policy);
+  http::asio::co_spawn(loop.ctx, ShadowCall(loop, std::move(job)), http::asio::detached);
+}
+
+http::awaitable<void> Gateway::ShadowCall(LoopState& loop, std::unique_ptr<ShadowJob> job) {
+  ShadowRecorder& shadow = *shadow_;
+  struct Ender {
+    ShadowRecorder& shadow;
+    std::shared_ptr<ShadowFlight> flight;
+    ~Ender() { shadow.End(flight); }
+  } ender{shadow, job->flight};
+  routing::PairedOutcome& row = job->row;
+  const Target& target = job->target;
+  const auto& pcfg = target.provider->config();
+  if (!target.breaker->Allow()) {
+    shadow.Count(row.route, "unavailable");
+    co_return;
+  }
+  providers::CallContext ctx;
+  ctx.request = &job->request.request;
+  ctx.raw_body = job->request.body;
+  ctx.upstream_model = target.model;
+  ctx.client = &loop.client;
+  ctx.cancel = &job->flight->cancel;
+  ctx.request_id = row.request_id;
+  ctx.created = clock_.UnixMillis() / 1000;
+  ctx.json = &loop.answers;
+  ctx.answers = &loop.answer_reader;
+  auto on_send = [this, &loop, &job](std::string_view body) {
+    guard::AuditRecord record;
+    record.ts_ms = clock_.UnixMillis();
+    record.request_id = job->row.request_id;
+    record.tenant = job->tenant;
+    record.provider = job->target.provider->config().name;
+    record.model = job->target.model;
+    record.policy = job->policy;
+    record.payload_sha256 = loop.sha256.Hex(body);
+    record.payload_bytes = static_cast<int64_t>(body.size());
+    if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
+      log_->warn("request {}: egress audit of a shadow call: {}", job->row.request_id, s.message());
+    }
+  };
+  if (!pcfg.owned && guard_.audit != nullptr) ctx.on_send = providers::SendHook(on_send);
+  NoStreamSink sink;
+  const Clock::time_point start = Clock::now();
+  auto result = co_await target.provider->Chat(ctx, sink);
+  if (!result.ok()) {
+    const core::Status err = MaskStatus(result.status(), guard_.scanner);
+    if (err.code() == core::StatusCode::kCancelled || job->flight->cancel.cancelled()) {
+      target.breaker->RecordAbandoned();
+      metrics_->attempts.WithLabels({pcfg.name, "cancelled"}).Inc();
+      shadow.Count(row.route, "cancelled");
+      co_return;
+    }
+    if (err.code() == core::StatusCode::kInvalidArgument) {
+      target.breaker->RecordSuccess();
+    } else {
+      target.breaker->RecordFailure();
+    }
+    metrics_->attempts.WithLabels({pcfg.name, "error"}).Inc();
+    shadow.Count(row.route, "failed");
+    log_->warn("request {}: shadow call to {} failed: {}", row.request_id, target.label,
+               err.message());
+    co_return;
+  }
+  target.breaker->RecordSuccess();
+  policies_->latency().Record(pcfg.name, MsSince(start, Clock::now()));
+  metrics_->attempts.WithLabels({pcfg.name, "ok"}).Inc();
+  auto answer = ParseCompletion(result->body, &loop.answers);
+  if (!answer.ok() || answer->content.empty() || !answer->tool_calls.empty()) {
+    shadow.Count(row.route, "not_text");
+    co_return;
+  }
+  double cost = 0;
+  if (accounting_ != nullptr) {
+    const std::string model = result->model.empty() ? target.model : result->model;
+    core::Usage usage = result->usage;
+    if (!usage.present) {
+      accounting_->EstimateUsage(job->request.request, model, answer->content, usage);
+    }
+    bool priced = false;
+    cost = accounting_->CostUsd(pcfg, model, usage, &priced);
+  }
+  row.shadow_target = target.label;
+  row.shadow_cost_usd = cost;
+  shadow.AddCost(row.route, cost);
+  if (job->fills_weak) {
+    row.weak_target = target.label;
+    row.weak_response = std::move(answer->content);
+    row.weak_finish = std::move(answer->finish_reason);
+    if (auto lp = ParseAnswerLogprobs(result->body, &loop.answers); lp.ok()) {
+      row.weak_logprobs = std::move(*lp);
+    }
+  } else {
+    row.strong_target = target.label;
+    row.strong_response = std::move(answer->content);
+    row.strong_finish = std::move(answer->finish_reason);
+  }
+  shadow.Add(std::move(row));
 }
 
 }  // namespace switchyard::gateway

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "gateway/accounting.h"
 #include "gateway/resolver.h"
+#include "gateway/shadow.h"
 #include "gateway/tasks.h"
 #include "guard/audit.h"
 #include "guard/keys.h"
@@ -135,6 +136,9 @@ class Gateway {
   void set_tasks(TaskRuntime* tasks) { tasks_ = tasks; }
   // Authentication, limits, PII policy and egress audit (see GuardHooks).
   void set_guard(GuardHooks guard) { guard_ = std::move(guard); }
+  // Shadow outcomes of router and cascade routes with shadow_sample > 0
+  // (gateway/shadow.h); without it no route is sampled.
+  void set_shadow(ShadowRecorder* shadow) { shadow_ = shadow; }
 
   const Resolver& resolver() const { return *resolver_; }
   const std::vector<ProviderSlot>& providers() const { return slots_; }
@@ -142,6 +146,7 @@ class Gateway {
  private:
   struct LoopState;
   struct Metrics;
+  struct ShadowJob;
 
   Gateway(std::shared_ptr<const config::Config> config, observe::Registry& metrics,
           const core::Clock& clock, std::shared_ptr<spdlog::logger> log);
@@ -163,6 +168,13 @@ class Gateway {
                                                                 double local_cost_usd = 0) const;
   std::chrono::milliseconds Backoff(LoopState& loop, const config::ProviderConfig& cfg,
                                     int retry) const;
+  // Shadow outcomes: `row` holds the answer the request got; `missing` is the
+  // target whose answer it lacks (null: the row is complete). Starts the
+  // shadow call on `loop` (when the recorder has room) or queues the row.
+  void StartShadow(LoopState& loop, routing::PairedOutcome row, const Target* missing,
+                   const core::ChatRequest& chat, std::string_view raw_body,
+                   std::string_view tenant, std::string_view policy);
+  http::awaitable<void> ShadowCall(LoopState& loop, std::unique_ptr<ShadowJob> job);
 
   std::shared_ptr<const config::Config> config_;
   observe::Registry& registry_;
@@ -180,6 +192,7 @@ class Gateway {
   TaskRuntime* tasks_ = nullptr;
   GuardHooks guard_;
   std::unique_ptr<PolicyTable> policies_;  // router and cascade routes
+  ShadowRecorder* shadow_ = nullptr;
 };
 
 }  // namespace switchyard::gateway

@@ -31,14 +31,6 @@ std::string FormatScore(double score) {
   return buf;
 }
 
-// A sink for calls that must not stream (the cascade's weak call).
-class NoStreamSink final : public providers::StreamSink {
- public:
-  http::awaitable<bool> BeginStream() override { co_return false; }
-  http::awaitable<bool> Write(std::string_view, http::StreamFlush) override { co_return false; }
-  bool started() const override { return false; }
-};
-
 const Target* FindTarget(const std::vector<Target>& targets, std::string_view label) {
   for (const Target& t : targets) {
     if (t.label == label) return &t;
@@ -109,6 +101,7 @@ core::Result<std::unique_ptr<PolicyTable>> PolicyTable::Create(const config::Con
     p.strong = route.strong;
     p.strong_provider = route.strong.substr(0, route.strong.find('/'));
     p.latency_slo_ms = route.latency_slo_ms;
+    p.shadow_sample = route.shadow_sample;
     auto model = routing::RouterModel::Load(route.model);
     if (!model.ok()) return core::InvalidArgument(where + model.status().message());
     const routing::RouterKind want = p.kind == RoutePolicy::Kind::kCascade
@@ -435,6 +428,14 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
   } else if (call.log != nullptr) {
     call.log->warn("request {}: cascade {}: logprobs ignored: {}", call.request_id, policy.route,
                    lp.status().message());
+  }
+  if (parsed.ok() && call.weak_answer != nullptr) {
+    WeakAnswer& kept = call.weak_answer->emplace();
+    kept.label = weak->label;
+    kept.content = answer.content;
+    kept.finish_reason = answer.finish_reason;
+    kept.logprobs = logprobs;
+    kept.text = answer.tool_calls.empty() && !answer.content_is_null;
   }
   if (parsed.ok()) {
     routing::RouterInput in = InputFor(call);

@@ -95,6 +95,7 @@ struct RoutePolicy {
   double threshold = 0;
   std::string threshold_note;  // where the threshold came from, for the startup log
   int latency_slo_ms = 0;      // 0 = off
+  double shadow_sample = 0;    // share of requests given a shadow call (gateway/shadow.h)
 };
 
 class PolicyTable {
@@ -147,6 +148,23 @@ core::Result<core::ChatResponse> ParseCompletion(std::string_view body,
 // chunk when `include_usage`.
 std::string CompletionAsSse(const core::ChatResponse& response, bool include_usage);
 
+// A sink for calls that must not stream (a cascade's weak call, shadow calls).
+class NoStreamSink final : public providers::StreamSink {
+ public:
+  http::awaitable<bool> BeginStream() override { co_return false; }
+  http::awaitable<bool> Write(std::string_view, http::StreamFlush) override { co_return false; }
+  bool started() const override { return false; }
+};
+
+// The weak answer a cascade read (kept for shadow outcomes).
+struct WeakAnswer {
+  std::string label;  // the weak target
+  std::string content;
+  std::string finish_reason;
+  std::vector<double> logprobs;
+  bool text = false;  // a text answer (no tool calls)
+};
+
 // What the request path hands a policy.
 struct PolicyCall {
   const core::ChatRequest* chat = nullptr;
@@ -170,6 +188,9 @@ struct PolicyCall {
   // call goes to a provider that is not owned (the gateway's egress audit);
   // may be empty.
   std::function<void(const Target& target, std::string_view body)> on_external_call;
+  // Non-null: a cascade stores its weak answer here once it has read one,
+  // whether it accepts it or escalates.
+  std::optional<WeakAnswer>* weak_answer = nullptr;
 };
 
 enum class PolicyStep {

@@ -76,6 +76,16 @@ std::optional<std::vector<double>> ParseLogprobs(std::string_view text) {
   return out;
 }
 
+std::string FormatLogprobs(const std::vector<double>& logprobs) {
+  std::string out;
+  char buf[32];
+  for (double lp : logprobs) {
+    std::snprintf(buf, sizeof buf, "%s%.9g", out.empty() ? "" : " ", lp);
+    out += buf;
+  }
+  return out;
+}
+
 core::Result<std::vector<RoutingExample>> ParseRoutingCsv(std::string_view text,
                                                           std::string_view name,
                                                           const LoadOptions& options) {

@@ -87,5 +87,8 @@ std::string RenderScoresCsv(const std::vector<ScoredId>& scores);
 
 // Parses a logprob list ("-0.1 -2.3", "[-0.1, -2.3]"). nullopt on a bad number.
 std::optional<std::vector<double>> ParseLogprobs(std::string_view text);
+// The list as ParseLogprobs reads it: numbers separated by spaces, each with
+// 9 significant digits ("" for none).
+std::string FormatLogprobs(const std::vector<double>& logprobs);
 
 }  // namespace switchyard::routing

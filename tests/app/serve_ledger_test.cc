@@ -416,5 +416,88 @@ TEST_F(ServeLedgerTest, LedgerStatsReportsTheRequestsSentAndTheirHandComputedCos
   EXPECT_TRUE(found) << json;
 }
 
+// A cascade route with shadow_sample = 1 over loopback weak and strong
+// upstreams: every request's two answers are kept, the shadow calls still
+// running at SIGTERM finish before the exit, and `router export` turns the
+// rows into training data `router train` accepts.
+TEST_F(ServeLedgerTest, ShadowOutcomesSurviveSigtermAndTrainARouter) {
+  auto answer = [](const std::string& content) {
+    return JsonResponse(R"({"id":"x","object":"chat.completion","created":1,"model":"m",)"
+                        R"("choices":[{"index":0,"message":{"role":"assistant","content":")" +
+                        content + R"("},"finish_reason":"stop"}],"usage":)" + Usage(10, 0, 5) +
+                        "}");
+  };
+  FakeUpstream weak;
+  weak.SetHandler([&](const RecordedRequest& req) {
+    return answer(req.body.find("prove") != std::string::npos ? "3 + 4 = 8\\n#### 8"
+                                                              : "3 + 4 = 7\\n#### 7");
+  });
+  FakeUpstream strong;
+  FakeResponse slow = answer("4 + 3 = 7\\n#### 7");
+  slow.head_delay = milliseconds(300);  // shadow calls are still running at SIGTERM
+  strong.SetDefault(slow);
+
+  // A cascade model from a small outcome file (the binary's own `router train`).
+  std::string csv = "id,prompt,weak_correct,strong_correct,weak_response\n";
+  for (int i = 0; i < 40; ++i) {
+    const bool hard = i % 2 == 0;
+    csv += "q" + std::to_string(i) + ",question " + std::to_string(i) + "," + (hard ? "0" : "1") +
+           ",1," + (hard ? "\"3 + 4 = 8\"" : "\"3 + 4 = 7\n#### 7\"") + "\n";
+  }
+  {
+    std::ofstream f(dir_ + "/seed.csv");
+    f << csv;
+  }
+  auto train = Run({"router", "train", "--data", dir_ + "/seed.csv", "--kind", "cascade", "--out",
+                    dir_ + "/seed.model"});
+  ASSERT_NE(train, nullptr);
+  ASSERT_EQ(train->WaitExit(seconds(30)).value_or(-1), 0) << train->Output();
+
+  {
+    std::ofstream f(config_path_);
+    f << "[server]\nlisten = \"127.0.0.1:0\"\nthreads = 2\nshutdown_grace_ms = 5000\n\n"
+      << "[storage]\ndata_dir = \"" << data_dir_ << "\"\n\n"
+      << "[[providers]]\nname = \"local\"\nkind = \"openai\"\nowned = true\nbase_url = \""
+      << weak.base_url() << "/v1\"\nmax_retries = 0\n\n"
+      << "[[providers]]\nname = \"cloud\"\nkind = \"openai\"\nbase_url = \"" << strong.base_url()
+      << "/v1\"\nmax_retries = 0\n\n"
+      << "[[routes]]\nname = \"math\"\npolicy = \"cascade\"\nweak = \"local/small\"\n"
+      << "strong = \"cloud/big\"\nmodel = \"" << dir_ << "/seed.model\"\nthreshold = 0.5\n"
+      << "shadow_sample = 1.0\n";
+    ASSERT_TRUE(f.good());
+  }
+  StartServe();
+  constexpr int kRequests = 12;
+  for (int i = 0; i < kRequests; ++i) {
+    const std::string prompt = (i % 2 == 0 ? "prove step " : "add step ") + std::to_string(i);
+    HttpResult r = HttpRequest(
+        port_, "POST", "/v1/chat/completions",
+        R"({"model":"math","messages":[{"role":"user","content":")" + prompt + R"("}]})",
+        {{"content-type", "application/json"}});
+    ASSERT_TRUE(r.error.ok()) << r.error.ToString();
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  ASSERT_EQ(Terminate(), 0) << child_->Output();
+  EXPECT_NE(child_->Output().find("router shadow: " + std::to_string(kRequests) +
+                                  " outcome rows written"),
+            std::string::npos)
+      << child_->Output();
+
+  const std::string out = dir_ + "/math.csv";
+  auto exported =
+      Run({"router", "export", "--config", config_path_, "--route", "math", "--out", out});
+  ASSERT_NE(exported, nullptr);
+  ASSERT_EQ(exported->WaitExit(seconds(10)).value_or(-1), 0) << exported->Output();
+  EXPECT_NE(exported->Output().find("exported 12 rows of route math: the weak answer agrees with "
+                                    "the strong one on 6 (50.0%); judged by number 12"),
+            std::string::npos)
+      << exported->Output();
+  auto retrain =
+      Run({"router", "train", "--data", out, "--kind", "cascade", "--out", dir_ + "/math.model"});
+  ASSERT_NE(retrain, nullptr);
+  ASSERT_EQ(retrain->WaitExit(seconds(30)).value_or(-1), 0) << retrain->Output();
+  EXPECT_NE(retrain->Output().find("on 12 rows"), std::string::npos) << retrain->Output();
+}
+
 }  // namespace
 }  // namespace switchyard::app

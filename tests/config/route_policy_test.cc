@@ -43,6 +43,7 @@ TEST(RoutePolicyConfigTest, FallbackIsTheDefault) {
   EXPECT_EQ(r.targets, std::vector<std::string>{"local/small"});
   EXPECT_FALSE(r.threshold.has_value());
   EXPECT_EQ(r.latency_slo_ms, 0);
+  EXPECT_EQ(r.shadow_sample, 0);
 }
 
 TEST(RoutePolicyConfigTest, CascadeWithThresholdDerivesTheTargets) {
@@ -55,6 +56,7 @@ strong = "cloud/big"
 model = "gsm8k.model"
 threshold = 0.25
 latency_slo_ms = 1500
+shadow_sample = 0.05
 )");
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
   const RouteConfig& r = cfg->routes[0];
@@ -65,6 +67,7 @@ latency_slo_ms = 1500
   ASSERT_TRUE(r.threshold.has_value());
   EXPECT_DOUBLE_EQ(*r.threshold, 0.25);
   EXPECT_EQ(r.latency_slo_ms, 1500);
+  EXPECT_DOUBLE_EQ(r.shadow_sample, 0.05);
   EXPECT_EQ(r.targets, (std::vector<std::string>{"local/small", "cloud/big"}));
 }
 
@@ -147,14 +150,21 @@ TEST(RoutePolicyConfigTest, ThresholdChoices) {
             "conf.toml: routes[0].holdout: only used with target_pgr or max_strong_share");
   EXPECT_EQ(ErrorOf(head + "threshold = 0.3\nlatency_slo_ms = -1\n"),
             "conf.toml: routes[0].latency_slo_ms: expected an integer >= 0, got -1");
+  EXPECT_EQ(ErrorOf(head + "threshold = 0.3\nshadow_sample = 1.5\n"),
+            "conf.toml: routes[0].shadow_sample: expected a number in [0, 1]");
+  EXPECT_EQ(ErrorOf(head + "threshold = 0.3\nshadow_sample = -0.1\n"),
+            "conf.toml: routes[0].shadow_sample: expected a number in [0, 1]");
 }
 
 TEST(RoutePolicyConfigTest, PolicyKeysOnAFallbackRouteAreErrors) {
   EXPECT_EQ(ErrorOf("[[routes]]\nname = \"r\"\ntargets = [\"local/small\"]\n"
-                    "weak = \"local/small\"\nthreshold = 0.5\nlatency_slo_ms = 100\n"),
+                    "weak = \"local/small\"\nthreshold = 0.5\nlatency_slo_ms = 100\n"
+                    "shadow_sample = 0.1\n"),
             "conf.toml: routes[0].weak: only used with policy \"router\" or \"cascade\"\n"
             "conf.toml: routes[0].threshold: only used with policy \"router\" or \"cascade\"\n"
             "conf.toml: routes[0].latency_slo_ms: only used with policy \"router\" or "
+            "\"cascade\"\n"
+            "conf.toml: routes[0].shadow_sample: only used with policy \"router\" or "
             "\"cascade\"");
 }
 

@@ -3,14 +3,19 @@
 // which answers the scorer rejects.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gateway/policies.h"
+#include "gateway/shadow.h"
 #include "gateway_fixture.h"
 #include "routing/model.h"
+#include "routing/outcome_export.h"
 #include "support/fake_upstream.h"
 #include "support/http_client.h"
 #include "support/temp_dir.h"
@@ -77,7 +82,49 @@ class RoutePolicyTest : public GatewayFixture {
   }
   // The gateway stops before this class's members (the recorder writes
   // decisions_; requests may still be finishing).
-  void TearDown() override { Stop(); }
+  void TearDown() override {
+    if (shadow_) shadow_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    Stop();
+    if (shadow_) {
+      EXPECT_TRUE(shadow_->Shutdown().ok());
+    }
+  }
+
+  // Shadow outcomes into a store in the test's directory.
+  void EnableShadow(ShadowOptions options = {}) {
+    auto created = ShadowRecorder::Create(dir_.File("ledger.db"), clock_, metrics_,
+                                          observe::MakeNullLogger(), options);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    shadow_ = std::move(*created);
+    gateway_->set_shadow(shadow_.get());
+  }
+  // Every shadow call ended and every row written: the route's rows, in the
+  // order of `prompts` (a row is written when its shadow call ends, so the
+  // store's order is not the requests').
+  std::vector<routing::PairedOutcome> ShadowRows(const std::string& route,
+                                                 const std::vector<std::string>& prompts) {
+    EXPECT_EQ(shadow_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(5)), 0u);
+    EXPECT_TRUE(shadow_->Shutdown().ok());
+    auto rows = shadow_->store().Load(route);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    std::vector<routing::PairedOutcome> out;
+    if (!rows.ok() || rows->size() != prompts.size()) {
+      ADD_FAILURE() << (rows.ok() ? rows->size() : 0) << " rows for " << prompts.size()
+                    << " prompts";
+      return out;
+    }
+    for (const std::string& p : prompts) {
+      auto it = std::find_if(rows->begin(), rows->end(),
+                             [&](const routing::PairedOutcome& r) { return r.prompt == p; });
+      if (it == rows->end()) {
+        ADD_FAILURE() << "no row for " << p;
+        return {};
+      }
+      out.push_back(*it);
+    }
+    return out;
+  }
+  std::string MetricsText() { return metrics_.RenderPrometheus(); }
 
   // Providers "local" (owned, weak_) and "cloud" (strong_), then `routes`.
   void StartWith(const std::string& routes) {
@@ -207,6 +254,7 @@ class RoutePolicyTest : public GatewayFixture {
   std::unique_ptr<routing::RouterModel> cascade_;
   std::unique_ptr<routing::RouterModel> router_;
   std::vector<Decision> decisions_;
+  std::unique_ptr<ShadowRecorder> shadow_;  // outlives the loops (TearDown)
 };
 
 TEST_F(RoutePolicyTest, CascadeEscalatesExactlyTheAnswersTheScorerRejects) {
@@ -451,6 +499,208 @@ TEST_F(RoutePolicyTest, CascadeKeepsTheWeakAnswerWhileStrongIsOverItsSlo) {
   EXPECT_EQ(r.headers["x-switchyard-route-reason"], "latency_slo");
   EXPECT_NE(r.body.find("3 + 4 = 8"), std::string::npos);
   EXPECT_EQ(strong_.request_count(), 3u);
+}
+
+// ------------------------------------------------------------ shadow outcomes
+
+TEST_F(RoutePolicyTest, RouterShadowCallsTheOtherTargetAndKeepsBothAnswers) {
+  const std::string model = TrainRouter();
+  const double hard = RouterScore("prove theorem 99");
+  const double easy = RouterScore("capital of 99");
+  ASSERT_LT(easy, hard);
+  StartWith(Route("router", model, (easy + hard) / 2, "shadow_sample = 1.0\n"));
+  EnableShadow();
+
+  HttpResult s = Send(Request("router", "prove theorem 99"));
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(s.body, kStrongAnswer);  // the client's answer is unchanged
+  HttpResult w = Send(Request("router", "capital of 99"));
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(w.headers["x-switchyard-route"], "local/small");
+
+  const std::vector<routing::PairedOutcome> rows =
+      ShadowRows("router", {"prove theorem 99", "capital of 99"});
+  ASSERT_EQ(rows.size(), 2u);
+  // Strong answered: the weak target was called too, with logprobs (owned, openai).
+  EXPECT_EQ(rows[0].prompt, "prove theorem 99");
+  EXPECT_EQ(rows[0].strong_target, "cloud/big");
+  EXPECT_EQ(rows[0].strong_response, "strong says 7");
+  EXPECT_EQ(rows[0].strong_finish, "stop");
+  EXPECT_EQ(rows[0].weak_target, "local/small");
+  EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 8 so we can set up the following");
+  EXPECT_EQ(rows[0].weak_logprobs, kBadLogprobs);
+  EXPECT_EQ(rows[0].shadow_target, "local/small");
+  // Weak answered: the strong target was called too.
+  EXPECT_EQ(rows[1].prompt, "capital of 99");
+  EXPECT_EQ(rows[1].weak_response, "It is 3 + 4 = 7.\n#### 7");
+  EXPECT_TRUE(rows[1].weak_logprobs.empty());  // the client's own call asked for none
+  EXPECT_EQ(rows[1].strong_response, "strong says 7");
+  EXPECT_EQ(rows[1].shadow_target, "cloud/big");
+  EXPECT_NE(rows[0].request_id, rows[1].request_id);
+
+  ASSERT_EQ(weak_.request_count(), 2u);
+  ASSERT_EQ(strong_.request_count(), 2u);
+  // The shadow call to the weak target: non-streamed, with logprobs; the
+  // client's own call to it as the client sent it.
+  for (const RecordedRequest& rec : weak_.requests()) {
+    const bool shadow_call = rec.body.find("prove theorem 99") != std::string::npos;
+    EXPECT_EQ(
+        rec.body.find(R"("stream":false,"logprobs":true,"top_logprobs":1})") != std::string::npos,
+        shadow_call)
+        << rec.body;
+  }
+  EXPECT_NE(
+      MetricsText().find("switchyard_router_shadow_total{route=\"router\",outcome=\"recorded\"} 2"),
+      std::string::npos)
+      << MetricsText();
+}
+
+TEST_F(RoutePolicyTest, CascadeShadowUsesTheEscalatedWeakAnswerWithoutAnotherCall) {
+  const std::string model = TrainCascade();
+  const double easy = CascadeScore("add 3 and 4");
+  const double hard = CascadeScore("prove that 7 is prime");
+  ASSERT_LT(easy, hard);
+  StartWith(Route("cascade", model, (easy + hard) / 2, "shadow_sample = 1.0\n"));
+  EnableShadow();
+
+  HttpResult a = Send(Request("cascade", "add 3 and 4"));
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.headers["x-switchyard-escalated"], "false");
+  HttpResult e = Send(Request("cascade", "prove that 7 is prime"));
+  ASSERT_EQ(e.status, 200) << e.body;
+  EXPECT_EQ(e.headers["x-switchyard-escalated"], "true");
+
+  const std::vector<routing::PairedOutcome> rows =
+      ShadowRows("cascade", {"add 3 and 4", "prove that 7 is prime"});
+  ASSERT_EQ(rows.size(), 2u);
+  // Accepted: the strong target is called after the client's answer.
+  EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 7.\n#### 7");
+  EXPECT_EQ(rows[0].weak_logprobs, kGoodLogprobs);
+  EXPECT_EQ(rows[0].strong_response, "strong says 7");
+  EXPECT_EQ(rows[0].shadow_target, "cloud/big");
+  // Escalated: both answers were already there.
+  EXPECT_EQ(rows[1].weak_response, "It is 3 + 4 = 8 so we can set up the following");
+  EXPECT_EQ(rows[1].weak_logprobs, kBadLogprobs);
+  EXPECT_EQ(rows[1].strong_response, "strong says 7");
+  EXPECT_EQ(rows[1].shadow_target, "");
+  EXPECT_EQ(weak_.request_count(), 2u);
+  EXPECT_EQ(strong_.request_count(), 2u);  // one escalation, one shadow call
+
+  // With the strong answer as the reference: the accepted answer agrees, the
+  // escalated one does not.
+  routing::ExportStats stats;
+  const auto exported = routing::ExportOutcomes(rows, routing::MatchRule::kAuto, &stats);
+  ASSERT_EQ(exported.size(), 2u);
+  EXPECT_EQ(exported[0].example.weak_correct, 1);
+  EXPECT_EQ(exported[1].example.weak_correct, 0);
+  EXPECT_EQ(stats.by_number, 2u);
+}
+
+TEST_F(RoutePolicyTest, ShadowOfAStreamedAnswerReadsTheStreamedText) {
+  const std::string model = TrainRouter();
+  strong_.SetDefault(testing::SseResponse(
+      {"data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+       "\"model\":\"big\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"strong \"},"
+       "\"finish_reason\":null}]}\n\n",
+       "data: {\"id\":\"s\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+       "\"model\":\"big\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"stream\"},"
+       "\"finish_reason\":\"stop\"}]}\n\n",
+       "data: [DONE]\n\n"}));
+  StartWith(Route("router", model, -1e9, "shadow_sample = 1.0\n"));  // everything goes strong
+  EnableShadow();
+  testing::StreamResult r = testing::HttpStream(
+      port(), "/v1/chat/completions", Request("router", "capital of 5", R"(,"stream":true)"));
+  ASSERT_TRUE(r.error.ok()) << r.error.ToString();
+  ASSERT_EQ(r.status, 200);
+  WaitForOutcomes(1);
+  const std::vector<routing::PairedOutcome> rows = ShadowRows("router", {"capital of 5"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].strong_response, "strong stream");
+  EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 7.\n#### 7");
+  EXPECT_EQ(rows[0].weak_logprobs, kGoodLogprobs);
+}
+
+TEST_F(RoutePolicyTest, ShadowCallsAreBoundedAndCancelledAtShutdown) {
+  const std::string model = TrainRouter();
+  FakeResponse slow = JsonResponse(kStrongAnswer);
+  slow.head_delay = std::chrono::milliseconds(3000);
+  strong_.SetDefault(slow);
+  StartWith(Route("router", model, 1e9, "shadow_sample = 1.0\n"));  // everything goes weak
+  ShadowOptions options;
+  options.max_inflight = 1;
+  EnableShadow(options);
+  // The first request's shadow call hangs on the slow strong target; the
+  // second finds no room for its own.
+  ASSERT_EQ(Send(Request("router", "capital of 1")).status, 200);
+  for (int i = 0; i < 200 && shadow_->stats().inflight == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(Send(Request("router", "capital of 2")).status, 200);
+  EXPECT_NE(
+      MetricsText().find("switchyard_router_shadow_total{route=\"router\",outcome=\"busy\"} 1"),
+      std::string::npos)
+      << MetricsText();
+  // Shutdown: the running call is cancelled once the deadline passes.
+  EXPECT_EQ(shadow_->Drain(std::chrono::steady_clock::now() + std::chrono::milliseconds(50)), 0u);
+  EXPECT_NE(MetricsText().find(
+                "switchyard_router_shadow_total{route=\"router\",outcome=\"cancelled\"} 1"),
+            std::string::npos)
+      << MetricsText();
+  ASSERT_TRUE(shadow_->Shutdown().ok());
+  auto rows = shadow_->store().Load("router");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->empty());
+}
+
+TEST(ShadowRecorderTest, RowsAfterShutdownAreDroppedAndCounted) {
+  testing::ScopedTempDir dir("shadow_recorder");
+  core::FakeClock clock;
+  observe::Registry metrics;
+  auto shadow =
+      ShadowRecorder::Create(dir.File("ledger.db"), clock, metrics, observe::MakeNullLogger());
+  ASSERT_TRUE(shadow.ok()) << shadow.status().ToString();
+  routing::PairedOutcome row;
+  row.route = "r";
+  row.request_id = "a";
+  EXPECT_TRUE((*shadow)->Add(row));
+  ASSERT_TRUE((*shadow)->Shutdown().ok());
+  EXPECT_EQ((*shadow)->stats().written, 1);
+  row.request_id = "b";
+  EXPECT_FALSE((*shadow)->Add(row));
+  const core::Status s = (*shadow)->Shutdown();
+  EXPECT_EQ(s.message(),
+            "router shadow: 1 outcome rows were not kept (queue full or a failed write)");
+  EXPECT_NE(metrics.RenderPrometheus().find(
+                "switchyard_router_shadow_total{route=\"r\",outcome=\"dropped\"} 1"),
+            std::string::npos);
+  auto rows = (*shadow)->store().Load("r");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].request_id, "a");
+}
+
+TEST(ShadowRecorderTest, DrainingRefusesNewCalls) {
+  testing::ScopedTempDir dir("shadow_drain");
+  core::FakeClock clock;
+  observe::Registry metrics;
+  ShadowOptions options;
+  options.max_inflight = 1;
+  auto shadow = ShadowRecorder::Create(dir.File("ledger.db"), clock, metrics,
+                                       observe::MakeNullLogger(), options);
+  ASSERT_TRUE(shadow.ok()) << shadow.status().ToString();
+  http::asio::io_context io;
+  auto first = std::make_shared<ShadowFlight>(io.get_executor());
+  auto second = std::make_shared<ShadowFlight>(io.get_executor());
+  EXPECT_TRUE((*shadow)->TryBegin("r", first));
+  EXPECT_FALSE((*shadow)->TryBegin("r", second));  // max_inflight
+  (*shadow)->End(first);
+  EXPECT_TRUE((*shadow)->TryBegin("r", second));
+  (*shadow)->End(second);
+  EXPECT_EQ((*shadow)->Drain(std::chrono::steady_clock::now()), 0u);
+  EXPECT_FALSE((*shadow)->TryBegin("r", first));  // draining
+  EXPECT_NE(metrics.RenderPrometheus().find(
+                "switchyard_router_shadow_total{route=\"r\",outcome=\"busy\"} 2"),
+            std::string::npos);
 }
 
 }  // namespace

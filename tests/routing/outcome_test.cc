@@ -1,0 +1,282 @@
+// Shadow outcomes: the store (a real SQLite file), the agreement rules, the
+// export to training rows, and `router export` feeding `router train`.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "app/router_cmd.h"
+#include "core/clock.h"
+#include "routing/dataset.h"
+#include "routing/outcome_export.h"
+#include "routing/outcome_store.h"
+#include "support/temp_dir.h"
+#include "test_data.h"
+
+namespace switchyard::routing {
+namespace {
+
+using testing::Generated;
+using testing::TempDir;
+
+PairedOutcome Row(std::string route, std::string id, std::string weak, std::string strong) {
+  PairedOutcome r;
+  r.route = std::move(route);
+  r.request_id = std::move(id);
+  r.prompt = "prompt of " + r.request_id;
+  r.weak_target = "local/small";
+  r.weak_response = std::move(weak);
+  r.weak_finish = "stop";
+  r.strong_target = "cloud/big";
+  r.strong_response = std::move(strong);
+  r.strong_finish = "stop";
+  return r;
+}
+
+// ------------------------------------------------------------------ store
+
+TEST(OutcomeStoreTest, RowsComeBackOldestFirstPerRoute) {
+  TempDir dir("outcome_store");
+  core::FakeClock clock;
+  const int64_t now = clock.UnixMillis();
+  auto store = OutcomeStore::Open(dir.File("sub/ledger.db"), clock);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  PairedOutcome a = Row("r", "a", "7", "7");
+  a.subject = "maths";
+  a.weak_logprobs = {-0.125, -2.5, -1e-9};
+  a.shadow_target = "cloud/big";
+  a.shadow_cost_usd = 0.0025;
+  PairedOutcome b = Row("other", "b", "x", "y");
+  PairedOutcome c = Row("r", "c", std::string(kMaxOutcomeTextBytes + 10, 'w'), "z");
+  c.ts_ms = now + 5'000;
+  ASSERT_TRUE((*store)->AddBatch({a, b, c}).ok());
+
+  auto rows = (*store)->Load("r");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  const PairedOutcome& got = (*rows)[0];
+  EXPECT_EQ(got.request_id, "a");
+  EXPECT_EQ(got.ts_ms, now);  // set from the clock
+  EXPECT_EQ(got.prompt, "prompt of a");
+  EXPECT_EQ(got.subject, "maths");
+  EXPECT_EQ(got.weak_target, "local/small");
+  EXPECT_EQ(got.weak_response, "7");
+  EXPECT_EQ(got.weak_finish, "stop");
+  EXPECT_EQ(got.weak_logprobs, (std::vector<double>{-0.125, -2.5, -1e-9}));
+  EXPECT_EQ(got.strong_target, "cloud/big");
+  EXPECT_EQ(got.strong_response, "7");
+  EXPECT_EQ(got.shadow_target, "cloud/big");
+  EXPECT_DOUBLE_EQ(got.shadow_cost_usd, 0.0025);
+  EXPECT_EQ((*rows)[1].request_id, "c");
+  EXPECT_EQ((*rows)[1].ts_ms, now + 5'000);
+  EXPECT_EQ((*rows)[1].weak_response.size(), kMaxOutcomeTextBytes);  // cut
+
+  auto since = (*store)->Load("r", now + 2'000);
+  ASSERT_TRUE(since.ok());
+  ASSERT_EQ(since->size(), 1u);
+  EXPECT_EQ((*since)[0].request_id, "c");
+
+  auto counts = (*store)->CountByRoute();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(*counts, (std::vector<std::pair<std::string, int64_t>>{{"other", 1}, {"r", 2}}));
+}
+
+TEST(OutcomeStoreTest, AFileThatIsNotADatabaseIsAnError) {
+  TempDir dir("outcome_store_bad");
+  const std::string path = dir.Write("ledger.db", "this is not a database, just text\n");
+  core::FakeClock clock;
+  auto store = OutcomeStore::Open(path, clock);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().message().rfind("router outcomes: " + path + ": ", 0), 0u)
+      << store.status().message();
+  EXPECT_NE(store.status().message().find("not a database"), std::string::npos)
+      << store.status().message();
+}
+
+// ------------------------------------------------------------------ rules
+
+TEST(OutcomeExportTest, ChoiceKeys) {
+  EXPECT_EQ(ChoiceKey("B"), "B");
+  EXPECT_EQ(ChoiceKey(" (b) "), "B");
+  EXPECT_EQ(ChoiceKey("**C**."), "C");
+  EXPECT_EQ(ChoiceKey("D) Paris"), "D");
+  EXPECT_EQ(ChoiceKey("(A) the first"), "A");
+  EXPECT_EQ(ChoiceKey("Let me think.\nThe answer is (C)."), "C");
+  EXPECT_EQ(ChoiceKey("Reasoning...\nAnswer: B) Paris"), "B");
+  EXPECT_EQ(ChoiceKey("Paris"), std::nullopt);
+  EXPECT_EQ(ChoiceKey("A cat sat."), std::nullopt);
+  EXPECT_EQ(ChoiceKey("K"), std::nullopt);  // beyond J
+  EXPECT_EQ(ChoiceKey(""), std::nullopt);
+}
+
+TEST(OutcomeExportTest, NumberKeys) {
+  EXPECT_EQ(NumberKey("3 + 4 = 7\n#### 7"), 7.0);
+  EXPECT_EQ(NumberKey("The answer is $1,200.50 dollars"), 1200.5);
+  EXPECT_EQ(NumberKey("She has 3 apples, then 5, so 8."), 8.0);  // the last number
+  EXPECT_EQ(NumberKey("\\boxed{42} and then 7"), 42.0);          // the stated final wins
+  EXPECT_EQ(NumberKey("no digits here"), std::nullopt);
+}
+
+TEST(OutcomeExportTest, ExactKeys) {
+  EXPECT_EQ(ExactKey("  Positive.  "), "positive");
+  EXPECT_EQ(ExactKey("\"New   York\"!"), "new york");
+  EXPECT_EQ(ExactKey("`spam`"), "spam");
+  EXPECT_EQ(ExactKey("..."), "");
+}
+
+TEST(OutcomeExportTest, AutoPicksTheRuleFromTheStrongAnswer) {
+  Agreement a = Judge("The answer is (B)", "B", MatchRule::kAuto);
+  EXPECT_EQ(a.rule, MatchRule::kChoice);
+  EXPECT_EQ(a.agree, true);
+  a = Judge("It is 3 + 4 = 8\n#### 8", "4 + 3 = 7.\n#### 7", MatchRule::kAuto);
+  EXPECT_EQ(a.rule, MatchRule::kNumber);
+  EXPECT_EQ(a.agree, false);
+  a = Judge("7 apples", "She has 7 apples", MatchRule::kAuto);  // short, with a number
+  EXPECT_EQ(a.rule, MatchRule::kNumber);
+  EXPECT_EQ(a.agree, true);
+  a = Judge("positive", "Positive.", MatchRule::kAuto);
+  EXPECT_EQ(a.rule, MatchRule::kExact);
+  EXPECT_EQ(a.agree, true);
+  a = Judge("", "Positive", MatchRule::kAuto);
+  EXPECT_EQ(a.agree, false);  // no weak answer is a wrong one
+  // No reference: the row is skipped.
+  EXPECT_EQ(Judge("7", "", MatchRule::kAuto).agree, std::nullopt);
+  EXPECT_EQ(Judge("7", "no number", MatchRule::kNumber).agree, std::nullopt);
+  EXPECT_EQ(Judge("B", "Paris", MatchRule::kChoice).agree, std::nullopt);
+  // A forced rule is applied as given.
+  a = Judge("seven", "7", MatchRule::kExact);
+  EXPECT_EQ(a.rule, MatchRule::kExact);
+  EXPECT_EQ(a.agree, false);
+}
+
+TEST(OutcomeExportTest, MatchRuleNames) {
+  for (const char* name : {"auto", "number", "choice", "exact"}) {
+    auto r = ParseMatchRule(name);
+    ASSERT_TRUE(r.ok()) << name;
+    EXPECT_EQ(MatchRuleName(*r), name);
+  }
+  auto bad = ParseMatchRule("fuzzy");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "unknown match rule 'fuzzy' (expected auto, number, choice or exact)");
+}
+
+TEST(OutcomeExportTest, ExportedRowsReadBackAsTrainingData) {
+  PairedOutcome a = Row("r", "a", "3 + 4 = 7\n#### 7", "#### 7");
+  a.subject = "arith, \"quoted\"";
+  a.weak_logprobs = {-0.5, -0.25};
+  a.shadow_cost_usd = 0.5;
+  PairedOutcome dup = a;
+  dup.shadow_cost_usd = 0.25;
+  PairedOutcome b = Row("r", "b", "#### 8", "#### 7");
+  PairedOutcome none = Row("r", "c", "x", "");
+  ExportStats stats;
+  const auto rows = ExportOutcomes({a, dup, b, none}, MatchRule::kAuto, &stats);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(stats.rows, 2u);
+  EXPECT_EQ(stats.agreed, 1u);
+  EXPECT_EQ(stats.duplicates, 1u);
+  EXPECT_EQ(stats.no_reference, 1u);
+  EXPECT_EQ(stats.by_number, 2u);
+  EXPECT_DOUBLE_EQ(stats.shadow_cost_usd, 0.75);
+
+  const std::string csv = RenderOutcomeCsv(rows);
+  LoadOptions load;
+  load.need_weak_response = true;
+  auto back = ParseRoutingCsv(csv, "export.csv", load);
+  ASSERT_TRUE(back.ok()) << back.status().message() << "\n" << csv;
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].id, "a");
+  EXPECT_EQ((*back)[0].prompt, "prompt of a");
+  EXPECT_EQ((*back)[0].subject, "arith, \"quoted\"");
+  EXPECT_EQ((*back)[0].weak_response, "3 + 4 = 7\n#### 7");
+  EXPECT_EQ((*back)[0].weak_logprobs, (std::vector<double>{-0.5, -0.25}));
+  EXPECT_EQ((*back)[0].weak_correct, 1);
+  EXPECT_EQ((*back)[0].strong_correct, 1);
+  EXPECT_EQ((*back)[1].weak_correct, 0);
+  EXPECT_EQ((*back)[1].subject, std::nullopt);
+}
+
+// ---------------------------------------------------------- router export
+
+TEST(RouterExportTest, ShadowOutcomesTrainACascade) {
+  TempDir dir("router_export");
+  const std::string db = dir.File("ledger.db");
+  {
+    core::FakeClock clock;
+    auto store = OutcomeStore::Open(db, clock);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    std::vector<PairedOutcome> rows;
+    for (const RoutingExample& ex : Generated(120)) {
+      PairedOutcome r = Row("math", ex.id, *ex.weak_response, "4 + 3 = 7\n#### 7");
+      r.prompt = ex.prompt;
+      rows.push_back(std::move(r));
+    }
+    ASSERT_TRUE((*store)->AddBatch(rows).ok());
+  }
+  app::RouterExportOptions e;
+  e.db_path = db;
+  e.route = "math";
+  e.out_path = dir.File("math.csv");
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(app::RunRouterExport(e), 0);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(),
+            "exported 120 rows of route math: the weak answer agrees with the strong one on 68 "
+            "(56.7%); judged by number 120, choice 0, exact 0; skipped 0 without a reference "
+            "answer, 0 repeated; shadow calls cost $0.000000: " +
+                e.out_path + "\n");
+
+  app::RouterTrainOptions t;
+  t.data_path = e.out_path;
+  t.out_path = dir.File("math.model");
+  t.kind = "cascade";
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(app::RunRouterTrain(t), 0);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(),
+            "trained a cascade router (target benefit) on 120 rows: " + t.out_path + "\n");
+}
+
+TEST(RouterExportTest, ErrorsPrintOneLine) {
+  TempDir dir("router_export_err");
+  const std::string db = dir.File("ledger.db");
+  {
+    core::FakeClock clock;
+    auto store = OutcomeStore::Open(db, clock);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->AddBatch({Row("a", "1", "x", ""), Row("b", "2", "x", "y")}).ok());
+  }
+  auto run = [](const app::RouterExportOptions& o) {
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    const int code = app::RunRouterExport(o);
+    ::testing::internal::GetCapturedStdout();
+    return std::make_pair(code, ::testing::internal::GetCapturedStderr());
+  };
+  app::RouterExportOptions e;
+  e.db_path = db;
+  e.route = "nope";
+  e.out_path = dir.File("out.csv");
+  EXPECT_EQ(run(e), std::make_pair(2, "switchyard: route 'nope' has no shadow outcomes in " + db +
+                                          " (routes with outcomes: a (1), b (1))\n"));
+  e.route = "a";
+  EXPECT_EQ(run(e), std::make_pair(2, std::string("switchyard: route 'a': none of its 1 shadow "
+                                                  "outcomes has a reference answer under rule "
+                                                  "'auto'\n")));
+  e.match = "fuzzy";
+  EXPECT_EQ(run(e), std::make_pair(2, std::string("switchyard: unknown match rule 'fuzzy' "
+                                                  "(expected auto, number, choice or exact)\n")));
+  e.match = "auto";
+  e.since = "soon";
+  EXPECT_EQ(run(e).first, 2);
+  e.since = "all";
+  e.db_path = dir.File("missing.db");
+  EXPECT_EQ(run(e), std::make_pair(1, "switchyard: no ledger at " + e.db_path +
+                                          " yet: serve a route with shadow_sample first\n"));
+  e.db_path = db;
+  e.route = "b";
+  e.out_path = dir.File("no/such/dir/out.csv");
+  EXPECT_EQ(run(e), std::make_pair(1, "switchyard: " + e.out_path + ": cannot write file\n"));
+}
+
+}  // namespace
+}  // namespace switchyard::routing
