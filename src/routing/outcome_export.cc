@@ -36,7 +36,7 @@ char LoneLetter(std::string_view s) {
   while (!s.empty() && strip(s.front())) s.remove_prefix(1);
   while (!s.empty() && strip(s.back())) s.remove_suffix(1);
   s = Trim(s);
-  return s.size() == 1 ? ChoiceLetter(s[0]) : 0;
+  return s.size() == 1 ? ChoiceLetter(s[0]) : '\0';
 }
 
 // "B) Paris", "(B) Paris", "B. Paris": an upper-case letter opening the text.
@@ -46,7 +46,7 @@ char LeadingOption(std::string_view s) {
   if (paren) s.remove_prefix(1);
   if (s.size() < 3 || s[0] < 'A' || s[0] > 'J') return 0;
   if (paren ? s[1] != ')' : (s[1] != ')' && s[1] != '.')) return 0;
-  return IsSpace(s[2]) ? s[0] : 0;
+  return IsSpace(s[2]) ? s[0] : '\0';
 }
 
 size_t Words(std::string_view s) {

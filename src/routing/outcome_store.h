@@ -35,7 +35,7 @@ class Db;
 
 namespace switchyard::routing {
 
-inline constexpr size_t kMaxOutcomeTextBytes = 64 * 1024;
+inline constexpr size_t kMaxOutcomeTextBytes = size_t{64} * 1024;
 
 struct PairedOutcome {
   std::string route;
