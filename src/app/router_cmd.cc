@@ -164,11 +164,11 @@ int RunRouterExport(const RouterExportOptions& options) {
   std::printf(
       "exported %zu rows of route %s: the weak answer agrees with the strong one on %zu (%.1f%%); "
       "judged by number %zu, choice %zu, exact %zu; skipped %zu without a reference answer, %zu "
-      "repeated; shadow calls cost $%.6f: %s\n",
+      "with a cut-off one, %zu repeated; shadow calls cost $%.6f: %s\n",
       stats.rows, options.route.c_str(), stats.agreed,
       100.0 * static_cast<double>(stats.agreed) / static_cast<double>(stats.rows), stats.by_number,
-      stats.by_choice, stats.by_exact, stats.no_reference, stats.duplicates, stats.shadow_cost_usd,
-      options.out_path.c_str());
+      stats.by_choice, stats.by_exact, stats.no_reference, stats.cut_off, stats.duplicates,
+      stats.shadow_cost_usd, options.out_path.c_str());
   return 0;
 }
 

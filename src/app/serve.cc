@@ -226,6 +226,9 @@ int RunServe(const ServeOptions& options) {
   const size_t threads = cfg->server.threads > 0
                              ? static_cast<size_t>(cfg->server.threads)
                              : std::max<size_t>(1, std::thread::hardware_concurrency());
+  // Declared before the loops, so it outlives them: a shadow call that did not
+  // end by the shutdown deadline is destroyed with its loop and signs off here.
+  std::unique_ptr<gateway::ShadowRecorder> shadow;
   http::EventLoops loops(static_cast<int>(threads));
   auto tls = http::UpstreamClient::MakeTlsContext(TrustStoreFor(*cfg));
   if (!tls.ok()) {
@@ -286,7 +289,6 @@ int RunServe(const ServeOptions& options) {
   }
   // Shadow outcomes of router and cascade routes (gateway/shadow.h), kept in
   // the ledger's database file (own connection and table).
-  std::unique_ptr<gateway::ShadowRecorder> shadow;
   if (std::any_of(cfg->routes.begin(), cfg->routes.end(),
                   [](const config::RouteConfig& r) { return r.shadow_sample > 0; })) {
     auto created = gateway::ShadowRecorder::Create(cfg->LedgerPath(), clock, metrics, log);

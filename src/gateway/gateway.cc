@@ -693,12 +693,12 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     const PolicyStep step = co_await ApplyPolicy(*rp, *policies_, *plan, call, outcome, headers, w);
     if (shadow && step == PolicyStep::kAnswered && !w.failed()) {
       // The cascade accepted its weak answer: the strong target is called.
-      if (weak_answer && weak_answer->text && shadow_strong) {
+      if (weak_answer && weak_answer->text) {
         routing::PairedOutcome row = shadow_row(weak_answer->label, std::move(weak_answer->content),
                                                 std::move(weak_answer->finish_reason));
         row.weak_logprobs = std::move(weak_answer->logprobs);
-        StartShadow(loop, std::move(row), &*shadow_strong, chat, req.body, tenant.tenant,
-                    guard::PolicyActionName(policy));
+        StartShadow(loop, *rp, outcome, std::move(row), shadow_strong ? &*shadow_strong : nullptr,
+                    chat, req.body, tenant.tenant, guard::PolicyActionName(policy));
       } else {
         shadow_->Count(rp->route, "not_text");
       }
@@ -796,6 +796,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
           // The other target's answer completes the row: the cascade's weak
           // answer when it escalated, else a shadow call.
           core::ChatResponse answer;
+          const bool cut = result->streamed && streamed.size() >= WriterSink::kMaxCapture;
           if (result->streamed) {
             answer.content = StreamedContent(streamed);
           } else if (auto parsed_answer = ParseCompletion(result->body, &loop.answers);
@@ -803,27 +804,29 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
             answer = std::move(*parsed_answer);
           }
           const bool weak_side = target.label == rp->weak;
-          if (answer.content.empty() || !answer.tool_calls.empty() ||
-              (!weak_side && target.label != rp->strong)) {
+          if (!weak_side && target.label != rp->strong) {
+            shadow_->Count(rp->route, "unavailable");
+          } else if (cut) {
+            shadow_->Count(rp->route, "too_long");  // the capture stopped: no whole answer
+          } else if (answer.content.empty() || !answer.tool_calls.empty() ||
+                     (!weak_side && weak_answer && !weak_answer->text)) {
             shadow_->Count(rp->route, "not_text");
           } else {
             routing::PairedOutcome row = shadow_row(target.label, std::move(answer.content),
                                                     std::move(answer.finish_reason));
-            const Target* missing = weak_side ? (shadow_strong ? &*shadow_strong : nullptr)
-                                              : (shadow_weak ? &*shadow_weak : nullptr);
-            if (!weak_side && weak_answer && weak_answer->text) {
+            const Target* missing = nullptr;
+            if (!weak_side && weak_answer) {
               row.weak_target = weak_answer->label;
               row.weak_response = std::move(weak_answer->content);
               row.weak_finish = std::move(weak_answer->finish_reason);
               row.weak_logprobs = std::move(weak_answer->logprobs);
-              StartShadow(loop, std::move(row), nullptr, chat, req.body, tenant.tenant,
-                          guard::PolicyActionName(policy));
-            } else if (missing != nullptr) {
-              StartShadow(loop, std::move(row), missing, chat, req.body, tenant.tenant,
-                          guard::PolicyActionName(policy));
+            } else if (weak_side) {
+              missing = shadow_strong ? &*shadow_strong : nullptr;
             } else {
-              shadow_->Count(rp->route, "unavailable");
+              missing = shadow_weak ? &*shadow_weak : nullptr;
             }
+            StartShadow(loop, *rp, outcome, std::move(row), missing, chat, req.body, tenant.tenant,
+                        guard::PolicyActionName(policy));
           }
         }
         if (task != nullptr) {
@@ -904,23 +907,51 @@ struct Gateway::ShadowJob {
   routing::PairedOutcome row;
   Target target;            // the call to make
   bool fills_weak = false;  // its answer is the weak side of the row
+  bool logprobs = false;    // token logprobs were asked for
   WeakRequest request;      // the body sent (non-streamed) and its parse
   std::string tenant;       // for the egress audit
   std::string policy;
   std::shared_ptr<ShadowFlight> flight;
 };
 
-void Gateway::StartShadow(LoopState& loop, routing::PairedOutcome row, const Target* missing,
+bool Gateway::ShadowRowKeepable(const routing::PairedOutcome& row) const {
+  if (guard_.scanner == nullptr) return true;
+  const std::vector<std::string_view> texts = {row.weak_response, row.strong_response, row.subject};
+  auto found = guard_.scanner->ScanTexts(texts);
+  return found.ok() && found->empty();
+}
+
+void Gateway::StartShadow(LoopState& loop, const RoutePolicy& rp, const Outcome& outcome,
+                          routing::PairedOutcome row, const Target* missing,
                           const core::ChatRequest& chat, std::string_view raw_body,
                           std::string_view tenant, std::string_view policy) {
-  if (missing == nullptr) {
+  const bool complete = !row.weak_target.empty() && !row.strong_target.empty();
+  if (complete) {
+    if (!ShadowRowKeepable(row)) {
+      shadow_->Count(row.route, "pii");
+      return;
+    }
     shadow_->Add(std::move(row));
+    return;
+  }
+  // Client traffic comes first: no shadow call to a target that failed on
+  // this request's path, whose circuit is not closed, or that the latency SLO
+  // is steering requests away from.
+  if (missing == nullptr || outcome.route_reason == "latency_slo" ||
+      std::find(outcome.stages_tried.begin(), outcome.stages_tried.end(), missing->label) !=
+          outcome.stages_tried.end() ||
+      missing->breaker->state() != providers::CircuitBreaker::State::kClosed) {
+    shadow_->Count(row.route, "unavailable");
     return;
   }
   auto job = std::make_unique<ShadowJob>();
   job->fills_weak = row.weak_target.empty();
   const auto& pcfg = missing->provider->config();
-  const bool logprobs = job->fills_weak && pcfg.owned && pcfg.kind == "openai";
+  // Logprobs only where every row of the route has them: a cascade's weak
+  // answers always come with them, a router's weak answers to clients never.
+  const bool logprobs = job->fills_weak && rp.kind == RoutePolicy::Kind::kCascade && pcfg.owned &&
+                        pcfg.kind == "openai";
+  job->logprobs = logprobs;
   auto request = MakeWeakRequest(raw_body, chat, logprobs);
   if (!request.ok()) {
     shadow_->Count(row.route, "failed");
@@ -946,10 +977,6 @@ http::awaitable<void> Gateway::ShadowCall(LoopState& loop, std::unique_ptr<Shado
   routing::PairedOutcome& row = job->row;
   const Target& target = job->target;
   const auto& pcfg = target.provider->config();
-  if (!target.breaker->Allow()) {
-    shadow.Count(row.route, "unavailable");
-    co_return;
-  }
   providers::CallContext ctx;
   ctx.request = &job->request.request;
   ctx.raw_body = job->request.body;
@@ -975,21 +1002,16 @@ http::awaitable<void> Gateway::ShadowCall(LoopState& loop, std::unique_ptr<Shado
     }
   };
   if (!pcfg.owned && guard_.audit != nullptr) ctx.on_send = providers::SendHook(on_send);
+  // The call leaves the circuit breaker and the latency tracker alone: they
+  // steer client traffic, and a shadow call never takes a half-open probe.
   NoStreamSink sink;
-  const Clock::time_point start = Clock::now();
   auto result = co_await target.provider->Chat(ctx, sink);
   if (!result.ok()) {
     const core::Status err = MaskStatus(result.status(), guard_.scanner);
     if (err.code() == core::StatusCode::kCancelled || job->flight->cancel.cancelled()) {
-      target.breaker->RecordAbandoned();
       metrics_->attempts.WithLabels({pcfg.name, "cancelled"}).Inc();
       shadow.Count(row.route, "cancelled");
       co_return;
-    }
-    if (err.code() == core::StatusCode::kInvalidArgument) {
-      target.breaker->RecordSuccess();
-    } else {
-      target.breaker->RecordFailure();
     }
     metrics_->attempts.WithLabels({pcfg.name, "error"}).Inc();
     shadow.Count(row.route, "failed");
@@ -997,38 +1019,45 @@ http::awaitable<void> Gateway::ShadowCall(LoopState& loop, std::unique_ptr<Shado
                err.message());
     co_return;
   }
-  target.breaker->RecordSuccess();
-  policies_->latency().Record(pcfg.name, MsSince(start, Clock::now()));
   metrics_->attempts.WithLabels({pcfg.name, "ok"}).Inc();
   auto answer = ParseCompletion(result->body, &loop.answers);
-  if (!answer.ok() || answer->content.empty() || !answer->tool_calls.empty()) {
-    shadow.Count(row.route, "not_text");
-    co_return;
-  }
   double cost = 0;
   if (accounting_ != nullptr) {
     const std::string model = result->model.empty() ? target.model : result->model;
     core::Usage usage = result->usage;
     if (!usage.present) {
-      accounting_->EstimateUsage(job->request.request, model, answer->content, usage);
+      accounting_->EstimateUsage(job->request.request, model,
+                                 answer.ok() ? std::string_view(answer->content)
+                                             : std::string_view(result->completion_text),
+                                 usage);
     }
     bool priced = false;
     cost = accounting_->CostUsd(pcfg, model, usage, &priced);
   }
+  shadow.AddCost(row.route, cost);  // spent whether or not the answer is kept
+  if (!answer.ok() || answer->content.empty() || !answer->tool_calls.empty()) {
+    shadow.Count(row.route, "not_text");
+    co_return;
+  }
   row.shadow_target = target.label;
   row.shadow_cost_usd = cost;
-  shadow.AddCost(row.route, cost);
   if (job->fills_weak) {
     row.weak_target = target.label;
     row.weak_response = std::move(answer->content);
     row.weak_finish = std::move(answer->finish_reason);
-    if (auto lp = ParseAnswerLogprobs(result->body, &loop.answers); lp.ok()) {
-      row.weak_logprobs = std::move(*lp);
+    if (job->logprobs) {
+      if (auto lp = ParseAnswerLogprobs(result->body, &loop.answers); lp.ok()) {
+        row.weak_logprobs = std::move(*lp);
+      }
     }
   } else {
     row.strong_target = target.label;
     row.strong_response = std::move(answer->content);
     row.strong_finish = std::move(answer->finish_reason);
+  }
+  if (!ShadowRowKeepable(row)) {
+    shadow.Count(row.route, "pii");
+    co_return;
   }
   shadow.Add(std::move(row));
 }

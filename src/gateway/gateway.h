@@ -108,6 +108,7 @@ struct GatewayOptions {
 };
 
 class PolicyTable;  // gateway/policies.h
+struct RoutePolicy;
 
 class Gateway {
  public:
@@ -168,12 +169,15 @@ class Gateway {
                                                                 double local_cost_usd = 0) const;
   std::chrono::milliseconds Backoff(LoopState& loop, const config::ProviderConfig& cfg,
                                     int retry) const;
-  // Shadow outcomes: `row` holds the answer the request got; `missing` is the
-  // target whose answer it lacks (null: the row is complete). Starts the
-  // shadow call on `loop` (when the recorder has room) or queues the row.
-  void StartShadow(LoopState& loop, routing::PairedOutcome row, const Target* missing,
-                   const core::ChatRequest& chat, std::string_view raw_body,
-                   std::string_view tenant, std::string_view policy);
+  // Shadow outcomes: `row` holds the answer(s) the request got; `missing` is
+  // the target whose answer it lacks (null when none can be called). Queues a
+  // complete row, or starts the shadow call on `loop` when the target may be
+  // called and the recorder has room.
+  void StartShadow(LoopState& loop, const RoutePolicy& rp, const Outcome& outcome,
+                   routing::PairedOutcome row, const Target* missing, const core::ChatRequest& chat,
+                   std::string_view raw_body, std::string_view tenant, std::string_view policy);
+  // False when the PII scanner finds something in the answers or the subject.
+  bool ShadowRowKeepable(const routing::PairedOutcome& row) const;
   http::awaitable<void> ShadowCall(LoopState& loop, std::unique_ptr<ShadowJob> job);
 
   std::shared_ptr<const config::Config> config_;

@@ -4,18 +4,25 @@
 // A route with `shadow_sample = p` (docs/CONFIG.md) samples a share p of its
 // answered requests. For a sampled request the gateway has one answer (the
 // one the client got) and, after the client's answer is complete, calls the
-// other target itself (non-streamed; from an owned OpenAI-kind weak target
-// with token logprobs), off the client's path. A cascade that escalated
-// already holds both answers and makes no extra call. Both answers go to the
-// outcome store (routing/outcome_store.h, in the ledger's file); `switchyard
-// router export` turns them into training rows.
+// other target itself (non-streamed, no retries; for a cascade route, an
+// owned OpenAI-kind weak target is asked for token logprobs), off the
+// client's path. A cascade that escalated already holds both answers and
+// makes no extra call. Both answers go to the outcome store
+// (routing/outcome_store.h, in the ledger's file); `switchyard router export`
+// turns them into training rows.
 //
-// Not sampled: requests with PII findings (their text would be kept),
-// requests that were redacted or kept local by the guard, requests whose
-// answer is not text (tool calls), task requests. Shadow calls are the
-// operator's cost, not the tenant's: not counted against a key's limits,
-// counted in switchyard_router_shadow_cost_usd_total and kept per row; a
-// call to a provider that is not owned gets an egress audit record.
+// Client traffic comes first: a shadow call leaves the circuit breakers and
+// the latency tracker alone, and is not made to a target that failed on the
+// request's path, whose circuit is not closed, or that latency_slo_ms steers
+// requests away from ("unavailable").
+//
+// Not sampled: requests with PII findings, requests that were redacted or
+// kept local by the guard, task requests. Not kept: answers that are not text
+// (tool calls), streamed answers past the gateway's capture, rows whose
+// answers the guard's PII scanner flags. Shadow calls are the operator's
+// cost, not the tenant's: not counted against a key's limits, summed in
+// switchyard_router_shadow_cost_usd_total and kept per row; a call to a
+// provider that is not owned gets an egress audit record.
 //
 // ShadowRecorder bounds the work: at most `max_inflight` shadow calls run at
 // once (more are skipped: outcome "busy"), rows wait in a queue of
@@ -26,7 +33,7 @@
 // answer, and a lost one costs a training row, nothing else.
 //
 // Metric switchyard_router_shadow_total{route, outcome}: recorded | busy |
-// failed | unavailable | dropped | not_text | cancelled.
+// failed | unavailable | cancelled | not_text | too_long | pii | dropped.
 //
 // Thread-safety: every method may be called from any thread. A flight's
 // CancelToken is only touched on its loop (Drain posts the cancel there).

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <unordered_set>
 
 #include "core/csv.h"
@@ -46,21 +47,102 @@ char LeadingOption(std::string_view s) {
   if (paren) s.remove_prefix(1);
   if (s.size() < 3 || s[0] < 'A' || s[0] > 'J') return 0;
   if (paren ? s[1] != ')' : (s[1] != ')' && s[1] != '.')) return 0;
-  return IsSpace(s[2]) ? s[0] : '\0';
+  if (!IsSpace(s[2])) return 0;
+  // "J. K. Rowling", "H. G. Wells": initials, not an option.
+  const std::string_view rest = Trim(s.substr(2));
+  if (s[1] == '.' && rest.size() >= 2 && rest[0] >= 'A' && rest[0] <= 'Z' && rest[1] == '.') {
+    return 0;
+  }
+  return s[0];
 }
 
-size_t Words(std::string_view s) {
-  size_t n = 0;
-  bool in = false;
-  for (char c : s) {
-    if (IsSpace(c)) {
-      in = false;
-    } else if (!in) {
-      in = true;
-      ++n;
+// The text after `prefix` when `s` starts with it.
+bool Consume(std::string_view& s, std::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix) return false;
+  s.remove_prefix(prefix.size());
+  return true;
+}
+
+// Digits with optional thousands separators and decimals ("1,200.50").
+std::optional<double> PlainNumber(std::string_view& s) {
+  std::string digits;
+  size_t i = 0;
+  bool any = false;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c >= '0' && c <= '9') {
+      digits += c;
+      any = true;
+    } else if (c == ',' && any && i + 3 < s.size() + 1 && i + 1 < s.size() && s[i + 1] >= '0' &&
+               s[i + 1] <= '9') {
+      // a separator between digit groups
+    } else if (c == '.' && any && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9' &&
+               digits.find('.') == std::string::npos) {
+      digits += c;
+    } else {
+      break;
+    }
+    ++i;
+  }
+  if (!any) return std::nullopt;
+  s.remove_prefix(i);
+  return std::strtod(digits.c_str(), nullptr);
+}
+
+// "\frac{3}{4}", "\dfrac{3}{4}", "3/4" or a plain number.
+std::optional<double> Quantity(std::string_view& s) {
+  if (Consume(s, "\\frac{") || Consume(s, "\\dfrac{") || Consume(s, "\\tfrac{")) {
+    const auto a = PlainNumber(s);
+    if (!a || !Consume(s, "}{")) return std::nullopt;
+    const auto b = PlainNumber(s);
+    if (!b || !Consume(s, "}") || *b == 0) return std::nullopt;
+    return *a / *b;
+  }
+  const auto a = PlainNumber(s);
+  if (!a) return std::nullopt;
+  std::string_view rest = s;
+  if (Consume(rest, "/")) {
+    if (auto b = PlainNumber(rest); b && *b != 0) {
+      s = rest;
+      return *a / *b;
     }
   }
-  return n;
+  return a;
+}
+
+// A text that states one number and nothing else but a sign, "$", "%", a
+// trailing period and up to three unit words: "18", "-5", "$1,200.50",
+// "3/4", "\frac{3}{4}", "18 dollars", "45 km per hour". nullopt otherwise.
+std::optional<double> StatedNumber(std::string_view text) {
+  std::string_view s = Trim(text);
+  if (Consume(s, "\\boxed{")) {
+    const size_t close = s.rfind('}');
+    if (close == std::string_view::npos) return std::nullopt;
+    s = Trim(s.substr(0, close));
+  }
+  while (!s.empty() && (s.back() == '.' || IsSpace(s.back()))) s.remove_suffix(1);
+  if (s.size() >= 2 && s.front() == '$' && s.back() == '$') s = Trim(s.substr(1, s.size() - 2));
+  bool negative = false;
+  if (Consume(s, "-")) {
+    negative = true;
+  } else {
+    Consume(s, "+");
+  }
+  Consume(s, "$");
+  if (!negative && Consume(s, "-")) negative = true;  // "$-5"
+  auto value = Quantity(s);
+  if (!value) return std::nullopt;
+  Consume(s, "%");
+  // Unit words: letters only, at most three.
+  int words = 0;
+  s = Trim(s);
+  while (!s.empty()) {
+    size_t n = 0;
+    while (n < s.size() && ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z'))) ++n;
+    if (n == 0 || ++words > 3) return std::nullopt;
+    s = Trim(s.substr(n));
+  }
+  return negative ? -*value : *value;
 }
 
 bool SameNumber(double a, double b) {
@@ -105,12 +187,25 @@ std::optional<std::string> ChoiceKey(std::string_view answer) {
 }
 
 std::optional<double> NumberKey(std::string_view answer) {
-  if (auto final = FinalAnswer(answer)) {
-    if (auto n = FirstNumber(*final)) return n;
-  }
-  const std::vector<double> numbers = NumbersIn(answer);
-  if (numbers.empty()) return std::nullopt;
-  return numbers.back();
+  if (auto final = FinalAnswer(answer)) return StatedNumber(*final);
+  return StatedNumber(answer);
+}
+
+bool PromptListsOptions(std::string_view prompt) {
+  auto has = [prompt](char letter) {
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      if (i > 0 && prompt[i - 1] != '\n' && !IsSpace(prompt[i - 1])) continue;
+      std::string_view rest = prompt.substr(i);
+      const bool paren = !rest.empty() && rest.front() == '(';
+      if (paren) rest.remove_prefix(1);
+      if (rest.size() < 3 || rest[0] != letter) continue;
+      const bool mark =
+          paren ? rest[1] == ')' : (rest[1] == '.' || rest[1] == ')' || rest[1] == ':');
+      if (mark && IsSpace(rest[2])) return true;
+    }
+    return false;
+  };
+  return has('A') && has('B');
 }
 
 std::string ExactKey(std::string_view answer) {
@@ -139,13 +234,13 @@ std::string ExactKey(std::string_view answer) {
   return out.substr(b, e - b);
 }
 
-Agreement Judge(std::string_view weak, std::string_view strong, MatchRule rule) {
+Agreement Judge(std::string_view weak, std::string_view strong, MatchRule rule,
+                std::string_view prompt) {
   Agreement a;
   if (rule == MatchRule::kAuto) {
-    const auto final = FinalAnswer(strong);
-    if (ChoiceKey(strong)) {
+    if (PromptListsOptions(prompt) && ChoiceKey(strong)) {
       rule = MatchRule::kChoice;
-    } else if ((final && FirstNumber(*final)) || (Words(strong) <= 8 && NumberKey(strong))) {
+    } else if (NumberKey(strong)) {
       rule = MatchRule::kNumber;
     } else {
       rule = MatchRule::kExact;
@@ -190,7 +285,11 @@ std::vector<ExportedRow> ExportOutcomes(const std::vector<PairedOutcome>& outcom
       ++st.duplicates;
       continue;
     }
-    const Agreement a = Judge(o.weak_response, o.strong_response, rule);
+    if (o.strong_finish == "length" || o.strong_finish == "content_filter") {
+      ++st.cut_off;  // a reference cut short is no reference
+      continue;
+    }
+    const Agreement a = Judge(o.weak_response, o.strong_response, rule, o.prompt);
     if (!a.agree) {
       ++st.no_reference;
       continue;

@@ -8,21 +8,29 @@
 // same", which is what routing from a frontier model's answers needs.
 //
 // Agreement rules (MatchRule):
-//   number  the stated final number (FinalAnswer's first number: "#### 7",
-//           "The answer is 7", "\boxed{7}"), else the text's last number;
-//           equal within 1e-6 relative. Worked arithmetic, counts, amounts.
+//   number  the stated final answer ("#### 7", "The answer is 7", "Answer:
+//           7", "\boxed{7}"), or a whole answer, that is one number: a sign,
+//           "$", thousands separators, decimals, a fraction ("3/4",
+//           "\frac{3}{4}"), "%" and up to three unit words ("18 dollars") are
+//           allowed, anything else is not a number answer. Equal within 1e-6
+//           relative. Worked arithmetic, counts, amounts.
 //   choice  a multiple-choice letter A-J: a final answer that is one letter
 //           ("Answer: (B)", "The answer is C"), or a whole answer that is one
-//           letter ("B", "(b)", "B.", "B) Paris").
+//           letter ("B", "(b)", "B.", "B) Paris"; initials like "J. K." are
+//           not options).
 //   exact   the whole answers, lower-cased, whitespace collapsed, surrounding
 //           quotes, brackets and trailing punctuation removed. Labels, short
 //           extractions.
-//   auto    per row, from the strong answer: choice if it states a letter,
-//           number if it states a final answer with a number or is a short
-//           answer (at most 8 words) with a number, else exact.
-// Free-form generations (long prose) have no reliable rule here: exact
-// agreement is then rare, such rows say "weak was wrong", and a router
-// trained on them escalates. Such routes need a judge; see docs/CONFIG.md.
+//   auto    per row, from the strong answer: choice if the prompt lists
+//           lettered options (lines starting "A." / "A)" / "(A)" for A and B)
+//           and the strong answer states a letter, number if it states a
+//           number answer, else exact.
+// A strong answer cut short (finish_reason "length" or "content_filter") is
+// no reference: the row is skipped. A weak answer that states nothing the
+// rule can read disagrees. Free-form generations (long prose) have no
+// reliable rule here: exact agreement is then rare, such rows say "weak was
+// wrong", and a router trained on them escalates. Such routes need a judge;
+// see docs/CONFIG.md.
 //
 // Pure functions, thread-safe.
 #pragma once
@@ -45,11 +53,12 @@ std::string_view MatchRuleName(MatchRule rule);
 // choice or exact)".
 core::Result<MatchRule> ParseMatchRule(std::string_view name);
 
-// The key `rule` compares (kAuto is not a key rule: nullopt); nullopt when
-// the answer states none.
+// The keys the rules compare; nullopt when the answer states none.
 std::optional<std::string> ChoiceKey(std::string_view answer);
 std::optional<double> NumberKey(std::string_view answer);
 std::string ExactKey(std::string_view answer);
+// The prompt lists lettered options A and B (one per line or after spaces).
+bool PromptListsOptions(std::string_view prompt);
 
 struct Agreement {
   MatchRule rule = MatchRule::kExact;  // the rule applied (never kAuto)
@@ -57,12 +66,14 @@ struct Agreement {
   // number / letter where the rule needs one); the row is skipped.
   std::optional<bool> agree;
 };
-Agreement Judge(std::string_view weak, std::string_view strong, MatchRule rule);
+Agreement Judge(std::string_view weak, std::string_view strong, MatchRule rule,
+                std::string_view prompt = "");
 
 struct ExportStats {
   size_t rows = 0;          // exported
   size_t agreed = 0;        // of those, weak_correct = 1
   size_t no_reference = 0;  // skipped: the strong answer gives no reference
+  size_t cut_off = 0;       // skipped: the strong answer was cut short (length, content_filter)
   size_t duplicates = 0;    // skipped: a request id seen before
   size_t by_number = 0;     // rows judged by each rule
   size_t by_choice = 0;

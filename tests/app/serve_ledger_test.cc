@@ -417,9 +417,10 @@ TEST_F(ServeLedgerTest, LedgerStatsReportsTheRequestsSentAndTheirHandComputedCos
 }
 
 // A cascade route with shadow_sample = 1 over loopback weak and strong
-// upstreams: every request's two answers are kept, the shadow calls still
-// running at SIGTERM finish before the exit, and `router export` turns the
-// rows into training data `router train` accepts.
+// upstreams: every request's two answers are kept — including those of the
+// shadow calls started just before SIGTERM (the strong upstream answers after
+// 300 ms; the shutdown waits for them) — and `router export` turns the rows
+// into training data `router train` accepts.
 TEST_F(ServeLedgerTest, ShadowOutcomesSurviveSigtermAndTrainARouter) {
   auto answer = [](const std::string& content) {
     return JsonResponse(R"({"id":"x","object":"chat.completion","created":1,"model":"m",)"
@@ -434,7 +435,7 @@ TEST_F(ServeLedgerTest, ShadowOutcomesSurviveSigtermAndTrainARouter) {
   });
   FakeUpstream strong;
   FakeResponse slow = answer("4 + 3 = 7\\n#### 7");
-  slow.head_delay = milliseconds(300);  // shadow calls are still running at SIGTERM
+  slow.head_delay = milliseconds(300);
   strong.SetDefault(slow);
 
   // A cascade model from a small outcome file (the binary's own `router train`).

@@ -14,6 +14,7 @@
 #include "gateway/policies.h"
 #include "gateway/shadow.h"
 #include "gateway_fixture.h"
+#include "guard/pii.h"
 #include "routing/model.h"
 #include "routing/outcome_export.h"
 #include "support/fake_upstream.h"
@@ -521,14 +522,16 @@ TEST_F(RoutePolicyTest, RouterShadowCallsTheOtherTargetAndKeepsBothAnswers) {
   const std::vector<routing::PairedOutcome> rows =
       ShadowRows("router", {"prove theorem 99", "capital of 99"});
   ASSERT_EQ(rows.size(), 2u);
-  // Strong answered: the weak target was called too, with logprobs (owned, openai).
+  // Strong answered: the weak target was called too.
   EXPECT_EQ(rows[0].prompt, "prove theorem 99");
   EXPECT_EQ(rows[0].strong_target, "cloud/big");
   EXPECT_EQ(rows[0].strong_response, "strong says 7");
   EXPECT_EQ(rows[0].strong_finish, "stop");
   EXPECT_EQ(rows[0].weak_target, "local/small");
   EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 8 so we can set up the following");
-  EXPECT_EQ(rows[0].weak_logprobs, kBadLogprobs);
+  // A router's weak answers to clients carry no logprobs, so neither do its
+  // shadow calls' (a feature present only on one side would leak the choice).
+  EXPECT_TRUE(rows[0].weak_logprobs.empty());
   EXPECT_EQ(rows[0].shadow_target, "local/small");
   // Weak answered: the strong target was called too.
   EXPECT_EQ(rows[1].prompt, "capital of 99");
@@ -540,14 +543,11 @@ TEST_F(RoutePolicyTest, RouterShadowCallsTheOtherTargetAndKeepsBothAnswers) {
 
   ASSERT_EQ(weak_.request_count(), 2u);
   ASSERT_EQ(strong_.request_count(), 2u);
-  // The shadow call to the weak target: non-streamed, with logprobs; the
-  // client's own call to it as the client sent it.
+  // The shadow call to the weak target: non-streamed, without logprobs.
   for (const RecordedRequest& rec : weak_.requests()) {
-    const bool shadow_call = rec.body.find("prove theorem 99") != std::string::npos;
-    EXPECT_EQ(
-        rec.body.find(R"("stream":false,"logprobs":true,"top_logprobs":1})") != std::string::npos,
-        shadow_call)
-        << rec.body;
+    if (rec.body.find("prove theorem 99") == std::string::npos) continue;
+    EXPECT_NE(rec.body.find(R"("stream":false})"), std::string::npos) << rec.body;
+    EXPECT_EQ(rec.body.find("logprobs"), std::string::npos) << rec.body;
   }
   EXPECT_NE(
       MetricsText().find("switchyard_router_shadow_total{route=\"router\",outcome=\"recorded\"} 2"),
@@ -560,6 +560,7 @@ TEST_F(RoutePolicyTest, CascadeShadowUsesTheEscalatedWeakAnswerWithoutAnotherCal
   const double easy = CascadeScore("add 3 and 4");
   const double hard = CascadeScore("prove that 7 is prime");
   ASSERT_LT(easy, hard);
+  strong_.SetDefault(JsonResponse(Answer("big", "4 + 3 = 7.\\n#### 7", {})));
   StartWith(Route("cascade", model, (easy + hard) / 2, "shadow_sample = 1.0\n"));
   EnableShadow();
 
@@ -576,12 +577,12 @@ TEST_F(RoutePolicyTest, CascadeShadowUsesTheEscalatedWeakAnswerWithoutAnotherCal
   // Accepted: the strong target is called after the client's answer.
   EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 7.\n#### 7");
   EXPECT_EQ(rows[0].weak_logprobs, kGoodLogprobs);
-  EXPECT_EQ(rows[0].strong_response, "strong says 7");
+  EXPECT_EQ(rows[0].strong_response, "4 + 3 = 7.\n#### 7");
   EXPECT_EQ(rows[0].shadow_target, "cloud/big");
   // Escalated: both answers were already there.
   EXPECT_EQ(rows[1].weak_response, "It is 3 + 4 = 8 so we can set up the following");
   EXPECT_EQ(rows[1].weak_logprobs, kBadLogprobs);
-  EXPECT_EQ(rows[1].strong_response, "strong says 7");
+  EXPECT_EQ(rows[1].strong_response, "4 + 3 = 7.\n#### 7");
   EXPECT_EQ(rows[1].shadow_target, "");
   EXPECT_EQ(weak_.request_count(), 2u);
   EXPECT_EQ(strong_.request_count(), 2u);  // one escalation, one shadow call
@@ -617,7 +618,7 @@ TEST_F(RoutePolicyTest, ShadowOfAStreamedAnswerReadsTheStreamedText) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].strong_response, "strong stream");
   EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 7.\n#### 7");
-  EXPECT_EQ(rows[0].weak_logprobs, kGoodLogprobs);
+  EXPECT_TRUE(rows[0].weak_logprobs.empty());
 }
 
 TEST_F(RoutePolicyTest, ShadowCallsAreBoundedAndCancelledAtShutdown) {
@@ -650,6 +651,44 @@ TEST_F(RoutePolicyTest, ShadowCallsAreBoundedAndCancelledAtShutdown) {
   auto rows = shadow_->store().Load("router");
   ASSERT_TRUE(rows.ok());
   EXPECT_TRUE(rows->empty());
+}
+
+TEST_F(RoutePolicyTest, NoShadowCallToATargetThatFailedOnTheRequestsPath) {
+  const std::string model = TrainRouter();
+  weak_.SetHandler({});
+  weak_.SetDefault(JsonResponse(R"({"error":{"message":"down"}})", 500));
+  StartWith(Route("router", model, 1e9, "shadow_sample = 1.0\n"));  // weak first, then strong
+  EnableShadow();
+  HttpResult r = Send(Request("router", "capital of 1"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-switchyard-route"], "cloud/big");
+  EXPECT_TRUE(ShadowRows("router", {}).empty());
+  EXPECT_EQ(weak_.request_count(), 1u);  // the failed attempt only
+  EXPECT_NE(MetricsText().find(
+                "switchyard_router_shadow_total{route=\"router\",outcome=\"unavailable\"} 1"),
+            std::string::npos)
+      << MetricsText();
+}
+
+TEST_F(RoutePolicyTest, ShadowRowsWithPersonalDataInTheAnswersAreNotKept) {
+  const std::string model = TrainRouter();
+  strong_.SetDefault(JsonResponse(Answer("big", "write to alice.smith@example.com", {})));
+  StartWith(Route("router", model, 1e9, "shadow_sample = 1.0\n"));  // everything goes weak
+  auto scanner = guard::PiiScanner::Create();
+  ASSERT_TRUE(scanner.ok()) << scanner.status().ToString();
+  GuardHooks hooks;
+  hooks.scanner = scanner->get();
+  gateway_->set_guard(std::move(hooks));
+  EnableShadow();
+  ASSERT_EQ(Send(Request("router", "capital of 1")).status, 200);
+  // A prompt with personal data is not sampled at all.
+  ASSERT_EQ(Send(Request("router", "mail bob.jones@example.com the capital of 2")).status, 200);
+  EXPECT_TRUE(ShadowRows("router", {}).empty());
+  EXPECT_EQ(strong_.request_count(), 1u);  // the first request's shadow call; its row dropped
+  EXPECT_NE(
+      MetricsText().find("switchyard_router_shadow_total{route=\"router\",outcome=\"pii\"} 1"),
+      std::string::npos)
+      << MetricsText();
 }
 
 TEST(ShadowRecorderTest, RowsAfterShutdownAreDroppedAndCounted) {

@@ -105,15 +105,35 @@ TEST(OutcomeExportTest, ChoiceKeys) {
   EXPECT_EQ(ChoiceKey("Reasoning...\nAnswer: B) Paris"), "B");
   EXPECT_EQ(ChoiceKey("Paris"), std::nullopt);
   EXPECT_EQ(ChoiceKey("A cat sat."), std::nullopt);
+  EXPECT_EQ(ChoiceKey("J. K. Rowling"), std::nullopt);  // initials
+  EXPECT_EQ(ChoiceKey("H. G. Wells wrote it"), std::nullopt);
   EXPECT_EQ(ChoiceKey("K"), std::nullopt);  // beyond J
   EXPECT_EQ(ChoiceKey(""), std::nullopt);
 }
 
+TEST(OutcomeExportTest, PromptsWithOptions) {
+  EXPECT_TRUE(PromptListsOptions("Which?\nA. 0\nB. 4\nC. 2\nD. 6\nAnswer:"));
+  EXPECT_TRUE(PromptListsOptions("Pick one: (A) red (B) blue"));
+  EXPECT_FALSE(PromptListsOptions("Who wrote it? J. K. Rowling or H. G. Wells?"));
+  EXPECT_FALSE(PromptListsOptions("A. only one option"));
+}
+
 TEST(OutcomeExportTest, NumberKeys) {
   EXPECT_EQ(NumberKey("3 + 4 = 7\n#### 7"), 7.0);
-  EXPECT_EQ(NumberKey("The answer is $1,200.50 dollars"), 1200.5);
-  EXPECT_EQ(NumberKey("She has 3 apples, then 5, so 8."), 8.0);  // the last number
-  EXPECT_EQ(NumberKey("\\boxed{42} and then 7"), 42.0);          // the stated final wins
+  EXPECT_EQ(NumberKey("The answer is $1,200.50 dollars."), 1200.5);
+  EXPECT_EQ(NumberKey("#### -5"), -5.0);
+  EXPECT_EQ(NumberKey("-5"), -5.0);
+  EXPECT_EQ(NumberKey("The answer is 3/4."), 0.75);
+  EXPECT_EQ(NumberKey("\\frac{3}{8}"), 0.375);
+  EXPECT_EQ(NumberKey("18 dollars"), 18.0);
+  EXPECT_EQ(NumberKey("45 km per hour"), 45.0);
+  EXPECT_EQ(NumberKey("12.5%"), 12.5);
+  // Not a number answer: no key.
+  EXPECT_EQ(NumberKey("She has 3 apples, then 5, so 8."), std::nullopt);
+  EXPECT_EQ(NumberKey("The answer is no, because 3 people came"), std::nullopt);
+  EXPECT_EQ(NumberKey("George Orwell wrote 1984"), std::nullopt);
+  EXPECT_EQ(NumberKey("July 4, 1776"), std::nullopt);
+  EXPECT_EQ(NumberKey("2\\sqrt{3}"), std::nullopt);
   EXPECT_EQ(NumberKey("no digits here"), std::nullopt);
 }
 
@@ -125,15 +145,28 @@ TEST(OutcomeExportTest, ExactKeys) {
 }
 
 TEST(OutcomeExportTest, AutoPicksTheRuleFromTheStrongAnswer) {
-  Agreement a = Judge("The answer is (B)", "B", MatchRule::kAuto);
+  const std::string options = "Which?\nA. red\nB. blue\nAnswer:";
+  Agreement a = Judge("The answer is (B)", "B", MatchRule::kAuto, options);
   EXPECT_EQ(a.rule, MatchRule::kChoice);
   EXPECT_EQ(a.agree, true);
+  a = Judge("A", "B. blue", MatchRule::kAuto, options);
+  EXPECT_EQ(a.rule, MatchRule::kChoice);
+  EXPECT_EQ(a.agree, false);
+  // Without options in the prompt a letter is just text.
+  a = Judge("J. R. R. Tolkien", "J. K. Rowling", MatchRule::kAuto, "Who wrote it?");
+  EXPECT_EQ(a.rule, MatchRule::kExact);
+  EXPECT_EQ(a.agree, false);
   a = Judge("It is 3 + 4 = 8\n#### 8", "4 + 3 = 7.\n#### 7", MatchRule::kAuto);
   EXPECT_EQ(a.rule, MatchRule::kNumber);
   EXPECT_EQ(a.agree, false);
-  a = Judge("7 apples", "She has 7 apples", MatchRule::kAuto);  // short, with a number
+  a = Judge("7 apples", "#### 7", MatchRule::kAuto);
   EXPECT_EQ(a.rule, MatchRule::kNumber);
   EXPECT_EQ(a.agree, true);
+  a = Judge("She has 7 apples", "7", MatchRule::kAuto);  // states no number answer
+  EXPECT_EQ(a.agree, false);
+  a = Judge("Aldous Huxley wrote 1984", "George Orwell wrote 1984", MatchRule::kAuto);
+  EXPECT_EQ(a.rule, MatchRule::kExact);
+  EXPECT_EQ(a.agree, false);
   a = Judge("positive", "Positive.", MatchRule::kAuto);
   EXPECT_EQ(a.rule, MatchRule::kExact);
   EXPECT_EQ(a.agree, true);
@@ -170,13 +203,16 @@ TEST(OutcomeExportTest, ExportedRowsReadBackAsTrainingData) {
   dup.shadow_cost_usd = 0.25;
   PairedOutcome b = Row("r", "b", "#### 8", "#### 7");
   PairedOutcome none = Row("r", "c", "x", "");
+  PairedOutcome cut = Row("r", "d", "#### 7", "#### 7");
+  cut.strong_finish = "length";
   ExportStats stats;
-  const auto rows = ExportOutcomes({a, dup, b, none}, MatchRule::kAuto, &stats);
+  const auto rows = ExportOutcomes({a, dup, b, none, cut}, MatchRule::kAuto, &stats);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(stats.rows, 2u);
   EXPECT_EQ(stats.agreed, 1u);
   EXPECT_EQ(stats.duplicates, 1u);
   EXPECT_EQ(stats.no_reference, 1u);
+  EXPECT_EQ(stats.cut_off, 1u);
   EXPECT_EQ(stats.by_number, 2u);
   EXPECT_DOUBLE_EQ(stats.shadow_cost_usd, 0.75);
 
@@ -223,7 +259,7 @@ TEST(RouterExportTest, ShadowOutcomesTrainACascade) {
   EXPECT_EQ(::testing::internal::GetCapturedStdout(),
             "exported 120 rows of route math: the weak answer agrees with the strong one on 68 "
             "(56.7%); judged by number 120, choice 0, exact 0; skipped 0 without a reference "
-            "answer, 0 repeated; shadow calls cost $0.000000: " +
+            "answer, 0 with a cut-off one, 0 repeated; shadow calls cost $0.000000: " +
                 e.out_path + "\n");
 
   app::RouterTrainOptions t;
