@@ -7,11 +7,15 @@
 //   router_cv [--data-dir ../shared/data] [--only mmlu|gsm8k] [--seed N]
 //             [--curve] [--scores-dir DIR]
 //             [--fixed] [--c X] [--target benefit|difference|weak_wrong|discordant|rank]
-//             [...feature flags]
+//             [--labels graded|shadow] [...feature flags]
 // By default every outer fold chooses its target and C by an inner 3-fold
 // cross-validation on its own training rows (nested; grids fixed below, the
 // features are the shipped DefaultTrainOptions plus any feature flags).
 // --fixed trains the shipped DefaultTrainOptions (with the flags) instead.
+// --labels shadow (GSM8K: the file has strong_response) trains on what shadow
+// outcomes give a deployment: weak_correct = the weak answer agrees with the
+// strong one (routing::Judge, rule auto), strong_correct = 1; every figure is
+// still computed on the graded outcomes of the held-out rows.
 //
 // Exits 0 after printing a Markdown table, 2 on bad usage, 1 when a data file
 // is missing (with a message naming it).
@@ -23,9 +27,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/csv.h"
 #include "routing/cross_validation.h"
 #include "routing/dataset.h"
 #include "routing/model.h"
+#include "routing/outcome_export.h"
 
 namespace {
 
@@ -52,13 +58,50 @@ void Row(const char* name, const RouterMetrics& m) {
 }
 
 int Run(const std::string& title, const std::string& path, CvOptions options, bool curve,
-        const std::string& scores_out) {
+        const std::string& scores_out, bool shadow_labels) {
   switchyard::routing::LoadOptions lo;
   lo.need_weak_response = options.train.kind == RouterKind::kCascade;
   auto data = switchyard::routing::LoadRoutingCsv(path, lo);
   if (!data.ok()) {
     std::fprintf(stderr, "router_cv: %s\n", data.status().message().c_str());
     return 1;
+  }
+  if (shadow_labels) {
+    // The strong answers (never a feature: the loader skips them).
+    auto table = switchyard::core::ReadCsvFile(path);
+    const auto col = table.ok() ? table->ColumnIndex("strong_response") : std::nullopt;
+    auto table_rows = [&table](size_t i, size_t c) -> const std::string& {
+      return table->rows[i][c];
+    };
+    if (!table.ok() || !col || table->rows.size() != data->size()) {
+      std::fprintf(stderr, "router_cv: %s: --labels shadow needs a strong_response column\n",
+                   path.c_str());
+      return 1;
+    }
+    size_t same = 0, agree = 0, no_reference = 0;
+    size_t counts[2][2] = {{0, 0}, {0, 0}};  // [label][graded weak_correct]
+    for (size_t i = 0; i < data->size(); ++i) {
+      const auto& ex = (*data)[i];
+      const auto a = switchyard::routing::Judge(ex.weak_response.value_or(""), table_rows(i, *col),
+                                                switchyard::routing::MatchRule::kAuto, ex.prompt);
+      // No reference would skip the row in `router export`; here it stays,
+      // labelled "weak wrong", so the folds match the graded run's.
+      no_reference += a.agree ? 0 : 1;
+      const bool weak_ok = a.agree.value_or(false);
+      options.train_outcomes.push_back({weak_ok, true});
+      agree += weak_ok ? 1 : 0;
+      same += (weak_ok == (ex.weak_correct != 0)) ? 1 : 0;
+      ++counts[weak_ok ? 1 : 0][ex.weak_correct != 0 ? 1 : 0];
+    }
+    std::printf(
+        "\nTraining labels from the strong answer (shadow outcomes): the weak answer "
+        "agrees on %zu of %zu rows (%zu without a number or letter in the strong answer, "
+        "labelled disagreeing); the label equals the graded weak_correct on %zu "
+        "(%.1f%%).\n\n| label | graded weak right | graded weak wrong |\n|---|---|---|\n"
+        "| agrees | %zu | %zu |\n| disagrees | %zu | %zu |\n",
+        agree, data->size(), no_reference, same,
+        100.0 * static_cast<double>(same) / static_cast<double>(data->size()), counts[1][1],
+        counts[1][0], counts[0][1], counts[0][0]);
   }
   auto cv = switchyard::routing::CrossValidate(*data, options);
   if (!cv.ok()) {
@@ -181,6 +224,12 @@ int main(int argc, char** argv) {
                  "Log-count-ratio (NBSVM) scaling of the features of logistic heads, smoothing "
                  "alpha (0 = off, the default)");
   app.add_flag("--curve", curve, "Print the pooled curve too");
+  std::string labels = "graded";
+  app.add_option("--labels", labels,
+                 "Training labels: graded (the file's) or shadow (agreement with the strong "
+                 "answer; GSM8K)")
+      ->check(CLI::IsMember({"graded", "shadow"}))
+      ->capture_default_str();
   app.add_option("--inner-folds", base.inner_folds,
                  "Folds of the inner (selection) cross-validation")
       ->capture_default_str();
@@ -298,7 +347,12 @@ int main(int argc, char** argv) {
             ? std::string()
             : (std::filesystem::path(scores_dir) / (std::string(b.key) + "_oof_scores.csv"))
                   .string();
-    if (int r = Run(b.title, path, o, curve, scores_out); r != 0) rc = r;
+    if (labels == "shadow" && b.kind != RouterKind::kCascade) {
+      std::fprintf(stderr, "router_cv: --labels shadow needs strong answers; %s has none\n", b.key);
+      rc = 2;
+      continue;
+    }
+    if (int r = Run(b.title, path, o, curve, scores_out, labels == "shadow"); r != 0) rc = r;
   }
   return rc;
 }

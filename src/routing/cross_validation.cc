@@ -25,6 +25,11 @@ core::Result<CvResult> CrossValidate(const std::vector<RoutingExample>& examples
     return core::InvalidArgument("need at least " + std::to_string(options.folds) + " rows for " +
                                  std::to_string(options.folds) + " folds");
   }
+  if (!options.train_outcomes.empty() && options.train_outcomes.size() != examples.size()) {
+    return core::InvalidArgument("train_outcomes has " +
+                                 std::to_string(options.train_outcomes.size()) + " rows for " +
+                                 std::to_string(examples.size()) + " examples");
+  }
   CvResult result;
   result.fold_of = AssignFolds(examples.size(), options.folds, options.seed);
   result.scores.assign(examples.size(), 0.0);
@@ -38,6 +43,10 @@ core::Result<CvResult> CrossValidate(const std::vector<RoutingExample>& examples
         test_rows.push_back(i);
       } else {
         train.push_back(examples[i]);
+        if (!options.train_outcomes.empty()) {
+          train.back().weak_correct = options.train_outcomes[i].weak_correct ? 1 : 0;
+          train.back().strong_correct = options.train_outcomes[i].strong_correct ? 1 : 0;
+        }
       }
     }
     const auto start = std::chrono::steady_clock::now();

@@ -35,6 +35,12 @@ struct CvOptions {
   std::vector<TrainOptions> candidates;
   int inner_folds = 3;
   Selection selection = Selection::kApgr;
+  // When not empty (one per example): the outcomes the models are trained
+  // and selected on, in place of the examples' own; the held-out rows are
+  // still evaluated on the examples' outcomes. For labels a deployment has,
+  // e.g. the weak answer's agreement with the strong one (shadow outcomes,
+  // routing/outcome_export.h), graded against the true outcomes.
+  std::vector<Outcome> train_outcomes;
 };
 
 struct FoldResult {
@@ -58,7 +64,8 @@ struct CvResult {
 std::vector<int> AssignFolds(size_t rows, int folds, uint64_t seed);
 
 // Errors: "need at least <k> rows for <k> folds", "folds must be at least 2",
-// plus training and metric errors.
+// "train_outcomes has <n> rows for <m> examples", plus training and metric
+// errors.
 core::Result<CvResult> CrossValidate(const std::vector<RoutingExample>& examples,
                                      const CvOptions& options);
 

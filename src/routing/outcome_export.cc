@@ -1,5 +1,6 @@
 #include "routing/outcome_export.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -145,6 +146,17 @@ std::optional<double> StatedNumber(std::string_view text) {
   return negative ? -*value : *value;
 }
 
+// Shows a computation: a checked "a op b = c", or "= <number>" anywhere
+// ("14 segments * 10 minutes = 140 minutes").
+bool ShowsComputation(std::string_view text) {
+  for (size_t i = text.find('='); i != std::string_view::npos; i = text.find('=', i + 1)) {
+    size_t j = i + 1;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '$' || text[j] == '-')) ++j;
+    if (j < text.size() && text[j] >= '0' && text[j] <= '9') return true;
+  }
+  return CheckArithmetic(text).checked > 0;
+}
+
 bool SameNumber(double a, double b) {
   return std::fabs(a - b) <= 1e-6 * std::max(1.0, std::fabs(b));
 }
@@ -187,8 +199,39 @@ std::optional<std::string> ChoiceKey(std::string_view answer) {
 }
 
 std::optional<double> NumberKey(std::string_view answer) {
-  if (auto final = FinalAnswer(answer)) return StatedNumber(*final);
-  return StatedNumber(answer);
+  if (auto final = FinalAnswer(answer)) {
+    if (auto stated = StatedNumber(*final)) return stated;
+    // "#### Each child receives 9 eggs", "#### 84 (corrected)": a final
+    // answer with exactly one number, unless it opens with a yes/no word.
+    const std::string opening = ExactKey(Trim(*final).substr(0, 6));
+    for (const char* word : {"yes", "no", "true", "false"}) {
+      const std::string_view w(word);
+      if (opening.rfind(w, 0) == 0 &&
+          (opening.size() == w.size() ||
+           !std::isalpha(static_cast<unsigned char>(opening[w.size()])))) {
+        return std::nullopt;
+      }
+    }
+    const std::vector<double> numbers = NumbersIn(*final);
+    if (numbers.size() == 1) return numbers.front();
+    return std::nullopt;
+  }
+  if (auto whole = StatedNumber(answer)) return whole;
+  // A worked answer in prose (no final-answer marker): the result its last
+  // line with a number states — the last "a op b = c" there, else that
+  // line's last number.
+  if (!ShowsComputation(answer)) return std::nullopt;
+  std::string_view rest = Trim(answer);
+  while (!rest.empty()) {
+    const size_t nl = rest.rfind('\n');
+    const std::string_view line = Trim(nl == std::string_view::npos ? rest : rest.substr(nl + 1));
+    rest = nl == std::string_view::npos ? std::string_view() : Trim(rest.substr(0, nl));
+    const ArithmeticCheck steps = CheckArithmetic(line);
+    if (!steps.steps.empty()) return steps.steps.back().result;
+    const std::vector<double> numbers = NumbersIn(line);
+    if (!numbers.empty()) return numbers.back();
+  }
+  return std::nullopt;
 }
 
 bool PromptListsOptions(std::string_view prompt) {

@@ -12,8 +12,13 @@
 //           7", "\boxed{7}"), or a whole answer, that is one number: a sign,
 //           "$", thousands separators, decimals, a fraction ("3/4",
 //           "\frac{3}{4}"), "%" and up to three unit words ("18 dollars") are
-//           allowed, anything else is not a number answer. Equal within 1e-6
-//           relative. Worked arithmetic, counts, amounts.
+//           allowed; a final answer with other words but exactly one
+//           number ("#### Each child gets 9 eggs") counts unless it opens
+//           with yes/no/true/false. Without a final answer or a number answer,
+//           an answer that shows a computation ("= <number>" somewhere)
+//           states the result of its last line with a number: the last
+//           "a op b = c" there, else that line's last number. Equal within
+//           1e-6 relative. Worked arithmetic, counts, amounts.
 //   choice  a multiple-choice letter A-J: a final answer that is one letter
 //           ("Answer: (B)", "The answer is C"), or a whole answer that is one
 //           letter ("B", "(b)", "B.", "B) Paris"; initials like "J. K." are

@@ -39,6 +39,32 @@ TEST(CrossValidateTest, Errors) {
             "need at least 5 rows for 5 folds");
   o.folds = 1;
   EXPECT_EQ(CrossValidate(testing::Generated(3), o).status().message(), "folds must be at least 2");
+  o.folds = 5;
+  o.train_outcomes = {{true, true}};
+  EXPECT_EQ(CrossValidate(testing::Generated(10), o).status().message(),
+            "train_outcomes has 1 rows for 10 examples");
+}
+
+TEST(CrossValidateTest, TrainOutcomesReplaceTheLabelsOfTrainingOnly) {
+  CvOptions o;
+  o.train = DefaultTrainOptions(RouterKind::kPrompt);
+  o.train.features.hash_bits = 14;
+  o.random_draws = 10;
+  const auto rows = testing::Generated(150);
+  auto graded = CrossValidate(rows, o);
+  ASSERT_TRUE(graded.ok()) << graded.status().message();
+  // Labels that say the opposite of the truth: the router learns to send the
+  // easy rows strong, and the held-out rows, graded on their true outcomes,
+  // show it.
+  for (const RoutingExample& ex : rows) {
+    o.train_outcomes.push_back({ex.weak_correct == 0, ex.strong_correct != 0});
+  }
+  auto flipped = CrossValidate(rows, o);
+  ASSERT_TRUE(flipped.ok()) << flipped.status().message();
+  EXPECT_LT(flipped->pooled.apgr, 0.5);
+  EXPECT_GT(graded->pooled.apgr, 0.8);
+  EXPECT_DOUBLE_EQ(flipped->oracle.apgr, graded->oracle.apgr);  // evaluated on the truth
+  EXPECT_DOUBLE_EQ(flipped->pooled.weak_accuracy, graded->pooled.weak_accuracy);
 }
 
 TrainOptions Learner() {

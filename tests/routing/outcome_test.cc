@@ -128,9 +128,21 @@ TEST(OutcomeExportTest, NumberKeys) {
   EXPECT_EQ(NumberKey("18 dollars"), 18.0);
   EXPECT_EQ(NumberKey("45 km per hour"), 45.0);
   EXPECT_EQ(NumberKey("12.5%"), 12.5);
+  // A final answer with words around exactly one number.
+  EXPECT_EQ(NumberKey("3 * 12 = 36 eggs.\n#### Each child receives 9 eggs."), 9.0);
+  EXPECT_EQ(NumberKey("#### 84 (corrected)"), 84.0);
+  // A worked answer in prose: its last line with a number, the last "= c"
+  // there, else that line's last number.
+  EXPECT_EQ(NumberKey("He covers 1.5 * 80 = 120 miles.\n\nHe is still 180 - 135 = 45 miles "
+                      "away at the end of those 4 hours."),
+            45.0);
+  EXPECT_EQ(NumberKey("14 segments * 10 minutes = 140 minutes.\n\nIt will take 140 minutes.\n"
+                      "(Assuming a steady wind.)"),
+            140.0);
   // Not a number answer: no key.
-  EXPECT_EQ(NumberKey("She has 3 apples, then 5, so 8."), std::nullopt);
+  EXPECT_EQ(NumberKey("She has 3 apples, then 5, so 8."), std::nullopt);  // no computation
   EXPECT_EQ(NumberKey("The answer is no, because 3 people came"), std::nullopt);
+  EXPECT_EQ(NumberKey("#### 3 or 4"), std::nullopt);
   EXPECT_EQ(NumberKey("George Orwell wrote 1984"), std::nullopt);
   EXPECT_EQ(NumberKey("July 4, 1776"), std::nullopt);
   EXPECT_EQ(NumberKey("2\\sqrt{3}"), std::nullopt);
