@@ -128,7 +128,8 @@ int RunRouterExport(const RouterExportOptions& options) {
                                          : config::LoadConfigFile(options.config_path, env);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   const std::string path = options.db_path.empty() ? cfg->LedgerPath() : options.db_path;
-  if (!std::filesystem::exists(path)) {
+  std::error_code exists_error;
+  if (!std::filesystem::exists(path, exists_error)) {
     return Fail(
         core::NotFound("no ledger at " + path + " yet: serve a route with shadow_sample first"), 1);
   }
@@ -152,11 +153,13 @@ int RunRouterExport(const RouterExportOptions& options) {
   routing::ExportStats stats;
   const auto rows = routing::ExportOutcomes(*outcomes, *rule, &stats);
   if (rows.empty()) {
-    return Fail(core::InvalidArgument("route '" + options.route + "': none of its " +
-                                      std::to_string(outcomes->size()) +
-                                      " shadow outcomes has a reference answer under rule '" +
-                                      options.match + "'"),
-                2);
+    return Fail(
+        core::InvalidArgument(
+            "route '" + options.route + "': none of its " + std::to_string(outcomes->size()) +
+            " shadow outcomes has a usable reference answer under rule '" + options.match + "' (" +
+            std::to_string(stats.no_reference) + " without one, " + std::to_string(stats.cut_off) +
+            " cut off, " + std::to_string(stats.duplicates) + " repeated)"),
+        2);
   }
   if (!WriteFile(options.out_path, routing::RenderOutcomeCsv(rows))) {
     return Fail(core::InvalidArgument(options.out_path + ": cannot write file"), 1);

@@ -36,6 +36,14 @@ std::string FormatUsd(double usd) {
 
 constexpr std::string_view kCostHeader = "x-switchyard-cost-usd";
 
+// One side of a shadow outcome row: the weak target's answer or the strong one's.
+void SetShadowAnswer(routing::PairedOutcome& row, bool weak, std::string_view target,
+                     std::string content, std::string finish) {
+  (weak ? row.weak_target : row.strong_target) = std::string(target);
+  (weak ? row.weak_response : row.strong_response) = std::move(content);
+  (weak ? row.weak_finish : row.strong_finish) = std::move(finish);
+}
+
 std::string_view PathOf(std::string_view target) {
   const size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
@@ -155,7 +163,8 @@ class WriterSink final : public providers::StreamSink {
   http::awaitable<bool> BeginStream() override {
     co_return co_await w_.BeginStream(200, "text/event-stream", headers);
   }
-  // Task requests keep a copy of the streamed bytes (the teacher's label).
+  // Task requests (the teacher's label) and shadow-sampled requests (the
+  // answer kept) keep a copy of the streamed bytes, up to kMaxCapture.
   std::string* capture = nullptr;
   http::awaitable<bool> Write(std::string_view bytes, http::StreamFlush flush) override {
     if (capture != nullptr && capture->size() < kMaxCapture) capture->append(bytes);
@@ -591,7 +600,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
 
   http::CancelToken& cancel = w.cancel_token();
   WriterSink sink(w);
-  std::string streamed;  // task requests: the teacher's SSE bytes
+  std::string streamed;  // task and shadow-sampled requests: the answer's SSE bytes
   if (task != nullptr && chat.stream) sink.capture = &streamed;
   core::Status last_error = core::Unavailable("route \"" + plan->route + "\" has no targets");
   const int64_t created = outcome.start_unix_ms / 1000;
@@ -601,21 +610,14 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
   auto audit_egress = [&](const Target& target, std::string_view body, bool sent_redacted) {
     if (guard_.audit == nullptr) return;
     guard::AuditRecord record;
-    record.ts_ms = clock_.UnixMillis();
     record.request_id = outcome.id;
     record.tenant = tenant.tenant;
     record.task = outcome.task;
-    record.provider = target.provider->config().name;
-    record.model = target.model;
     record.policy = std::string(guard::PolicyActionName(policy));
     record.findings_before = guard::CountByName(findings);
     record.findings_after = sent_redacted ? guard::CountByName(redacted->findings_after)
                                           : record.findings_before;  // sent unchanged
-    record.payload_sha256 = loop.sha256.Hex(body);
-    record.payload_bytes = static_cast<int64_t>(body.size());
-    if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
-      log_->warn("request {}: egress audit: {}", outcome.id, s.message());
-    }
+    RecordEgress(loop, std::move(record), target, body, outcome.id);
   };
 
   // Router and cascade routes (gateway/policies.h) pick the targets here; an
@@ -658,15 +660,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     row.request_id = outcome.id;
     row.prompt = std::string(chat.LastUserText());
     row.subject = std::string(req.Header("x-switchyard-subject"));
-    if (answered_by == rp->weak) {
-      row.weak_target = std::string(answered_by);
-      row.weak_response = std::move(content);
-      row.weak_finish = std::move(finish);
-    } else {
-      row.strong_target = std::string(answered_by);
-      row.strong_response = std::move(content);
-      row.strong_finish = std::move(finish);
-    }
+    SetShadowAnswer(row, answered_by == rp->weak, answered_by, std::move(content),
+                    std::move(finish));
     return row;
   };
   if (rp != nullptr) {
@@ -692,7 +687,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
     if (shadow) call.weak_answer = &weak_answer;
     const PolicyStep step = co_await ApplyPolicy(*rp, *policies_, *plan, call, outcome, headers, w);
     if (shadow && step == PolicyStep::kAnswered && !w.failed()) {
-      // The cascade accepted its weak answer: the strong target is called.
+      // The cascade accepted its weak answer: the strong target's answer is
+      // asked for (when it may be called: StartShadow).
       if (weak_answer && weak_answer->text) {
         routing::PairedOutcome row = shadow_row(weak_answer->label, std::move(weak_answer->content),
                                                 std::move(weak_answer->finish_reason));
@@ -799,6 +795,7 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
           const bool cut = result->streamed && streamed.size() >= WriterSink::kMaxCapture;
           if (result->streamed) {
             answer.content = StreamedContent(streamed);
+            answer.finish_reason = result->finish_reason;
           } else if (auto parsed_answer = ParseCompletion(result->body, &loop.answers);
                      parsed_answer.ok()) {
             answer = std::move(*parsed_answer);
@@ -816,9 +813,8 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
                                                     std::move(answer.finish_reason));
             const Target* missing = nullptr;
             if (!weak_side && weak_answer) {
-              row.weak_target = weak_answer->label;
-              row.weak_response = std::move(weak_answer->content);
-              row.weak_finish = std::move(weak_answer->finish_reason);
+              SetShadowAnswer(row, true, weak_answer->label, std::move(weak_answer->content),
+                              std::move(weak_answer->finish_reason));
               row.weak_logprobs = std::move(weak_answer->logprobs);
             } else if (weak_side) {
               missing = shadow_strong ? &*shadow_strong : nullptr;
@@ -914,11 +910,35 @@ struct Gateway::ShadowJob {
   std::shared_ptr<ShadowFlight> flight;
 };
 
-bool Gateway::ShadowRowKeepable(const routing::PairedOutcome& row) const {
-  if (guard_.scanner == nullptr) return true;
-  const std::vector<std::string_view> texts = {row.weak_response, row.strong_response, row.subject};
-  auto found = guard_.scanner->ScanTexts(texts);
-  return found.ok() && found->empty();
+void Gateway::RecordEgress(LoopState& loop, guard::AuditRecord record, const Target& target,
+                           std::string_view body, std::string_view request_id) {
+  record.ts_ms = clock_.UnixMillis();
+  record.provider = target.provider->config().name;
+  record.model = target.model;
+  record.payload_sha256 = loop.sha256.Hex(body);
+  record.payload_bytes = static_cast<int64_t>(body.size());
+  if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
+    log_->warn("request {}: egress audit: {}", request_id, s.message());
+  }
+}
+
+void Gateway::KeepShadowRow(routing::PairedOutcome row) {
+  // An answer the store would cut may have lost its final line: not judged.
+  if (row.weak_response.size() > routing::kMaxOutcomeTextBytes ||
+      row.strong_response.size() > routing::kMaxOutcomeTextBytes) {
+    shadow_->Count(row.route, "too_long");
+    return;
+  }
+  if (guard_.scanner != nullptr) {
+    const std::vector<std::string_view> texts = {row.weak_response, row.strong_response,
+                                                 row.subject};
+    auto found = guard_.scanner->ScanTexts(texts);
+    if (!found.ok() || !found->empty()) {
+      shadow_->Count(row.route, "pii");
+      return;
+    }
+  }
+  shadow_->Add(std::move(row));
 }
 
 void Gateway::StartShadow(LoopState& loop, const RoutePolicy& rp, const Outcome& outcome,
@@ -927,17 +947,14 @@ void Gateway::StartShadow(LoopState& loop, const RoutePolicy& rp, const Outcome&
                           std::string_view tenant, std::string_view policy) {
   const bool complete = !row.weak_target.empty() && !row.strong_target.empty();
   if (complete) {
-    if (!ShadowRowKeepable(row)) {
-      shadow_->Count(row.route, "pii");
-      return;
-    }
-    shadow_->Add(std::move(row));
+    KeepShadowRow(std::move(row));
     return;
   }
   // Client traffic comes first: no shadow call to a target that failed on
   // this request's path, whose circuit is not closed, or that the latency SLO
   // is steering requests away from.
   if (missing == nullptr || outcome.route_reason == "latency_slo" ||
+      (missing->label == rp.strong && StrongOverSlo(rp, policies_->latency())) ||
       std::find(outcome.stages_tried.begin(), outcome.stages_tried.end(), missing->label) !=
           outcome.stages_tried.end() ||
       missing->breaker->state() != providers::CircuitBreaker::State::kClosed) {
@@ -988,18 +1005,11 @@ http::awaitable<void> Gateway::ShadowCall(LoopState& loop, std::unique_ptr<Shado
   ctx.json = &loop.answers;
   ctx.answers = &loop.answer_reader;
   auto on_send = [this, &loop, &job](std::string_view body) {
-    guard::AuditRecord record;
-    record.ts_ms = clock_.UnixMillis();
+    guard::AuditRecord record;  // a sampled request has no PII findings
     record.request_id = job->row.request_id;
     record.tenant = job->tenant;
-    record.provider = job->target.provider->config().name;
-    record.model = job->target.model;
     record.policy = job->policy;
-    record.payload_sha256 = loop.sha256.Hex(body);
-    record.payload_bytes = static_cast<int64_t>(body.size());
-    if (auto s = guard_.audit->Record(std::move(record)); !s.ok()) {
-      log_->warn("request {}: egress audit of a shadow call: {}", job->row.request_id, s.message());
-    }
+    RecordEgress(loop, std::move(record), job->target, body, job->row.request_id);
   };
   if (!pcfg.owned && guard_.audit != nullptr) ctx.on_send = providers::SendHook(on_send);
   // The call leaves the circuit breaker and the latency tracker alone: they
@@ -1041,25 +1051,14 @@ http::awaitable<void> Gateway::ShadowCall(LoopState& loop, std::unique_ptr<Shado
   }
   row.shadow_target = target.label;
   row.shadow_cost_usd = cost;
-  if (job->fills_weak) {
-    row.weak_target = target.label;
-    row.weak_response = std::move(answer->content);
-    row.weak_finish = std::move(answer->finish_reason);
-    if (job->logprobs) {
-      if (auto lp = ParseAnswerLogprobs(result->body, &loop.answers); lp.ok()) {
-        row.weak_logprobs = std::move(*lp);
-      }
+  SetShadowAnswer(row, job->fills_weak, target.label, std::move(answer->content),
+                  std::move(answer->finish_reason));
+  if (job->logprobs) {
+    if (auto lp = ParseAnswerLogprobs(result->body, &loop.answers); lp.ok()) {
+      row.weak_logprobs = std::move(*lp);
     }
-  } else {
-    row.strong_target = target.label;
-    row.strong_response = std::move(answer->content);
-    row.strong_finish = std::move(answer->finish_reason);
   }
-  if (!ShadowRowKeepable(row)) {
-    shadow.Count(row.route, "pii");
-    co_return;
-  }
-  shadow.Add(std::move(row));
+  KeepShadowRow(std::move(row));
 }
 
 }  // namespace switchyard::gateway

@@ -176,8 +176,14 @@ class Gateway {
   void StartShadow(LoopState& loop, const RoutePolicy& rp, const Outcome& outcome,
                    routing::PairedOutcome row, const Target* missing, const core::ChatRequest& chat,
                    std::string_view raw_body, std::string_view tenant, std::string_view policy);
-  // False when the PII scanner finds something in the answers or the subject.
-  bool ShadowRowKeepable(const routing::PairedOutcome& row) const;
+  // Queues a complete row unless an answer is longer than the store keeps
+  // ("too_long") or the PII scanner finds something in the answers or the
+  // subject ("pii").
+  void KeepShadowRow(routing::PairedOutcome row);
+  // One egress audit record for a call to `target` carrying `body`; `record`
+  // holds the request's fields (id, tenant, task, policy, findings).
+  void RecordEgress(LoopState& loop, guard::AuditRecord record, const Target& target,
+                    std::string_view body, std::string_view request_id);
   http::awaitable<void> ShadowCall(LoopState& loop, std::unique_ptr<ShadowJob> job);
 
   std::shared_ptr<const config::Config> config_;

@@ -38,13 +38,13 @@ const Target* FindTarget(const std::vector<Target>& targets, std::string_view la
   return nullptr;
 }
 
-bool SloExceeded(const RoutePolicy& policy, const LatencyTracker& latency) {
+}  // namespace
+
+bool StrongOverSlo(const RoutePolicy& policy, const LatencyTracker& latency) {
   if (policy.latency_slo_ms <= 0) return false;
   const std::optional<double> p95 = latency.P95(policy.strong_provider);
   return p95 && *p95 > policy.latency_slo_ms;
 }
-
-}  // namespace
 
 // ------------------------------------------------------------ LatencyTracker
 
@@ -326,7 +326,7 @@ PolicyStep ApplyRouter(const RoutePolicy& policy, const LatencyTracker& latency,
   } else if (weak == nullptr) {
     if (!use_strong) reason = "weak_unavailable";
     use_strong = true;
-  } else if (use_strong && SloExceeded(policy, latency)) {
+  } else if (use_strong && StrongOverSlo(policy, latency)) {
     use_strong = false;
     reason = "latency_slo";
   }
@@ -435,7 +435,7 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
     kept.content = answer.content;
     kept.finish_reason = answer.finish_reason;
     kept.logprobs = logprobs;
-    kept.text = answer.tool_calls.empty() && !answer.content_is_null;
+    kept.text = answer.tool_calls.empty() && !answer.content.empty();
   }
   if (parsed.ok()) {
     routing::RouterInput in = InputFor(call);
@@ -465,7 +465,7 @@ http::awaitable<PolicyStep> ApplyCascade(const RoutePolicy& policy, PolicyTable&
   outcome.priced = priced;
   outcome.provider = pcfg.name;
   outcome.model = model;
-  if (escalated && strong != nullptr && SloExceeded(policy, table.latency())) {
+  if (escalated && strong != nullptr && StrongOverSlo(policy, table.latency())) {
     escalated = false;
     reason = "latency_slo";
   } else if (escalated && strong == nullptr) {

@@ -98,6 +98,10 @@ struct RoutePolicy {
   double shadow_sample = 0;    // share of requests given a shadow call (gateway/shadow.h)
 };
 
+// The route sets latency_slo_ms and its strong provider's recent p95 is
+// above it.
+bool StrongOverSlo(const RoutePolicy& policy, const LatencyTracker& latency);
+
 class PolicyTable {
  public:
   // Loads every router/cascade route's model and sets its threshold (fixed, or
@@ -162,7 +166,7 @@ struct WeakAnswer {
   std::string content;
   std::string finish_reason;
   std::vector<double> logprobs;
-  bool text = false;  // a text answer (no tool calls)
+  bool text = false;  // a text answer (not empty, no tool calls)
 };
 
 // What the request path hands a policy.

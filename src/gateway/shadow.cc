@@ -107,8 +107,9 @@ core::Status ShadowRecorder::Shutdown() {
   if (writer_.joinable()) writer_.join();
   std::lock_guard lock(mu_);
   if (dropped_ > 0) {
-    return core::Unavailable("router shadow: " + std::to_string(dropped_) +
-                             " outcome rows were not kept (queue full or a failed write)");
+    return core::Unavailable(
+        "router shadow: " + std::to_string(dropped_) +
+        " outcome rows were not kept (queue full, recorder stopped, or a failed write)");
   }
   return core::Status::Ok();
 }
@@ -146,7 +147,10 @@ void ShadowRecorder::WriterLoop() {
     }
     lock.unlock();
     const core::Status s = store_->AddBatch(batch);
-    if (!s.ok()) log_->warn("router shadow: {} outcome rows lost: {}", batch.size(), s.message());
+    if (!s.ok()) {
+      log_->warn("router shadow: {} outcome rows lost: {}", batch.size(), s.message());
+      for (const routing::PairedOutcome& row : batch) Count(row.route, "write_failed");
+    }
     lock.lock();
     (s.ok() ? written_ : dropped_) += static_cast<int64_t>(batch.size());
   }

@@ -18,7 +18,8 @@
 //
 // Not sampled: requests with PII findings, requests that were redacted or
 // kept local by the guard, task requests. Not kept: answers that are not text
-// (tool calls), streamed answers past the gateway's capture, rows whose
+// (tool calls, empty), answers longer than the store keeps or streamed past
+// the gateway's capture, rows whose
 // answers the guard's PII scanner flags. Shadow calls are the operator's
 // cost, not the tenant's: not counted against a key's limits, summed in
 // switchyard_router_shadow_cost_usd_total and kept per row; a call to a
@@ -33,7 +34,9 @@
 // answer, and a lost one costs a training row, nothing else.
 //
 // Metric switchyard_router_shadow_total{route, outcome}: recorded | busy |
-// failed | unavailable | cancelled | not_text | too_long | pii | dropped.
+// failed | unavailable | cancelled | not_text | too_long | pii | dropped
+// ("recorded" means queued for the writer; rows of a batch the database
+// refuses are counted again as write_failed).
 //
 // Thread-safety: every method may be called from any thread. A flight's
 // CancelToken is only touched on its loop (Drain posts the cancel there).

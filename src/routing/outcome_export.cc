@@ -16,6 +16,10 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
@@ -74,9 +78,10 @@ std::optional<double> PlainNumber(std::string_view& s) {
     if (c >= '0' && c <= '9') {
       digits += c;
       any = true;
-    } else if (c == ',' && any && i + 3 < s.size() + 1 && i + 1 < s.size() && s[i + 1] >= '0' &&
-               s[i + 1] <= '9') {
-      // a separator between digit groups
+    } else if (c == ',' && any && i + 3 < s.size() && IsDigit(s[i + 1]) && IsDigit(s[i + 2]) &&
+               IsDigit(s[i + 3]) && (i + 4 >= s.size() || !IsDigit(s[i + 4])) &&
+               digits.find('.') == std::string::npos) {
+      // a thousands separator: exactly three digits follow
     } else if (c == '.' && any && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9' &&
                digits.find('.') == std::string::npos) {
       digits += c;
@@ -116,11 +121,6 @@ std::optional<double> Quantity(std::string_view& s) {
 // "3/4", "\frac{3}{4}", "18 dollars", "45 km per hour". nullopt otherwise.
 std::optional<double> StatedNumber(std::string_view text) {
   std::string_view s = Trim(text);
-  if (Consume(s, "\\boxed{")) {
-    const size_t close = s.rfind('}');
-    if (close == std::string_view::npos) return std::nullopt;
-    s = Trim(s.substr(0, close));
-  }
   while (!s.empty() && (s.back() == '.' || IsSpace(s.back()))) s.remove_suffix(1);
   if (s.size() >= 2 && s.front() == '$' && s.back() == '$') s = Trim(s.substr(1, s.size() - 2));
   bool negative = false;
@@ -235,16 +235,22 @@ std::optional<double> NumberKey(std::string_view answer) {
 }
 
 bool PromptListsOptions(std::string_view prompt) {
-  auto has = [prompt](char letter) {
+  // "A. x", "A) x", "A: x" opening a line; "(A) x" anywhere after a space.
+  auto line_start = [prompt](size_t i) {
+    while (i > 0 && (prompt[i - 1] == ' ' || prompt[i - 1] == '\t')) --i;
+    return i == 0 || prompt[i - 1] == '\n';
+  };
+  auto has = [&](char letter) {
     for (size_t i = 0; i < prompt.size(); ++i) {
-      if (i > 0 && prompt[i - 1] != '\n' && !IsSpace(prompt[i - 1])) continue;
-      std::string_view rest = prompt.substr(i);
-      const bool paren = !rest.empty() && rest.front() == '(';
-      if (paren) rest.remove_prefix(1);
-      if (rest.size() < 3 || rest[0] != letter) continue;
-      const bool mark =
-          paren ? rest[1] == ')' : (rest[1] == '.' || rest[1] == ')' || rest[1] == ':');
-      if (mark && IsSpace(rest[2])) return true;
+      if (i > 0 && !IsSpace(prompt[i - 1])) continue;
+      const std::string_view rest = prompt.substr(i);
+      if (rest.size() < 3 || IsSpace(rest[0])) continue;
+      if (rest[0] == '(') {
+        if (LeadingOption(rest) == letter) return true;
+      } else if (line_start(i) && rest[0] == letter) {
+        if (LeadingOption(rest) == letter) return true;  // not initials ("A. A. Milne")
+        if (rest[1] == ':' && IsSpace(rest[2])) return true;
+      }
     }
     return false;
   };

@@ -18,18 +18,17 @@
 //           an answer that shows a computation ("= <number>" somewhere)
 //           states the result of its last line with a number: the last
 //           "a op b = c" there, else that line's last number. Equal within
-//           1e-6 relative. Worked arithmetic, counts, amounts.
-//   choice  a multiple-choice letter A-J: a final answer that is one letter
-//           ("Answer: (B)", "The answer is C"), or a whole answer that is one
-//           letter ("B", "(b)", "B.", "B) Paris"; initials like "J. K." are
-//           not options).
+//           1e-6 x max(1, |reference|). Worked arithmetic, counts, amounts.
+//   choice  a multiple-choice letter A-J: a final answer or a whole answer
+//           that is one letter ("Answer: (B)", "The answer is C", "b",
+//           "**C**.") or opens with an option label ("B) Paris", "(B) Paris",
+//           "B. Paris"; initials like "J. K." are not option labels).
 //   exact   the whole answers, lower-cased, whitespace collapsed, surrounding
 //           quotes, brackets and trailing punctuation removed. Labels, short
 //           extractions.
 //   auto    per row, from the strong answer: choice if the prompt lists
-//           lettered options (lines starting "A." / "A)" / "(A)" for A and B)
-//           and the strong answer states a letter, number if it states a
-//           number answer, else exact.
+//           lettered options (PromptListsOptions) and the strong answer
+//           states a letter, number if it states a number answer, else exact.
 // A strong answer cut short (finish_reason "length" or "content_filter") is
 // no reference: the row is skipped. A weak answer that states nothing the
 // rule can read disagrees. Free-form generations (long prose) have no
@@ -62,7 +61,9 @@ core::Result<MatchRule> ParseMatchRule(std::string_view name);
 std::optional<std::string> ChoiceKey(std::string_view answer);
 std::optional<double> NumberKey(std::string_view answer);
 std::string ExactKey(std::string_view answer);
-// The prompt lists lettered options A and B (one per line or after spaces).
+// The prompt lists lettered options A and B: "A. x", "A) x" or "A: x"
+// opening a line, or "(A) x" anywhere after a space (initials like "A. A.
+// Milne" do not count).
 bool PromptListsOptions(std::string_view prompt);
 
 struct Agreement {

@@ -544,11 +544,14 @@ TEST_F(RoutePolicyTest, RouterShadowCallsTheOtherTargetAndKeepsBothAnswers) {
   ASSERT_EQ(weak_.request_count(), 2u);
   ASSERT_EQ(strong_.request_count(), 2u);
   // The shadow call to the weak target: non-streamed, without logprobs.
+  int shadow_calls = 0;
   for (const RecordedRequest& rec : weak_.requests()) {
     if (rec.body.find("prove theorem 99") == std::string::npos) continue;
+    ++shadow_calls;
     EXPECT_NE(rec.body.find(R"("stream":false})"), std::string::npos) << rec.body;
     EXPECT_EQ(rec.body.find("logprobs"), std::string::npos) << rec.body;
   }
+  EXPECT_EQ(shadow_calls, 1);
   EXPECT_NE(
       MetricsText().find("switchyard_router_shadow_total{route=\"router\",outcome=\"recorded\"} 2"),
       std::string::npos)
@@ -617,6 +620,7 @@ TEST_F(RoutePolicyTest, ShadowOfAStreamedAnswerReadsTheStreamedText) {
   const std::vector<routing::PairedOutcome> rows = ShadowRows("router", {"capital of 5"});
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].strong_response, "strong stream");
+  EXPECT_EQ(rows[0].strong_finish, "stop");
   EXPECT_EQ(rows[0].weak_response, "It is 3 + 4 = 7.\n#### 7");
   EXPECT_TRUE(rows[0].weak_logprobs.empty());
 }
@@ -691,6 +695,35 @@ TEST_F(RoutePolicyTest, ShadowRowsWithPersonalDataInTheAnswersAreNotKept) {
       << MetricsText();
 }
 
+TEST_F(RoutePolicyTest, NoShadowCallToAStrongTargetOverItsSlo) {
+  const std::string model = TrainRouter();
+  const double hard = RouterScore("prove theorem 5");
+  const double easy = RouterScore("capital of 5");
+  ASSERT_LT(easy, hard);
+  FakeResponse slow = JsonResponse(kStrongAnswer);
+  slow.head_delay = std::chrono::milliseconds(120);
+  strong_.SetDefault(slow);
+  StartWith(
+      Route("router", model, (easy + hard) / 2, "latency_slo_ms = 50\nshadow_sample = 1.0\n"));
+  EnableShadow();
+  for (int i = 0; i < 3; ++i) {  // three slow strong samples: p95 over the SLO
+    ASSERT_EQ(Send(Request("router", "prove theorem 5")).status, 200);
+  }
+  // The router picks weak on its own score; its shadow call would go to the
+  // slow strong target, which the SLO is steering requests away from.
+  HttpResult r = Send(Request("router", "capital of 5"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["x-switchyard-route"], "local/small");
+  EXPECT_EQ(r.headers.count("x-switchyard-route-reason"), 0u);
+  EXPECT_EQ(ShadowRows("router", {"prove theorem 5", "prove theorem 5", "prove theorem 5"}).size(),
+            3u);
+  EXPECT_EQ(strong_.request_count(), 3u);
+  EXPECT_NE(MetricsText().find(
+                "switchyard_router_shadow_total{route=\"router\",outcome=\"unavailable\"} 1"),
+            std::string::npos)
+      << MetricsText();
+}
+
 TEST(ShadowRecorderTest, RowsAfterShutdownAreDroppedAndCounted) {
   testing::ScopedTempDir dir("shadow_recorder");
   core::FakeClock clock;
@@ -708,7 +741,8 @@ TEST(ShadowRecorderTest, RowsAfterShutdownAreDroppedAndCounted) {
   EXPECT_FALSE((*shadow)->Add(row));
   const core::Status s = (*shadow)->Shutdown();
   EXPECT_EQ(s.message(),
-            "router shadow: 1 outcome rows were not kept (queue full or a failed write)");
+            "router shadow: 1 outcome rows were not kept (queue full, recorder stopped, or a "
+            "failed write)");
   EXPECT_NE(metrics.RenderPrometheus().find(
                 "switchyard_router_shadow_total{route=\"r\",outcome=\"dropped\"} 1"),
             std::string::npos);

@@ -7,6 +7,7 @@
 
 #include "app/router_cmd.h"
 #include "core/clock.h"
+#include "core/csv.h"
 #include "routing/dataset.h"
 #include "routing/outcome_export.h"
 #include "routing/outcome_store.h"
@@ -116,6 +117,9 @@ TEST(OutcomeExportTest, PromptsWithOptions) {
   EXPECT_TRUE(PromptListsOptions("Pick one: (A) red (B) blue"));
   EXPECT_FALSE(PromptListsOptions("Who wrote it? J. K. Rowling or H. G. Wells?"));
   EXPECT_FALSE(PromptListsOptions("A. only one option"));
+  EXPECT_FALSE(PromptListsOptions("Who wrote it, A. A. Milne or E. B. White?"));  // initials
+  EXPECT_FALSE(PromptListsOptions("Answer A. or B. as you like"));  // not opening lines
+  EXPECT_TRUE(PromptListsOptions("Options:\n  A: red\n  B: blue"));
 }
 
 TEST(OutcomeExportTest, NumberKeys) {
@@ -128,6 +132,8 @@ TEST(OutcomeExportTest, NumberKeys) {
   EXPECT_EQ(NumberKey("18 dollars"), 18.0);
   EXPECT_EQ(NumberKey("45 km per hour"), 45.0);
   EXPECT_EQ(NumberKey("12.5%"), 12.5);
+  EXPECT_EQ(NumberKey("1,234,567"), 1234567.0);
+  EXPECT_EQ(NumberKey("so the total is \\boxed{42}."), 42.0);
   // A final answer with words around exactly one number.
   EXPECT_EQ(NumberKey("3 * 12 = 36 eggs.\n#### Each child receives 9 eggs."), 9.0);
   EXPECT_EQ(NumberKey("#### 84 (corrected)"), 84.0);
@@ -143,6 +149,13 @@ TEST(OutcomeExportTest, NumberKeys) {
   EXPECT_EQ(NumberKey("She has 3 apples, then 5, so 8."), std::nullopt);  // no computation
   EXPECT_EQ(NumberKey("The answer is no, because 3 people came"), std::nullopt);
   EXPECT_EQ(NumberKey("#### 3 or 4"), std::nullopt);
+  EXPECT_EQ(NumberKey("1,23"), std::nullopt);  // not a thousands separator
+  EXPECT_EQ(NumberKey("3,50"), std::nullopt);
+  EXPECT_EQ(NumberKey("1,2345"), std::nullopt);
+  EXPECT_EQ(NumberKey("$"), std::nullopt);
+  EXPECT_EQ(NumberKey("-"), std::nullopt);
+  EXPECT_EQ(NumberKey("\\frac{}{}"), std::nullopt);
+  EXPECT_EQ(NumberKey("\\frac{3}{0}"), std::nullopt);
   EXPECT_EQ(NumberKey("George Orwell wrote 1984"), std::nullopt);
   EXPECT_EQ(NumberKey("July 4, 1776"), std::nullopt);
   EXPECT_EQ(NumberKey("2\\sqrt{3}"), std::nullopt);
@@ -243,6 +256,14 @@ TEST(OutcomeExportTest, ExportedRowsReadBackAsTrainingData) {
   EXPECT_EQ((*back)[0].strong_correct, 1);
   EXPECT_EQ((*back)[1].weak_correct, 0);
   EXPECT_EQ((*back)[1].subject, std::nullopt);
+  // The columns for people: the reference and the rule that judged it.
+  auto table = core::ParseCsv(csv, "export.csv");
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  const auto strong = table->ColumnIndex("strong_response");
+  const auto match = table->ColumnIndex("match");
+  ASSERT_TRUE(strong && match);
+  EXPECT_EQ(table->rows[0][*strong], "#### 7");
+  EXPECT_EQ(table->rows[0][*match], "number");
 }
 
 // ---------------------------------------------------------- router export
@@ -308,8 +329,9 @@ TEST(RouterExportTest, ErrorsPrintOneLine) {
                                           " (routes with outcomes: a (1), b (1))\n"));
   e.route = "a";
   EXPECT_EQ(run(e), std::make_pair(2, std::string("switchyard: route 'a': none of its 1 shadow "
-                                                  "outcomes has a reference answer under rule "
-                                                  "'auto'\n")));
+                                                  "outcomes has a usable reference answer under "
+                                                  "rule 'auto' (1 without one, 0 cut off, 0 "
+                                                  "repeated)\n")));
   e.match = "fuzzy";
   EXPECT_EQ(run(e), std::make_pair(2, std::string("switchyard: unknown match rule 'fuzzy' "
                                                   "(expected auto, number, choice or exact)\n")));
