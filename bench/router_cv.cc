@@ -57,6 +57,52 @@ void Row(const char* name, const RouterMetrics& m) {
               Pct(m.cpt50).c_str(), Pct(m.cpt80).c_str());
 }
 
+// --labels shadow: options.train_outcomes from the weak answer's agreement
+// with the strong one (rule auto, as `router export`), with how they compare
+// to the graded outcomes. Returns an exit code (0 = go on).
+int UseShadowLabels(const std::string& path,
+                    const std::vector<switchyard::routing::RoutingExample>& data,
+                    CvOptions& options) {
+  // The strong answers (never a feature: the loader skips them).
+  auto table = switchyard::core::ReadCsvFile(path);
+  const auto col = table.ok() ? table->ColumnIndex("strong_response") : std::nullopt;
+  if (!col || table->rows.size() != data.size()) {
+    std::fprintf(stderr, "router_cv: %s: --labels shadow needs a strong_response column\n",
+                 path.c_str());
+    return 1;
+  }
+  size_t no_reference = 0;
+  size_t by_rule[4] = {0, 0, 0, 0};        // MatchRule order: auto, number, choice, exact
+  size_t counts[2][2] = {{0, 0}, {0, 0}};  // [label agrees][graded weak_correct]
+  size_t missed_strong_wrong = 0;          // labelled "disagrees", weak right, strong wrong
+  for (size_t i = 0; i < data.size(); ++i) {
+    const auto& ex = data[i];
+    const auto a = switchyard::routing::Judge(ex.weak_response.value_or(""), table->rows[i][*col],
+                                              switchyard::routing::MatchRule::kAuto, ex.prompt);
+    // No reference would skip the row in `router export`; here it stays,
+    // labelled "weak wrong", so the folds match the graded run's.
+    no_reference += a.agree ? 0 : 1;
+    ++by_rule[static_cast<int>(a.rule)];
+    const bool agrees = a.agree.value_or(false);
+    options.train_outcomes.push_back({agrees, true});
+    ++counts[agrees ? 1 : 0][ex.weak_correct != 0 ? 1 : 0];
+    if (!agrees && ex.weak_correct != 0 && ex.strong_correct == 0) ++missed_strong_wrong;
+  }
+  const size_t same = counts[1][1] + counts[0][0];
+  std::printf(
+      "\nTraining labels from the strong answer (shadow outcomes): rule auto judged %zu rows "
+      "by number, %zu by choice, %zu by exact text; %zu strong answers gave no reference "
+      "(labelled disagreeing). The weak answer agrees on %zu of %zu rows; the label equals "
+      "the graded weak_correct on %zu (%.1f%%).\n\n| label | graded weak right | graded weak "
+      "wrong |\n|---|---|---|\n| agrees | %zu | %zu |\n| disagrees | %zu | %zu |\n\nOf the "
+      "%zu rows labelled disagreeing where the weak answer was right, the strong answer was "
+      "graded wrong on %zu.\n",
+      by_rule[1], by_rule[2], by_rule[3], no_reference, counts[1][0] + counts[1][1], data.size(),
+      same, 100.0 * static_cast<double>(same) / static_cast<double>(data.size()), counts[1][1],
+      counts[1][0], counts[0][1], counts[0][0], counts[0][1], missed_strong_wrong);
+  return 0;
+}
+
 int Run(const std::string& title, const std::string& path, CvOptions options, bool curve,
         const std::string& scores_out, bool shadow_labels) {
   switchyard::routing::LoadOptions lo;
@@ -67,47 +113,7 @@ int Run(const std::string& title, const std::string& path, CvOptions options, bo
     return 1;
   }
   if (shadow_labels) {
-    // The strong answers (never a feature: the loader skips them).
-    auto table = switchyard::core::ReadCsvFile(path);
-    const auto col = table.ok() ? table->ColumnIndex("strong_response") : std::nullopt;
-    auto table_rows = [&table](size_t i, size_t c) -> const std::string& {
-      return table->rows[i][c];
-    };
-    if (!table.ok() || !col || table->rows.size() != data->size()) {
-      std::fprintf(stderr, "router_cv: %s: --labels shadow needs a strong_response column\n",
-                   path.c_str());
-      return 1;
-    }
-    size_t same = 0, agree = 0, no_reference = 0;
-    size_t by_rule[4] = {0, 0, 0, 0};        // MatchRule order: auto, number, choice, exact
-    size_t counts[2][2] = {{0, 0}, {0, 0}};  // [label][graded weak_correct]
-    size_t missed_strong_wrong = 0;          // label "disagrees", weak right, strong wrong
-    for (size_t i = 0; i < data->size(); ++i) {
-      const auto& ex = (*data)[i];
-      const auto a = switchyard::routing::Judge(ex.weak_response.value_or(""), table_rows(i, *col),
-                                                switchyard::routing::MatchRule::kAuto, ex.prompt);
-      // No reference would skip the row in `router export`; here it stays,
-      // labelled "weak wrong", so the folds match the graded run's.
-      no_reference += a.agree ? 0 : 1;
-      ++by_rule[static_cast<int>(a.rule)];
-      const bool weak_ok = a.agree.value_or(false);
-      options.train_outcomes.push_back({weak_ok, true});
-      agree += weak_ok ? 1 : 0;
-      same += (weak_ok == (ex.weak_correct != 0)) ? 1 : 0;
-      ++counts[weak_ok ? 1 : 0][ex.weak_correct != 0 ? 1 : 0];
-      if (!weak_ok && ex.weak_correct != 0 && ex.strong_correct == 0) ++missed_strong_wrong;
-    }
-    std::printf(
-        "\nTraining labels from the strong answer (shadow outcomes): rule auto judged %zu rows "
-        "by number, %zu by choice, %zu by exact text; %zu strong answers gave no reference "
-        "(labelled disagreeing). The weak answer agrees on %zu of %zu rows; the label equals "
-        "the graded weak_correct on %zu (%.1f%%).\n\n| label | graded weak right | graded weak "
-        "wrong |\n|---|---|---|\n| agrees | %zu | %zu |\n| disagrees | %zu | %zu |\n\nOf the "
-        "%zu rows labelled disagreeing where the weak answer was right, the strong answer was "
-        "graded wrong on %zu.\n",
-        by_rule[1], by_rule[2], by_rule[3], no_reference, agree, data->size(), same,
-        100.0 * static_cast<double>(same) / static_cast<double>(data->size()), counts[1][1],
-        counts[1][0], counts[0][1], counts[0][0], counts[0][1], missed_strong_wrong);
+    if (int r = UseShadowLabels(path, *data, options); r != 0) return r;
   }
   auto cv = switchyard::routing::CrossValidate(*data, options);
   if (!cv.ok()) {

@@ -27,7 +27,7 @@ struct Failer {
 
 core::Result<config::Config> LoadConfig(const std::string& path) {
   const config::EnvLookup env = config::ProcessEnv();
-  return path.empty() ? config::DefaultConfig(env) : config::LoadConfigFile(path, env);
+  return config::LoadConfigOrDefaults(path, env);
 }
 
 core::Status WriteTextFile(const std::string& path, const std::string& text) {
@@ -78,13 +78,6 @@ core::Result<std::unique_ptr<ledger::SqliteStore>> OpenLedger(const std::string&
   auto store = ledger::SqliteStore::Open(path, so);
   if (!store.ok()) *exit_code = 1;
   return store;
-}
-
-core::Result<int64_t> SinceMillis(const std::string& since, const core::Clock& clock) {
-  if (since.empty() || since == "all") return int64_t{0};
-  auto window = ledger::ParseSince(since);
-  if (!window.ok()) return window.take_status();
-  return clock.UnixMillis() - *window;
 }
 
 }  // namespace
@@ -167,7 +160,7 @@ int RunAdvise(const AdviseOptions& options, const core::Clock& clock, std::strin
     return 0;
   }
 
-  auto since = SinceMillis(options.since, clock);
+  auto since = ledger::SinceCutoff(options.since, clock.UnixMillis());
   if (!since.ok()) return fail(2, since.status().message());
   const std::string path = options.db_path.empty() ? cfg->LedgerPath() : options.db_path;
   int code = 0;
@@ -235,7 +228,7 @@ int RunReplay(const ReplayCmdOptions& options, const core::Clock& clock, std::st
   std::vector<economics::TraceRecord> records;
   std::string source;
   if (from_ledger) {
-    auto since = SinceMillis(options.since, clock);
+    auto since = ledger::SinceCutoff(options.since, clock.UnixMillis());
     if (!since.ok()) return fail(2, since.status().message());
     const std::string path = options.db_path.empty() ? cfg->LedgerPath() : options.db_path;
     int code = 0;

@@ -14,19 +14,16 @@ int RunAudit(const AuditOptions& options) {
   core::SystemClock clock;
   guard::AuditQuery query;
   query.limit = options.limit;
-  if (!options.since.empty() && options.since != "all") {
-    auto window = ledger::ParseSince(options.since);
-    if (!window.ok()) {
-      std::fprintf(stderr, "switchyard: %s\n", window.status().message().c_str());
-      return 2;
-    }
-    query.since_ms = clock.UnixMillis() - *window;
+  auto since = ledger::SinceCutoff(options.since, clock.UnixMillis());
+  if (!since.ok()) {
+    std::fprintf(stderr, "switchyard: %s\n", since.status().message().c_str());
+    return 2;
   }
+  query.since_ms = *since;
   std::string path = options.db_path;
   if (path.empty()) {
     const config::EnvLookup env = config::ProcessEnv();
-    auto cfg = options.config_path.empty() ? config::DefaultConfig(env)
-                                           : config::LoadConfigFile(options.config_path, env);
+    auto cfg = config::LoadConfigOrDefaults(options.config_path, env);
     if (!cfg.ok()) {
       std::fprintf(stderr, "switchyard: %s\n", cfg.status().message().c_str());
       return 2;

@@ -23,8 +23,7 @@ int Fail(const core::Status& s, int code) {
 core::Result<std::string> KeysPath(const KeysOptions& options) {
   if (!options.db_path.empty()) return options.db_path;
   const config::EnvLookup env = config::ProcessEnv();
-  auto cfg = options.config_path.empty() ? config::DefaultConfig(env)
-                                         : config::LoadConfigFile(options.config_path, env);
+  auto cfg = config::LoadConfigOrDefaults(options.config_path, env);
   if (!cfg.ok()) return cfg.take_status();
   return guard::KeysDbPath(cfg->data_dir);
 }

@@ -16,8 +16,7 @@ namespace {
 core::Result<std::unique_ptr<ledger::SqliteStore>> OpenLedger(const LedgerOptions& options,
                                                               int* exit_code) {
   const config::EnvLookup env = config::ProcessEnv();
-  auto cfg = options.config_path.empty() ? config::DefaultConfig(env)
-                                         : config::LoadConfigFile(options.config_path, env);
+  auto cfg = config::LoadConfigOrDefaults(options.config_path, env);
   if (!cfg.ok()) {
     *exit_code = 2;
     return cfg.take_status();
@@ -45,14 +44,12 @@ int RunLedgerStats(const LedgerOptions& options) {
     std::fprintf(stderr, "switchyard: %s\n", s.message().c_str());
     return 2;
   }
-  if (!options.since.empty() && options.since != "all") {
-    auto window = ledger::ParseSince(options.since);
-    if (!window.ok()) {
-      std::fprintf(stderr, "switchyard: %s\n", window.status().message().c_str());
-      return 2;
-    }
-    query.since_ms = clock.UnixMillis() - *window;
+  auto since = ledger::SinceCutoff(options.since, clock.UnixMillis());
+  if (!since.ok()) {
+    std::fprintf(stderr, "switchyard: %s\n", since.status().message().c_str());
+    return 2;
   }
+  query.since_ms = *since;
   int code = 0;
   auto store = OpenLedger(options, &code);
   if (!store.ok()) {

@@ -117,15 +117,10 @@ int RunRouterExport(const RouterExportOptions& options) {
   auto rule = routing::ParseMatchRule(options.match);
   if (!rule.ok()) return Fail(rule.status(), 2);
   core::SystemClock clock;
-  int64_t since_ms = 0;
-  if (!options.since.empty() && options.since != "all") {
-    auto window = ledger::ParseSince(options.since);
-    if (!window.ok()) return Fail(window.status(), 2);
-    since_ms = clock.UnixMillis() - *window;
-  }
+  auto since_ms = ledger::SinceCutoff(options.since, clock.UnixMillis());
+  if (!since_ms.ok()) return Fail(since_ms.status(), 2);
   const config::EnvLookup env = config::ProcessEnv();
-  auto cfg = options.config_path.empty() ? config::DefaultConfig(env)
-                                         : config::LoadConfigFile(options.config_path, env);
+  auto cfg = config::LoadConfigOrDefaults(options.config_path, env);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   const std::string path = options.db_path.empty() ? cfg->LedgerPath() : options.db_path;
   std::error_code exists_error;
@@ -135,7 +130,7 @@ int RunRouterExport(const RouterExportOptions& options) {
   }
   auto store = routing::OutcomeStore::Open(path, clock);
   if (!store.ok()) return Fail(store.status(), 1);
-  auto outcomes = (*store)->Load(options.route, since_ms);
+  auto outcomes = (*store)->Load(options.route, *since_ms);
   if (!outcomes.ok()) return Fail(outcomes.status(), 1);
   if (outcomes->empty()) {
     auto counts = (*store)->CountByRoute();
@@ -146,7 +141,7 @@ int RunRouterExport(const RouterExportOptions& options) {
     }
     return Fail(
         core::InvalidArgument("route '" + options.route + "' has no shadow outcomes" +
-                              (since_ms > 0 ? " since " + options.since : "") + " in " + path +
+                              (*since_ms > 0 ? " since " + options.since : "") + " in " + path +
                               " (routes with outcomes: " + (have.empty() ? "none" : have) + ")"),
         2);
   }

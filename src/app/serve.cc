@@ -192,8 +192,7 @@ AdminApiOptions MakeAdminOptions(const config::Config& cfg, const gateway::Gatew
 
 int RunServe(const ServeOptions& options) {
   const config::EnvLookup env = config::ProcessEnv();
-  auto loaded = options.config_path.empty() ? config::DefaultConfig(env)
-                                            : config::LoadConfigFile(options.config_path, env);
+  auto loaded = config::LoadConfigOrDefaults(options.config_path, env);
   if (!loaded.ok()) {
     std::fprintf(stderr, "switchyard: config error: %s\n", loaded.status().message().c_str());
     return 2;

@@ -15,7 +15,7 @@ namespace {
 
 core::Result<config::Config> LoadConfig(const std::string& path) {
   const config::EnvLookup env = config::ProcessEnv();
-  return path.empty() ? config::DefaultConfig(env) : config::LoadConfigFile(path, env);
+  return config::LoadConfigOrDefaults(path, env);
 }
 
 TaskSpec SpecOf(const config::TaskConfig& t) {

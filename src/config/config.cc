@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include "core/ascii.h"
 #include "core/json_writer.h"
 
 #include <toml++/toml.h>
@@ -1115,22 +1116,11 @@ EnvLookup ProcessEnv() {
   };
 }
 
-namespace {
-
-std::string_view TrimSpace(std::string_view s) {
-  const auto space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-  };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<PromptTemplate> PromptTemplate::Parse(std::string_view text) {
   PromptTemplate t;
-  text = TrimSpace(text);
+  text = core::TrimAsciiSpace(text);
   std::string literal;
   size_t pos = 0;
   while (pos < text.size()) {
@@ -1144,7 +1134,7 @@ Result<PromptTemplate> PromptTemplate::Parse(std::string_view text) {
     if (close == std::string_view::npos) {
       return core::InvalidArgument("unclosed \"{{\" at byte " + std::to_string(open));
     }
-    const std::string_view name = TrimSpace(text.substr(open + 2, close - open - 2));
+    const std::string_view name = core::TrimAsciiSpace(text.substr(open + 2, close - open - 2));
     if (name.empty()) {
       return core::InvalidArgument("empty variable name at byte " + std::to_string(open));
     }
@@ -1176,7 +1166,7 @@ std::optional<std::string_view> PromptTemplate::Extract(std::string_view message
   const auto it = std::find(vars.begin(), vars.end(), var);
   if (it == vars.end() || literals.size() != vars.size() + 1) return std::nullopt;
   const size_t want = static_cast<size_t>(it - vars.begin());
-  message = TrimSpace(message);
+  message = core::TrimAsciiSpace(message);
   if (!message.starts_with(literals.front())) return std::nullopt;
   size_t pos = literals.front().size();
   std::optional<std::string_view> found;
@@ -1191,7 +1181,7 @@ std::optional<std::string_view> PromptTemplate::Extract(std::string_view message
       end = message.find(next, pos);
       if (end == std::string_view::npos) return std::nullopt;
     }
-    if (k == want) found = TrimSpace(message.substr(pos, end - pos));
+    if (k == want) found = core::TrimAsciiSpace(message.substr(pos, end - pos));
     pos = end + next.size();
   }
   return found;
@@ -1273,6 +1263,10 @@ core::Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& en
   while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) text.append(buffer, n);
   if (std::ferror(file.get()) != 0) return fail(errno != 0 ? errno : EIO);
   return ParseConfig(text, path, env);
+}
+
+core::Result<Config> LoadConfigOrDefaults(const std::string& path, const EnvLookup& env) {
+  return path.empty() ? DefaultConfig(env) : LoadConfigFile(path, env);
 }
 
 core::Result<Config> DefaultConfig(const EnvLookup& env) {

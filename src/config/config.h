@@ -239,4 +239,8 @@ core::Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& en
 // "default" route over them.
 core::Result<Config> DefaultConfig(const EnvLookup& env);
 
+// LoadConfigFile(path) when `path` is not empty, else DefaultConfig: what
+// every command's -c/--config means.
+core::Result<Config> LoadConfigOrDefaults(const std::string& path, const EnvLookup& env);
+
 }  // namespace switchyard::config

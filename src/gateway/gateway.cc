@@ -800,10 +800,9 @@ http::awaitable<void> Gateway::HandleChat(http::ServerRequest& req, http::Respon
                      parsed_answer.ok()) {
             answer = std::move(*parsed_answer);
           }
+          // A router's or cascade's plan holds only its weak and strong targets.
           const bool weak_side = target.label == rp->weak;
-          if (!weak_side && target.label != rp->strong) {
-            shadow_->Count(rp->route, "unavailable");
-          } else if (cut) {
+          if (cut) {
             shadow_->Count(rp->route, "too_long");  // the capture stopped: no whole answer
           } else if (answer.content.empty() || !answer.tool_calls.empty() ||
                      (!weak_side && weak_answer && !weak_answer->text)) {
@@ -953,7 +952,7 @@ void Gateway::StartShadow(LoopState& loop, const RoutePolicy& rp, const Outcome&
   // Client traffic comes first: no shadow call to a target that failed on
   // this request's path, whose circuit is not closed, or that the latency SLO
   // is steering requests away from.
-  if (missing == nullptr || outcome.route_reason == "latency_slo" ||
+  if (missing == nullptr ||
       (missing->label == rp.strong && StrongOverSlo(rp, policies_->latency())) ||
       std::find(outcome.stages_tried.begin(), outcome.stages_tried.end(), missing->label) !=
           outcome.stages_tried.end() ||

@@ -544,6 +544,13 @@ core::Result<std::vector<Record>> TailWithBodies(Store& store, size_t n) {
   return latest;
 }
 
+core::Result<int64_t> SinceCutoff(std::string_view since, int64_t now_ms) {
+  if (since.empty() || since == "all") return int64_t{0};
+  auto window = ParseSince(since);
+  if (!window.ok()) return window.take_status();
+  return now_ms - *window;
+}
+
 core::Result<int64_t> ParseSince(std::string_view text) {
   auto bad = [&] {
     return core::InvalidArgument("--since: expected a duration like 30m, 24h or 7d, got \"" +

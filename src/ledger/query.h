@@ -191,6 +191,9 @@ core::Result<std::vector<Record>> TailWithBodies(Store& store, size_t n);
 // "90s", "30m", "24h", "7d" -> milliseconds.
 // Errors: InvalidArgument `--since: expected a duration like 30m, 24h or 7d, got "<text>"`.
 core::Result<int64_t> ParseSince(std::string_view text);
+// The first unix ms of the window `since` ending at `now_ms`; 0 for "" or
+// "all". Errors: those of ParseSince.
+core::Result<int64_t> SinceCutoff(std::string_view since, int64_t now_ms);
 
 // 1714564800123 -> "2024-05-01T12:00:00.123Z".
 std::string FormatUtcMillis(int64_t unix_ms);

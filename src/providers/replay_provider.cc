@@ -3,16 +3,11 @@
 #include <simdjson.h>
 
 #include "api/openai_write.h"
+#include "core/ascii.h"
 #include "core/csv.h"
 
 namespace switchyard::providers {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -32,7 +27,7 @@ core::Result<std::unique_ptr<ReplayProvider>> ReplayProvider::Create(
     std::string_view rest = *text;
     while (!rest.empty()) {
       const size_t nl = rest.find('\n');
-      std::string_view line = Trim(rest.substr(0, nl));
+      std::string_view line = core::TrimAsciiSpace(rest.substr(0, nl));
       rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
       ++line_no;
       if (line.empty()) continue;
@@ -48,7 +43,7 @@ core::Result<std::unique_ptr<ReplayProvider>> ReplayProvider::Create(
                                      ": expected string fields \"" + cfg.trace_input + "\" and \"" +
                                      cfg.trace_output + "\"");
       }
-      p->answers_[std::string(Trim(in))] = std::string(out);
+      p->answers_[std::string(core::TrimAsciiSpace(in))] = std::string(out);
     }
   } else {
     auto table = core::ReadCsvFile(cfg.trace);
@@ -58,7 +53,7 @@ core::Result<std::unique_ptr<ReplayProvider>> ReplayProvider::Create(
     auto out_col = table->RequireColumn(cfg.trace_output);
     if (!out_col.ok()) return core::InvalidArgument(where + ": " + out_col.status().message());
     for (const auto& row : table->rows) {
-      p->answers_[std::string(Trim(row[*in_col]))] = row[*out_col];
+      p->answers_[std::string(core::TrimAsciiSpace(row[*in_col]))] = row[*out_col];
     }
   }
   if (p->answers_.empty()) return core::InvalidArgument(where + ": no recorded answers");
@@ -66,7 +61,7 @@ core::Result<std::unique_ptr<ReplayProvider>> ReplayProvider::Create(
 }
 
 const std::string* ReplayProvider::Find(std::string_view input) const {
-  auto it = answers_.find(std::string(Trim(input)));
+  auto it = answers_.find(std::string(core::TrimAsciiSpace(input)));
   return it == answers_.end() ? nullptr : &it->second;
 }
 

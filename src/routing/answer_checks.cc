@@ -5,6 +5,8 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "core/ascii.h"
+
 namespace switchyard::routing {
 namespace {
 
@@ -294,12 +296,6 @@ std::string Lowercase(std::string_view s) {
   return out;
 }
 
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 // The first number after every final-answer marker of `lower`.
 std::vector<double> StatedFinals(std::string_view lower) {
   static constexpr std::string_view kMarkers[] = {"####", "the answer is", "final answer is",
@@ -328,7 +324,7 @@ void ExtraChecks(std::string_view prompt_lower, const std::vector<double>& promp
                  AnswerAnalysis* a) {
   std::optional<double> value = final_value;
   if (!value) {
-    const std::string_view trimmed = TrimView(response);
+    const std::string_view trimmed = core::TrimAsciiSpace(response);
     const size_t nl = trimmed.rfind('\n');
     const auto numbers = NumbersIn(nl == std::string_view::npos ? trimmed : trimmed.substr(nl + 1));
     if (!numbers.empty()) value = numbers.back();
@@ -457,7 +453,7 @@ ArithmeticCheck CheckArithmetic(std::string_view text) {
     }
     size_t start = eq;
     while (start > 0 && IsExprChar(prose[start - 1])) --start;
-    std::string_view lhs = TrimView(std::string_view(prose).substr(start, eq - start));
+    std::string_view lhs = core::TrimAsciiSpace(std::string_view(prose).substr(start, eq - start));
     // A lone "x" on the left is algebra, not multiplication.
     int decimals = 0;
     bool percent = false;
@@ -529,7 +525,7 @@ std::optional<std::string> FinalAnswer(std::string_view text) {
       if (rest[j] == '}') --depth;
     }
     if (depth != 0) return std::nullopt;
-    return std::string(TrimView(rest.substr(0, j - 1)));
+    return std::string(core::TrimAsciiSpace(rest.substr(0, j - 1)));
   }
   while (!rest.empty() && (rest.front() == ':' || rest.front() == ' ' || rest.front() == '\t')) {
     rest.remove_prefix(1);
@@ -538,12 +534,12 @@ std::optional<std::string> FinalAnswer(std::string_view text) {
   std::string_view line;
   while (true) {
     const size_t nl = rest.find('\n');
-    line = TrimView(rest.substr(0, nl));
+    line = core::TrimAsciiSpace(rest.substr(0, nl));
     if (!line.empty() || nl == std::string_view::npos) break;
     rest.remove_prefix(nl + 1);
   }
   while (!line.empty() && line.back() == '.') line.remove_suffix(1);
-  line = TrimView(line);
+  line = core::TrimAsciiSpace(line);
   if (line.empty()) return std::nullopt;
   return std::string(line);
 }
@@ -685,7 +681,7 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
     }
     a.final_in_body = occurrences >= 2;
   }
-  const std::string_view trimmed = TrimView(response);
+  const std::string_view trimmed = core::TrimAsciiSpace(response);
   if (!a.has_final_answer && !trimmed.empty()) {
     const char last = trimmed.back();
     const bool complete = last == '.' || last == '!' || last == '?' || last == ')' || last == ']' ||
@@ -729,7 +725,7 @@ AnswerAnalysis AnalyzeAnswer(std::string_view prompt, std::string_view response)
   while (start <= response.size()) {
     size_t nl = response.find('\n', start);
     if (nl == std::string_view::npos) nl = response.size();
-    const std::string_view line = TrimView(response.substr(start, nl - start));
+    const std::string_view line = core::TrimAsciiSpace(response.substr(start, nl - start));
     if (!line.empty()) {
       ++a.lines;
       if (!seen_lines.insert(line).second) ++a.repeated_lines;

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <string>
 
+#include "core/ascii.h"
 #include "routing/answer_checks.h"
 
 namespace switchyard::routing {
@@ -260,12 +261,6 @@ void StructureFeatures(std::string_view prompt, double weight, Builder& b) {
   }
 }
 
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -410,7 +405,7 @@ void OptionFeatures(std::string_view prompt, double weight, Builder& b) {
       std::clamp(static_cast<int>(std::floor(std::log2((stem_chars + 1) / (option_chars + 1)))), -4,
                  5),
       weight);
-  std::string_view stem = TrimView(prompt.substr(0, first_option));
+  std::string_view stem = core::TrimAsciiSpace(prompt.substr(0, first_option));
   if (!stem.empty()) b.Add(stem.back() == '?' ? "o:stem_question" : "o:stem_statement", weight);
 }
 
@@ -585,7 +580,7 @@ void AnswerFeatures(const FeatureOptions& o, const RouterInput& in, SparseVector
   }
   if (o.answer_tail_words_weight != 0) {
     // The last two non-empty lines: the conclusion and the stated answer.
-    std::string_view tail = TrimView(response);
+    std::string_view tail = core::TrimAsciiSpace(response);
     size_t cut = tail.size();
     for (int n = 0; n < 2 && cut != std::string_view::npos && cut > 0; ++n) {
       cut = tail.rfind('\n', cut - 1);

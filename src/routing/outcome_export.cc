@@ -1,30 +1,17 @@
 #include "routing/outcome_export.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <unordered_set>
 
+#include "core/ascii.h"
 #include "core/csv.h"
 #include "routing/answer_checks.h"
 
 namespace switchyard::routing {
 namespace {
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 char ChoiceLetter(char c) {
   if (c >= 'a' && c <= 'j') return static_cast<char>(c - 'a' + 'A');
@@ -35,26 +22,26 @@ char ChoiceLetter(char c) {
 // "B", "(b)", "[B]", "B.", "B)", "**B**": one letter and nothing else but
 // brackets, asterisks and a trailing period.
 char LoneLetter(std::string_view s) {
-  s = Trim(s);
+  s = core::TrimAsciiSpace(s);
   auto strip = [](char c) {
     return c == '(' || c == ')' || c == '[' || c == ']' || c == '*' || c == '.' || c == ':';
   };
   while (!s.empty() && strip(s.front())) s.remove_prefix(1);
   while (!s.empty() && strip(s.back())) s.remove_suffix(1);
-  s = Trim(s);
+  s = core::TrimAsciiSpace(s);
   return s.size() == 1 ? ChoiceLetter(s[0]) : '\0';
 }
 
 // "B) Paris", "(B) Paris", "B. Paris": an upper-case letter opening the text.
 char LeadingOption(std::string_view s) {
-  s = Trim(s);
+  s = core::TrimAsciiSpace(s);
   const bool paren = !s.empty() && s.front() == '(';
   if (paren) s.remove_prefix(1);
   if (s.size() < 3 || s[0] < 'A' || s[0] > 'J') return 0;
   if (paren ? s[1] != ')' : (s[1] != ')' && s[1] != '.')) return 0;
-  if (!IsSpace(s[2])) return 0;
+  if (!core::IsAsciiSpace(s[2])) return 0;
   // "J. K. Rowling", "H. G. Wells": initials, not an option.
-  const std::string_view rest = Trim(s.substr(2));
+  const std::string_view rest = core::TrimAsciiSpace(s.substr(2));
   if (s[1] == '.' && rest.size() >= 2 && rest[0] >= 'A' && rest[0] <= 'Z' && rest[1] == '.') {
     return 0;
   }
@@ -75,14 +62,15 @@ std::optional<double> PlainNumber(std::string_view& s) {
   bool any = false;
   while (i < s.size()) {
     const char c = s[i];
-    if (c >= '0' && c <= '9') {
+    if (core::IsAsciiDigit(c)) {
       digits += c;
       any = true;
-    } else if (c == ',' && any && i + 3 < s.size() && IsDigit(s[i + 1]) && IsDigit(s[i + 2]) &&
-               IsDigit(s[i + 3]) && (i + 4 >= s.size() || !IsDigit(s[i + 4])) &&
+    } else if (c == ',' && any && i + 3 < s.size() && core::IsAsciiDigit(s[i + 1]) &&
+               core::IsAsciiDigit(s[i + 2]) && core::IsAsciiDigit(s[i + 3]) &&
+               (i + 4 >= s.size() || !core::IsAsciiDigit(s[i + 4])) &&
                digits.find('.') == std::string::npos) {
       // a thousands separator: exactly three digits follow
-    } else if (c == '.' && any && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9' &&
+    } else if (c == '.' && any && i + 1 < s.size() && core::IsAsciiDigit(s[i + 1]) &&
                digits.find('.') == std::string::npos) {
       digits += c;
     } else {
@@ -92,7 +80,9 @@ std::optional<double> PlainNumber(std::string_view& s) {
   }
   if (!any) return std::nullopt;
   s.remove_prefix(i);
-  return std::strtod(digits.c_str(), nullptr);
+  double value = 0;
+  std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return value;
 }
 
 // "\frac{3}{4}", "\dfrac{3}{4}", "3/4" or a plain number.
@@ -120,9 +110,10 @@ std::optional<double> Quantity(std::string_view& s) {
 // trailing period and up to three unit words: "18", "-5", "$1,200.50",
 // "3/4", "\frac{3}{4}", "18 dollars", "45 km per hour". nullopt otherwise.
 std::optional<double> StatedNumber(std::string_view text) {
-  std::string_view s = Trim(text);
-  while (!s.empty() && (s.back() == '.' || IsSpace(s.back()))) s.remove_suffix(1);
-  if (s.size() >= 2 && s.front() == '$' && s.back() == '$') s = Trim(s.substr(1, s.size() - 2));
+  std::string_view s = core::TrimAsciiSpace(text);
+  while (!s.empty() && (s.back() == '.' || core::IsAsciiSpace(s.back()))) s.remove_suffix(1);
+  if (s.size() >= 2 && s.front() == '$' && s.back() == '$')
+    s = core::TrimAsciiSpace(s.substr(1, s.size() - 2));
   bool negative = false;
   if (Consume(s, "-")) {
     negative = true;
@@ -136,12 +127,12 @@ std::optional<double> StatedNumber(std::string_view text) {
   Consume(s, "%");
   // Unit words: letters only, at most three.
   int words = 0;
-  s = Trim(s);
+  s = core::TrimAsciiSpace(s);
   while (!s.empty()) {
     size_t n = 0;
     while (n < s.size() && ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z'))) ++n;
     if (n == 0 || ++words > 3) return std::nullopt;
-    s = Trim(s.substr(n));
+    s = core::TrimAsciiSpace(s.substr(n));
   }
   return negative ? -*value : *value;
 }
@@ -152,7 +143,7 @@ bool ShowsComputation(std::string_view text) {
   for (size_t i = text.find('='); i != std::string_view::npos; i = text.find('=', i + 1)) {
     size_t j = i + 1;
     while (j < text.size() && (text[j] == ' ' || text[j] == '$' || text[j] == '-')) ++j;
-    if (j < text.size() && text[j] >= '0' && text[j] <= '9') return true;
+    if (j < text.size() && core::IsAsciiDigit(text[j])) return true;
   }
   return CheckArithmetic(text).checked > 0;
 }
@@ -203,7 +194,7 @@ std::optional<double> NumberKey(std::string_view answer) {
     if (auto stated = StatedNumber(*final)) return stated;
     // "#### Each child receives 9 eggs", "#### 84 (corrected)": a final
     // answer with exactly one number, unless it opens with a yes/no word.
-    const std::string opening = ExactKey(Trim(*final).substr(0, 6));
+    const std::string opening = ExactKey(core::TrimAsciiSpace(*final).substr(0, 6));
     for (const char* word : {"yes", "no", "true", "false"}) {
       const std::string_view w(word);
       if (opening.rfind(w, 0) == 0 &&
@@ -221,11 +212,13 @@ std::optional<double> NumberKey(std::string_view answer) {
   // line with a number states — the last "a op b = c" there, else that
   // line's last number.
   if (!ShowsComputation(answer)) return std::nullopt;
-  std::string_view rest = Trim(answer);
+  std::string_view rest = core::TrimAsciiSpace(answer);
   while (!rest.empty()) {
     const size_t nl = rest.rfind('\n');
-    const std::string_view line = Trim(nl == std::string_view::npos ? rest : rest.substr(nl + 1));
-    rest = nl == std::string_view::npos ? std::string_view() : Trim(rest.substr(0, nl));
+    const std::string_view line =
+        core::TrimAsciiSpace(nl == std::string_view::npos ? rest : rest.substr(nl + 1));
+    rest = nl == std::string_view::npos ? std::string_view()
+                                        : core::TrimAsciiSpace(rest.substr(0, nl));
     const ArithmeticCheck steps = CheckArithmetic(line);
     if (!steps.steps.empty()) return steps.steps.back().result;
     const std::vector<double> numbers = NumbersIn(line);
@@ -242,14 +235,14 @@ bool PromptListsOptions(std::string_view prompt) {
   };
   auto has = [&](char letter) {
     for (size_t i = 0; i < prompt.size(); ++i) {
-      if (i > 0 && !IsSpace(prompt[i - 1])) continue;
+      if (i > 0 && !core::IsAsciiSpace(prompt[i - 1])) continue;
       const std::string_view rest = prompt.substr(i);
-      if (rest.size() < 3 || IsSpace(rest[0])) continue;
+      if (rest.size() < 3 || core::IsAsciiSpace(rest[0])) continue;
       if (rest[0] == '(') {
         if (LeadingOption(rest) == letter) return true;
       } else if (line_start(i) && rest[0] == letter) {
         if (LeadingOption(rest) == letter) return true;  // not initials ("A. A. Milne")
-        if (rest[1] == ':' && IsSpace(rest[2])) return true;
+        if (rest[1] == ':' && core::IsAsciiSpace(rest[2])) return true;
       }
     }
     return false;
@@ -260,8 +253,8 @@ bool PromptListsOptions(std::string_view prompt) {
 std::string ExactKey(std::string_view answer) {
   std::string out;
   bool space = false;
-  for (char c : Trim(answer)) {
-    if (IsSpace(c)) {
+  for (char c : core::TrimAsciiSpace(answer)) {
+    if (core::IsAsciiSpace(c)) {
       space = true;
       continue;
     }

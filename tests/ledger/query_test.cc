@@ -272,6 +272,14 @@ TEST_F(QueryTest, TailReturnsTheLatestRecordsOneLineEach) {
             "first_byte=120ms total=480ms attempts=2 estimated escalated confidence=0.88");
 }
 
+TEST(SinceCutoffTest, AllOrEmptyIsEverythingElseTheWindowStart) {
+  EXPECT_EQ(*SinceCutoff("", 5'000'000), 0);
+  EXPECT_EQ(*SinceCutoff("all", 5'000'000), 0);
+  EXPECT_EQ(*SinceCutoff("30m", 5'000'000), 5'000'000 - 1'800'000);
+  EXPECT_EQ(SinceCutoff("soon", 5'000'000).status().message(),
+            "--since: expected a duration like 30m, 24h or 7d, got \"soon\"");
+}
+
 TEST(ParseSinceTest, AcceptsSecondsMinutesHoursDays) {
   EXPECT_EQ(*ParseSince("90s"), 90'000);
   EXPECT_EQ(*ParseSince("30m"), 1'800'000);
